@@ -1,0 +1,21 @@
+//! pocketrank's shared model crate.
+//!
+//! Everything here is pure: bytes and values in, values out. Reading files, downloading
+//! and printing belong to the binaries (`trainer`) and the JavaScript package (`web`).
+//!
+//! - [`catalog`]: the shop's items (string ids, titles, attributes) and their dense ids.
+//! - [`events`]: shopper events and per-shopper chronological sequences ([`events::Dataset`]).
+//! - [`split`]: the leave-one-out split used for training and evaluation.
+//! - [`metrics`]: ranking metrics (HR, NDCG, MRR, AUC) and the evaluation loop.
+//! - [`baselines`]: most-popular and item-to-item co-occurrence scorers.
+
+pub mod baselines;
+pub mod catalog;
+pub mod events;
+pub mod metrics;
+pub mod split;
+
+pub use catalog::{Catalog, CatalogError, Item, ItemIdx};
+pub use events::{Dataset, DatasetError, DatasetStats, Event, EventKind, Interaction};
+pub use metrics::{Evaluation, MetricSet, Scorer};
+pub use split::{EvalCase, LeaveOneOut};

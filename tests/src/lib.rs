@@ -1,0 +1,1 @@
+pub use pocketrank_model as model;

@@ -1,0 +1,187 @@
+//! The S3-Rec sequence format (Amazon Beauty/Sports/Toys 5-core): one line per user,
+//! `user_id item_id item_id ...` in chronological order, optional day-resolution time gaps
+//! and an optional `items.tsv` with ASINs, titles and attribute names.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use pocketrank_model::{Catalog, Dataset, Event, EventKind, Item};
+
+use super::Ingested;
+use super::error::IngestError;
+use super::ids::{Interner, RowPolicy};
+use super::source::{self, parse_field};
+
+/// Files of one S3-Rec dataset folder.
+pub struct S3RecFiles<'a> {
+    pub sequences: &'a Path,
+    /// `items.tsv(.gz)`: `item_id asin title attributes` with a header.
+    pub items: Option<&'a Path>,
+    /// `*_item2attributes.json(.gz)`: attribute ids per item (used when no `items.tsv`).
+    pub attributes: Option<&'a Path>,
+    /// `*_time_gaps.txt(.gz)`: the same lines plus a TAB and per-event gaps in seconds.
+    pub time_gaps: Option<&'a Path>,
+}
+
+/// Reads one S3-Rec dataset.
+pub fn load(name: &str, files: &S3RecFiles<'_>, policy: &mut RowPolicy) -> Result<Ingested, IngestError> {
+    let path = files.sequences;
+    let mut users = Interner::default();
+    let mut rows: Vec<(u32, Vec<u64>)> = Vec::new();
+    for line in source::lines(path)? {
+        let (no, line) = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = (|| {
+            let mut fields = line.split_ascii_whitespace();
+            let user = fields.next().unwrap_or_default();
+            parse_field::<u64>(path, no, "user_id", user)?;
+            let items = fields
+                .enumerate()
+                .map(|(k, f)| parse_field::<u64>(path, no, &format!("item_id #{}", k + 1), f))
+                .collect::<Result<Vec<_>, _>>()?;
+            if items.is_empty() {
+                return Err(IngestError::parse(path, no, "item_id #1", "the user has no items"));
+            }
+            Ok((user.to_string(), items))
+        })();
+        if let Some((user, items)) = policy.check(parsed)? {
+            rows.push((users.intern(&user), items));
+        }
+    }
+    if rows.is_empty() {
+        return Err(IngestError::Empty { path: path.to_path_buf(), expected: "lines `user_id item_id ...`".into() });
+    }
+
+    let (catalog, dense) = match (files.items, files.attributes) {
+        (Some(items), _) => catalog_from_items_tsv(items)?,
+        (None, attributes) => catalog_from_ids(rows.iter().flat_map(|(_, items)| items.iter().copied()), attributes)?,
+    };
+    let gaps = match files.time_gaps {
+        Some(p) => Some(read_time_gaps(p, &rows, &users)?),
+        None => None,
+    };
+
+    let mut events = Vec::with_capacity(rows.iter().map(|(_, i)| i.len()).sum());
+    for (row, (user, items)) in rows.iter().enumerate() {
+        let mut ts = 0i64;
+        for (k, raw) in items.iter().enumerate() {
+            let item = *dense.get(raw).ok_or_else(|| IngestError::Invalid {
+                path: path.to_path_buf(),
+                message: format!("user {}: item id {raw} is not in the catalog", users.name(*user)),
+            })?;
+            ts = match &gaps {
+                Some(g) => ts + g[row][k],
+                None => k as i64,
+            };
+            events.push(Event { user: *user, item, ts, kind: EventKind::Review });
+        }
+    }
+    let dataset = Dataset::from_events(name, catalog, users.into_names(), &events)?;
+    Ok(Ingested { dataset, skipped_rows: policy.skipped, baskets: None })
+}
+
+/// Parses `items.tsv`: `item_id  asin  title  attributes` (attributes joined with ` | `).
+pub fn catalog_from_items_tsv(path: &Path) -> Result<(Catalog, HashMap<u64, u32>), IngestError> {
+    let mut items = Vec::new();
+    let mut dense = HashMap::new();
+    for line in source::lines(path)? {
+        let (no, line) = line?;
+        if no == 1 {
+            if !line.starts_with("item_id") {
+                return Err(IngestError::parse(path, 1, "header", "expected `item_id\tasin\ttitle\tattributes`"));
+            }
+            continue;
+        }
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() != 4 {
+            return Err(IngestError::parse(
+                path,
+                no,
+                "row",
+                format!("expected 4 TAB-separated fields, found {}", f.len()),
+            ));
+        }
+        let raw: u64 = parse_field(path, no, "item_id", f[0])?;
+        let attributes: Vec<String> =
+            f[3].split(" | ").map(str::trim).filter(|a| !a.is_empty()).map(String::from).collect();
+        dense.insert(raw, items.len() as u32);
+        items.push(Item { id: f[1].to_string(), title: f[2].trim().to_string(), attributes, ..Item::default() });
+    }
+    if items.is_empty() {
+        return Err(IngestError::Empty { path: path.to_path_buf(), expected: "an item table".into() });
+    }
+    Ok((Catalog::new(items)?, dense))
+}
+
+/// A catalog of the numeric ids that occur in the sequences (ascending), optionally with
+/// attribute ids as text (`attr17`) when the names are unknown.
+fn catalog_from_ids(
+    ids: impl Iterator<Item = u64>,
+    attributes: Option<&Path>,
+) -> Result<(Catalog, HashMap<u64, u32>), IngestError> {
+    let mut raw: Vec<u64> = ids.collect();
+    raw.sort_unstable();
+    raw.dedup();
+    let attrs: HashMap<String, Vec<u64>> = match attributes {
+        Some(p) => serde_json::from_reader(source::open(p)?)
+            .map_err(|e| IngestError::parse(p, e.line(), "json", e.to_string()))?,
+        None => HashMap::new(),
+    };
+    let dense = raw.iter().enumerate().map(|(i, &r)| (r, i as u32)).collect();
+    let items = raw
+        .iter()
+        .map(|r| Item {
+            id: r.to_string(),
+            attributes: attrs.get(&r.to_string()).into_iter().flatten().map(|a| format!("attr{a}")).collect(),
+            ..Item::default()
+        })
+        .collect();
+    Ok((Catalog::new(items)?, dense))
+}
+
+/// Reads per-event gaps (seconds since the user's previous event) and checks that the file
+/// describes exactly the same users and items as the sequence file.
+fn read_time_gaps(path: &Path, rows: &[(u32, Vec<u64>)], users: &Interner) -> Result<Vec<Vec<i64>>, IngestError> {
+    let by_user: HashMap<u32, usize> = rows.iter().enumerate().map(|(i, (u, _))| (*u, i)).collect();
+    let mut gaps: Vec<Option<Vec<i64>>> = vec![None; rows.len()];
+    for line in source::lines(path)? {
+        let (no, line) = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (seq, g) = line
+            .split_once('\t')
+            .ok_or_else(|| IngestError::parse(path, no, "row", "expected `user items...<TAB>gaps...`"))?;
+        let mut seq_fields = seq.split_ascii_whitespace();
+        let user = seq_fields.next().unwrap_or_default();
+        let Some(&row) = users.get(user).and_then(|u| by_user.get(&u)) else {
+            continue; // a user skipped as a bad row in the sequence file
+        };
+        let items: Vec<u64> = seq_fields.map(|f| parse_field(path, no, "item_id", f)).collect::<Result<_, _>>()?;
+        if items != rows[row].1 {
+            return Err(IngestError::parse(
+                path,
+                no,
+                "item_id",
+                format!("user {user}'s items differ from the sequence file"),
+            ));
+        }
+        let g: Vec<i64> =
+            g.split_ascii_whitespace().map(|f| parse_field(path, no, "gap", f)).collect::<Result<_, _>>()?;
+        if g.len() != items.len() || g.iter().any(|&x| x < 0) {
+            return Err(IngestError::parse(path, no, "gap", "expected one non-negative gap per item"));
+        }
+        gaps[row] = Some(g);
+    }
+    gaps.into_iter()
+        .enumerate()
+        .map(|(row, g)| {
+            g.ok_or_else(|| IngestError::Invalid {
+                path: path.to_path_buf(),
+                message: format!("no time gaps for the user on sequence row {}", row + 1),
+            })
+        })
+        .collect()
+}

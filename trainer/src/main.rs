@@ -1,0 +1,157 @@
+//! `trainer`: turns a shop's event log into an evaluated pocketrank model.
+//!
+//! Run `trainer --help` for the commands.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use pocketrank_trainer::data::{self, Ingested, LoadOptions};
+use pocketrank_trainer::evaluate::{self, Baseline, EvalSettings, Target};
+use pocketrank_trainer::report;
+
+/// Train, evaluate and export pocketrank models from shop event logs.
+///
+/// Data: a named public dataset (`trainer datasets` lists them) or your own export
+/// (`--events events.csv --catalog catalog.csv`).
+#[derive(Parser)]
+#[command(name = "trainer", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the datasets known by name, and where they would be read from.
+    Datasets {
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Read a dataset and print its counts (users, items, interactions).
+    Inspect {
+        #[command(flatten)]
+        input: Input,
+    },
+    /// Download a dataset's public source files into the cache (checksums verified).
+    Download {
+        /// Dataset name (only those marked downloadable in `trainer datasets`).
+        #[arg(long, default_value = "amazon-beauty-s3rec")]
+        dataset: String,
+    },
+    /// Evaluate baselines with leave-one-out full and sampled ranking; write a report.
+    ///
+    /// Example: trainer evaluate --dataset amazon-beauty-s3rec --report out/beauty.json
+    Evaluate {
+        #[command(flatten)]
+        input: Input,
+        /// Baselines to evaluate (repeat the flag for several).
+        #[arg(long = "baseline", value_enum, default_values_t = [Baseline::Popularity, Baseline::Cooccurrence])]
+        baselines: Vec<Baseline>,
+        /// Rank the last event (test) or the second-to-last (valid).
+        #[arg(long, value_enum, default_value_t = Target::Test)]
+        target: Target,
+        /// Seed for the sampled negatives.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Write the report as JSON here, and as Markdown next to it (same name, `.md`).
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct DataDir {
+    /// Folder holding the datasets [default: ../shared/data when present, else the cache]
+    #[arg(long, env = "POCKETRANK_DATA")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct Input {
+    /// A dataset known by name (see `trainer datasets`).
+    #[arg(long, conflicts_with = "events", required_unless_present = "events")]
+    dataset: Option<String>,
+    /// Your own events file: CSV or JSON Lines with user_id, item_id, timestamp[, event].
+    #[arg(long)]
+    events: Option<PathBuf>,
+    /// Your own catalog file: CSV or JSON Lines with item_id, title[, brand, category, attributes].
+    #[arg(long, requires = "events")]
+    catalog: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataDir,
+    /// Skip malformed rows (and report how many) instead of stopping at the first.
+    #[arg(long)]
+    skip_bad_rows: bool,
+    /// Never download: fail when the dataset is not on disk.
+    #[arg(long)]
+    offline: bool,
+}
+
+impl Input {
+    fn load(&self) -> anyhow::Result<Ingested> {
+        let opts = LoadOptions { skip_bad_rows: self.skip_bad_rows, allow_download: !self.offline };
+        let ingested = match (&self.dataset, &self.events) {
+            (Some(name), _) => {
+                let dir = data::resolve_data_dir(self.data.data_dir.as_deref());
+                data::load(name, &dir, &opts, &|msg| eprintln!("{msg}"))?
+            }
+            (None, Some(events)) => data::load_export(events, self.catalog.as_deref(), &opts)?,
+            (None, None) => bail!("pass --dataset NAME or --events FILE"),
+        };
+        if ingested.skipped_rows > 0 {
+            eprintln!("skipped {} malformed rows", ingested.skipped_rows);
+        }
+        Ok(ingested)
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Datasets { data } => {
+            let dir = data::resolve_data_dir(data.data_dir.as_deref());
+            println!("data folder: {}\ncache folder: {}\n", dir.display(), data::cache_dir().display());
+            for d in data::KNOWN {
+                let here = dir.join(d.name).is_dir() || data::cache_dir().join(d.name).is_dir();
+                let status = match (here, d.downloadable) {
+                    (true, _) => "on disk",
+                    (false, true) => "downloadable",
+                    (false, false) => "missing",
+                };
+                println!("{:<26} {:<13} {}", d.name, status, d.about);
+            }
+        }
+        Command::Inspect { input } => {
+            let ingested = input.load()?;
+            let s = ingested.dataset.stats();
+            println!("dataset:      {}", ingested.dataset.name);
+            println!("users:        {}", s.users);
+            println!("items:        {} ({} with events)", s.items, s.items_with_events);
+            println!("interactions: {}", s.interactions);
+            if let Some(b) = ingested.baskets {
+                println!("baskets:      {b}");
+            }
+        }
+        Command::Download { dataset } => {
+            let ds = data::known(&dataset)?;
+            if !ds.downloadable {
+                bail!("{dataset} has no public download; pass --data-dir to a folder that holds it");
+            }
+            let dir = data::cache_dir().join(ds.name);
+            data::download::beauty_s3rec(&dir, &data::download::fetch, &|m| eprintln!("{m}"))
+                .with_context(|| format!("downloading {dataset}"))?;
+            println!("{dataset} is ready in {}", dir.display());
+        }
+        Command::Evaluate { input, baselines, target, seed, report: report_path } => {
+            let ingested = input.load()?;
+            let settings = EvalSettings { target, seed, ..EvalSettings::default() };
+            let result = evaluate::run_baselines(&ingested, settings, &baselines);
+            print!("{}", report::markdown(&result));
+            if let Some(path) = report_path {
+                report::write(&result, &path)?;
+                eprintln!("wrote {} and {}", path.display(), report::markdown_path(&path).display());
+            }
+        }
+    }
+    Ok(())
+}
