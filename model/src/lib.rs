@@ -14,6 +14,8 @@ pub mod catalog;
 pub mod events;
 pub mod metrics;
 pub mod split;
+pub mod teacher;
+pub mod text;
 
 pub use catalog::{Catalog, CatalogError, Item, ItemIdx};
 pub use events::{Dataset, DatasetError, DatasetStats, Event, EventKind, Interaction};

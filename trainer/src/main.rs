@@ -6,9 +6,13 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use pocketrank_model::teacher::TeacherConfig;
+use pocketrank_trainer::backend::DeviceChoice;
 use pocketrank_trainer::data::{self, Ingested, LoadOptions};
 use pocketrank_trainer::evaluate::{self, Baseline, EvalSettings, Target};
+use pocketrank_trainer::pipeline::RunSettings;
 use pocketrank_trainer::report;
+use pocketrank_trainer::teacher_train::TrainSettings;
 
 /// Train, evaluate and export pocketrank models from shop event logs.
 ///
@@ -57,6 +61,63 @@ enum Command {
         /// Write the report as JSON here, and as Markdown next to it (same name, `.md`).
         #[arg(long)]
         report: Option<PathBuf>,
+    },
+    /// Train the teacher (tokenizer + Transformer) and evaluate it on the test items.
+    ///
+    /// Writes into the run folder: config.json, tokenizer.json, checkpoints/ (resumable
+    /// with --resume), metrics.json + metrics.md (teacher next to the baselines).
+    ///
+    /// Example: trainer train --dataset amazon-beauty-s3rec --out runs/beauty
+    Train {
+        #[command(flatten)]
+        input: Input,
+        /// Run folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Continue an interrupted run from its last checkpoint.
+        #[arg(long)]
+        resume: bool,
+        /// Where to train: cpu (Burn's flex backend), ndarray, cuda or wgpu (the last two
+        /// need a build with `--features cuda` / `--features wgpu`).
+        #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+        device: DeviceChoice,
+        #[arg(long, default_value_t = 200)]
+        max_epochs: usize,
+        /// Stop after this many epochs without a better validation NDCG@10.
+        #[arg(long, default_value_t = 8)]
+        patience: usize,
+        #[arg(long, default_value_t = 128)]
+        batch_size: usize,
+        #[arg(long, default_value_t = 1e-3)]
+        lr: f64,
+        #[arg(long, default_value_t = 0.0)]
+        weight_decay: f32,
+        #[arg(long, default_value_t = 64)]
+        d_model: usize,
+        #[arg(long, default_value_t = 2)]
+        layers: usize,
+        #[arg(long, default_value_t = 2)]
+        heads: usize,
+        /// Longest history read by the model.
+        #[arg(long, default_value_t = 50)]
+        max_len: usize,
+        #[arg(long, default_value_t = 0.3)]
+        dropout: f64,
+        /// WordPiece vocabulary size of the catalog tokenizer.
+        #[arg(long, default_value_t = 6000)]
+        vocab_size: usize,
+        /// Title tokens kept per item.
+        #[arg(long, default_value_t = 24)]
+        title_tokens: usize,
+        /// Sampled softmax with this many shared uniform negatives per batch (0 = full
+        /// softmax over the catalog: more exact, several times slower on CPU).
+        #[arg(long, default_value_t = 1024)]
+        negatives: usize,
+        /// Validate on a fixed random subset of this many users (default: all).
+        #[arg(long)]
+        valid_users: Option<usize>,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
     },
 }
 
@@ -151,6 +212,55 @@ fn main() -> anyhow::Result<()> {
                 report::write(&result, &path)?;
                 eprintln!("wrote {} and {}", path.display(), report::markdown_path(&path).display());
             }
+        }
+        Command::Train {
+            input,
+            out,
+            resume,
+            device,
+            max_epochs,
+            patience,
+            batch_size,
+            lr,
+            weight_decay,
+            d_model,
+            layers,
+            heads,
+            max_len,
+            dropout,
+            vocab_size,
+            title_tokens,
+            valid_users,
+            negatives,
+            seed,
+        } => {
+            let ingested = input.load()?;
+            let model = TeacherConfig::new(ingested.dataset.catalog.len(), 1)
+                .with_d_model(d_model)
+                .with_n_layers(layers)
+                .with_n_heads(heads)
+                .with_max_len(max_len)
+                .with_dropout(dropout);
+            let train = TrainSettings {
+                model,
+                max_epochs,
+                patience,
+                batch_size,
+                learning_rate: lr,
+                weight_decay,
+                seed,
+                valid_users,
+                negatives,
+            };
+            let settings = RunSettings { train, vocab_size, title_tokens, backend: format!("{device:?}") };
+            let result = device.run_training(
+                &ingested,
+                settings,
+                &out,
+                resume,
+                &[Baseline::Popularity, Baseline::Cooccurrence],
+            )?;
+            print!("{}", report::markdown(&result));
         }
     }
     Ok(())

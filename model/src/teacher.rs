@@ -1,0 +1,241 @@
+//! The teacher: a SASRec-style causal Transformer over the shopper's item sequence, whose
+//! item vectors combine an id embedding with a text encoder over the item's title tokens,
+//! so items without interactions still get meaningful vectors.
+//!
+//! Item indices are shifted by one inside the model: row 0 of every item table is padding.
+
+use burn::config::Config;
+use burn::module::{Initializer, Module};
+use burn::nn::attention::generate_autoregressive_mask;
+use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
+
+use crate::catalog::ItemIdx;
+use crate::metrics::Scorer;
+use crate::text::ItemTokens;
+
+/// Shape of a teacher.
+#[derive(Config, Debug)]
+pub struct TeacherConfig {
+    /// Catalog size.
+    pub n_items: usize,
+    /// Text vocabulary size (token ids `0..vocab_size`, 0 = padding); 1 disables text.
+    pub vocab_size: usize,
+    /// Width of the model.
+    #[config(default = 64)]
+    pub d_model: usize,
+    /// Transformer blocks.
+    #[config(default = 2)]
+    pub n_layers: usize,
+    /// Attention heads per block.
+    #[config(default = 2)]
+    pub n_heads: usize,
+    /// Longest history the model reads (older events are dropped).
+    #[config(default = 50)]
+    pub max_len: usize,
+    /// Dropout on embeddings and inside the blocks.
+    #[config(default = 0.3)]
+    pub dropout: f64,
+}
+
+/// The teacher network.
+#[derive(Module, Debug)]
+pub struct Teacher<B: Backend> {
+    item_embedding: Embedding<B>,
+    token_embedding: Embedding<B>,
+    text_projection: Linear<B>,
+    position_embedding: Embedding<B>,
+    input_norm: LayerNorm<B>,
+    dropout: Dropout,
+    encoder: TransformerEncoder<B>,
+    output_norm: LayerNorm<B>,
+    max_len: usize,
+    d_model: usize,
+}
+
+/// Title tokens of every item as tensors, built once per device. Row 0 is padding, row
+/// `i + 1` is item `i`.
+#[derive(Debug, Clone)]
+pub struct ItemText<B: Backend> {
+    /// Token ids `[n_items + 1, width]`.
+    pub ids: Tensor<B, 2, Int>,
+    /// Mean-pooling weights `[n_items + 1, width]`.
+    pub weights: Tensor<B, 2>,
+}
+
+impl<B: Backend> ItemText<B> {
+    pub fn new(tokens: &ItemTokens, device: &B::Device) -> Self {
+        let (ids, weights) = tokens.to_tensors(device);
+        Self { ids, weights }
+    }
+}
+
+impl TeacherConfig {
+    /// A freshly initialised teacher.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Teacher<B> {
+        let d = self.d_model;
+        // Small embeddings keep the initial scores near zero (loss ≈ ln n_items).
+        let small = Initializer::Normal { mean: 0.0, std: 0.02 };
+        let embedding = |n: usize| EmbeddingConfig::new(n, d).with_initializer(small.clone()).init(device);
+        Teacher {
+            item_embedding: embedding(self.n_items + 1),
+            token_embedding: embedding(self.vocab_size.max(1)),
+            text_projection: LinearConfig::new(d, d).init(device),
+            position_embedding: embedding(self.max_len),
+            input_norm: LayerNormConfig::new(d).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            encoder: TransformerEncoderConfig::new(d, 4 * d, self.n_heads, self.n_layers)
+                .with_dropout(self.dropout)
+                .with_norm_first(true)
+                .init(device),
+            output_norm: LayerNormConfig::new(d).init(device),
+            max_len: self.max_len,
+            d_model: d,
+        }
+    }
+}
+
+impl<B: Backend> Teacher<B> {
+    /// Longest history the model reads.
+    pub fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    /// Every item's vector: id embedding plus the projected mean of its title-token
+    /// embeddings.
+    ///
+    /// - `text`: token ids and pooling weights, `[n_items + 1, width]` each.
+    /// - returns `[n_items + 1, d_model]`; row 0 is padding, row `i + 1` is item `i`.
+    pub fn item_vectors(&self, text: &ItemText<B>) -> Tensor<B, 2> {
+        let n = text.ids.dims()[0];
+        self.item_vectors_of(text, Tensor::arange(0..n as i64, &text.ids.device()))
+    }
+
+    /// The vectors of some items (see [`item_vectors`](Self::item_vectors)).
+    ///
+    /// - `ids`: `[k]` shifted item ids (item + 1; 0 = padding).
+    /// - returns `[k, d_model]`. Padding's vector is its id embedding (never read as a score).
+    pub fn item_vectors_of(&self, text: &ItemText<B>, ids: Tensor<B, 1, Int>) -> Tensor<B, 2> {
+        let [k] = ids.dims();
+        let width = text.ids.dims()[1];
+        let token_ids = text.ids.clone().select(0, ids.clone()); // [k, width]
+        let weights = text.weights.clone().select(0, ids.clone()).reshape([k, 1, width]);
+        let tokens = self.token_embedding.forward(token_ids); // [k, width, d]
+        let pooled = weights.matmul(tokens).reshape([k, self.d_model]);
+        self.item_embedding.weight.val().select(0, ids) + self.text_projection.forward(pooled)
+    }
+
+    /// Encodes item sequences causally: position `t` sees only positions `0..=t`.
+    ///
+    /// - `sequences`: `[batch, len]` rows of `items` (with the full table: item + 1; 0 =
+    ///   padding after the end), `len <= max_len`.
+    /// - `items`: `[k, d_model]` item table the ids index, e.g. `[n_items + 1, d_model]`
+    ///   from [`item_vectors`](Self::item_vectors); row 0 is padding.
+    /// - returns `[batch, len, d_model]`: at `t`, the representation that predicts item `t + 1`.
+    pub fn forward(&self, sequences: Tensor<B, 2, Int>, items: Tensor<B, 2>) -> Tensor<B, 3> {
+        let [batch, len] = sequences.dims();
+        let device = sequences.device();
+        let x = items.select(0, sequences.reshape([batch * len])).reshape([batch, len, self.d_model]);
+        let x = x * (self.d_model as f64).sqrt();
+        let positions = Tensor::<B, 1, Int>::arange(0..len as i64, &device).reshape([1, len]);
+        let x = x + self.position_embedding.forward(positions);
+        let x = self.dropout.forward(self.input_norm.forward(x));
+        let mask = generate_autoregressive_mask::<B>(batch, len, &device);
+        let h = self.encoder.forward(TransformerEncoderInput::new(x).mask_attn(mask));
+        self.output_norm.forward(h)
+    }
+
+    /// Scores of every item for a set of representations.
+    ///
+    /// - `hidden`: `[rows, d_model]`; `items`: `[n_items + 1, d_model]`.
+    /// - returns `[rows, n_items]` (column `i` is item `i`, padding excluded).
+    pub fn logits(&self, hidden: Tensor<B, 2>, items: Tensor<B, 2>) -> Tensor<B, 2> {
+        let n = items.dims()[0];
+        hidden.matmul(items.slice(1..n).transpose())
+    }
+}
+
+impl<B: Backend> Teacher<B> {
+    /// Scores of a subset of items (sampled-softmax training).
+    ///
+    /// - `hidden`: `[rows, d_model]`; `items`: an item table `[t, d_model]`;
+    /// - `candidates`: `[k]` rows of `items`.
+    /// - returns `[rows, k]`.
+    pub fn candidate_logits(
+        &self,
+        hidden: Tensor<B, 2>,
+        items: Tensor<B, 2>,
+        candidates: Tensor<B, 1, Int>,
+    ) -> Tensor<B, 2> {
+        hidden.matmul(items.select(0, candidates).transpose())
+    }
+}
+
+/// Right-padded, shifted item ids of the last `max_len` items of each history.
+///
+/// Returns the `[batch, len]` tensor (len = longest kept history, at least 1) and each
+/// history's kept length.
+pub fn history_batch<B: Backend>(
+    histories: &[&[ItemIdx]],
+    max_len: usize,
+    device: &B::Device,
+) -> (Tensor<B, 2, Int>, Vec<usize>) {
+    let lengths: Vec<usize> = histories.iter().map(|h| h.len().min(max_len)).collect();
+    let len = lengths.iter().copied().max().unwrap_or(0).max(1);
+    let mut ids = vec![0i64; histories.len() * len];
+    for (row, h) in ids.chunks_mut(len).zip(histories) {
+        let kept = &h[h.len() - h.len().min(max_len)..];
+        for (slot, &item) in row.iter_mut().zip(kept) {
+            *slot = i64::from(item) + 1;
+        }
+    }
+    (Tensor::from_data(TensorData::new(ids, [histories.len(), len]), device), lengths)
+}
+
+/// A trained teacher ready to score: item vectors computed once.
+pub struct TeacherScorer<B: Backend> {
+    model: Teacher<B>,
+    items: Tensor<B, 2>,
+    n_items: usize,
+    device: B::Device,
+}
+
+impl<B: Backend> TeacherScorer<B> {
+    /// Wraps a teacher (use a backend without autodiff, or `model.valid()`).
+    pub fn new(model: Teacher<B>, text: &ItemText<B>, device: &B::Device) -> Self {
+        let items = model.item_vectors(text);
+        let n_items = items.dims()[0] - 1;
+        Self { model, items, n_items, device: device.clone() }
+    }
+
+    /// The representation after each history's last event: `[batch, d_model]`.
+    /// Empty histories read as a single padding event.
+    pub fn profiles(&self, histories: &[&[ItemIdx]]) -> Tensor<B, 2> {
+        let (seq, lengths) = history_batch::<B>(histories, self.model.max_len(), &self.device);
+        let [batch, len] = seq.dims();
+        let hidden = self.model.forward(seq, self.items.clone());
+        let d = hidden.dims()[2];
+        let last: Vec<i64> = lengths.iter().enumerate().map(|(b, &l)| (b * len + l.saturating_sub(1)) as i64).collect();
+        let index = Tensor::<B, 1, Int>::from_data(TensorData::new(last, [batch]), &self.device);
+        hidden.reshape([batch * len, d]).select(0, index)
+    }
+}
+
+impl<B: Backend> Scorer for TeacherScorer<B> {
+    fn n_items(&self) -> usize {
+        self.n_items
+    }
+
+    fn score_batch(&self, histories: &[&[ItemIdx]], out: &mut [f32]) {
+        let logits = self.model.logits(self.profiles(histories), self.items.clone());
+        let values = logits.into_data().convert::<f32>();
+        if let Ok(slice) = values.as_slice::<f32>() {
+            out[..slice.len()].copy_from_slice(slice);
+        }
+    }
+
+    fn preferred_batch(&self) -> usize {
+        256
+    }
+}
