@@ -102,6 +102,35 @@ impl Scorer for CoOccurrence {
     }
 }
 
+/// Another scorer restricted to a set of items: every other item scores −∞, so targets in
+/// the set are ranked among the set only (e.g. cold-start items among cold-start items).
+pub struct Restricted<'a> {
+    pub inner: &'a dyn Scorer,
+    /// `allowed[i]` is true for items that keep their score.
+    pub allowed: &'a [bool],
+}
+
+impl Scorer for Restricted<'_> {
+    fn n_items(&self) -> usize {
+        self.inner.n_items()
+    }
+
+    fn score_batch(&self, histories: &[&[ItemIdx]], out: &mut [f32]) {
+        self.inner.score_batch(histories, out);
+        for row in out.chunks_mut(self.n_items()) {
+            for (s, &ok) in row.iter_mut().zip(self.allowed) {
+                if !ok {
+                    *s = f32::NEG_INFINITY;
+                }
+            }
+        }
+    }
+
+    fn preferred_batch(&self) -> usize {
+        self.inner.preferred_batch()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +139,14 @@ mod tests {
         let mut out = vec![0.0; s.n_items()];
         s.score_batch(&[history], &mut out);
         out
+    }
+
+    #[test]
+    fn restricted_scores_only_allowed_items() {
+        let pop = Popularity::fit(&[vec![0, 1, 1, 2]], 3);
+        let allowed = [true, false, true];
+        let s = scores(&Restricted { inner: &pop, allowed: &allowed }, &[]);
+        assert_eq!(s, vec![1.0, f32::NEG_INFINITY, 1.0]);
     }
 
     #[test]

@@ -239,3 +239,75 @@ impl<B: Backend> Scorer for TeacherScorer<B> {
         256
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::backend::Flex;
+    use burn::module::Module;
+    use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
+
+    use super::*;
+    use crate::metrics::Scorer;
+
+    type B = Flex;
+
+    fn setup() -> (Teacher<B>, ItemText<B>) {
+        let device = Default::default();
+        B::seed(&device, 7);
+        let tokens = ItemTokens::new(&[vec![1, 2], vec![2, 3], vec![], vec![4], vec![1, 4, 5]], 3);
+        let config = TeacherConfig::new(5, 6).with_d_model(16).with_n_heads(2).with_max_len(8).with_dropout(0.0);
+        // Burn initialises parameters lazily, per clone: pin the values through a record.
+        let record = config.init::<B>(&device).into_record();
+        (config.init(&device).load_record(record), ItemText::new(&tokens, &device))
+    }
+
+    #[test]
+    fn future_items_never_influence_earlier_positions() {
+        let (model, text) = setup();
+        let device = Default::default();
+        let items = model.item_vectors(&text);
+        let seq = |ids: Vec<i64>| Tensor::<B, 2, Int>::from_data(TensorData::new(ids, [1, 5]), &device);
+        let a = model.forward(seq(vec![1, 2, 3, 4, 5]), items.clone());
+        let b = model.forward(seq(vec![1, 2, 3, 5, 1]), items);
+        let prefix = |h: Tensor<B, 3>| h.slice([0..1, 0..3]).into_data().to_vec::<f32>().unwrap();
+        let (pa, pb) = (prefix(a.clone()), prefix(b.clone()));
+        assert_eq!(pa, pb, "positions 0..3 must not see positions 3..5");
+        let last = |h: Tensor<B, 3>| h.slice([0..1, 4..5]).into_data().to_vec::<f32>().unwrap();
+        assert_ne!(last(a), last(b), "the last position does see its own history");
+    }
+
+    #[test]
+    fn save_and_load_give_identical_scores() {
+        let (model, text) = setup();
+        let device = Default::default();
+        let histories: [&[ItemIdx]; 3] = [&[0, 1], &[4], &[]];
+        let score = |m: Teacher<B>| {
+            let scorer = TeacherScorer::new(m, &text, &device);
+            let mut out = vec![0f32; 3 * scorer.n_items()];
+            scorer.score_batch(&histories, &mut out);
+            out
+        };
+        let before = score(model.clone());
+        assert_eq!(before, score(model.clone()), "scoring is deterministic");
+        let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
+        let bytes = recorder.record(model.into_record(), ()).unwrap();
+        B::seed(&device, 99);
+        let fresh = TeacherConfig::new(5, 6).with_d_model(16).with_max_len(8).init::<B>(&device);
+        assert_ne!(score(fresh.clone()), before, "a fresh model scores differently");
+        let loaded = fresh.load_record(recorder.load(bytes, &device).unwrap());
+        let after = score(loaded);
+        assert_eq!(before, after);
+        assert!(before.iter().all(|s| s.is_finite()));
+    }
+
+    #[test]
+    fn histories_are_cut_to_the_window_and_right_padded() {
+        let device = Default::default();
+        let long: Vec<ItemIdx> = (0..12).collect();
+        let (seq, lengths) = history_batch::<B>(&[&long, &[3]], 8, &device);
+        assert_eq!(lengths, [8, 1]);
+        let ids = seq.into_data().convert::<i64>().to_vec::<i64>().unwrap();
+        assert_eq!(&ids[..8], &[5, 6, 7, 8, 9, 10, 11, 12]);
+        assert_eq!(&ids[8..], &[4, 0, 0, 0, 0, 0, 0, 0]);
+    }
+}

@@ -113,6 +113,10 @@ enum Command {
         /// softmax over the catalog: more exact, several times slower on CPU).
         #[arg(long, default_value_t = 1024)]
         negatives: usize,
+        /// Hold this share of the catalog out of training entirely and report how well
+        /// those items are ranked from their text alone (cold start).
+        #[arg(long, default_value_t = 0.0)]
+        cold_items: f64,
         /// Validate on a fixed random subset of this many users (default: all).
         #[arg(long)]
         valid_users: Option<usize>,
@@ -232,6 +236,7 @@ fn main() -> anyhow::Result<()> {
             title_tokens,
             valid_users,
             negatives,
+            cold_items,
             seed,
         } => {
             let ingested = input.load()?;
@@ -252,7 +257,7 @@ fn main() -> anyhow::Result<()> {
                 valid_users,
                 negatives,
             };
-            let settings = RunSettings { train, vocab_size, title_tokens, backend: format!("{device:?}") };
+            let settings = RunSettings { train, vocab_size, title_tokens, backend: format!("{device:?}"), cold_items };
             let result = device.run_training(
                 &ingested,
                 settings,

@@ -27,6 +27,33 @@ pub struct RunSettings {
     pub title_tokens: usize,
     /// Backend the run used (for the record).
     pub backend: String,
+    /// Share of the catalog held out of training entirely, to measure cold start (0 = none).
+    pub cold_items: f64,
+}
+
+/// How well items never seen in training are ranked (test cases whose target is one).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ColdStartReport {
+    pub cold_items: usize,
+    pub cases: usize,
+    /// Full ranking over the whole catalog.
+    pub teacher_full: pocketrank_model::Evaluation,
+    pub popularity_full: pocketrank_model::Evaluation,
+    /// Ranking among the cold items only: what the text alone tells apart.
+    pub teacher_among_cold: pocketrank_model::Evaluation,
+    pub popularity_among_cold: pocketrank_model::Evaluation,
+}
+
+/// A seeded random `fraction` of the catalog, as a membership table.
+fn pick_cold_items(n_items: usize, fraction: f64, seed: u64) -> Vec<bool> {
+    use rand::seq::index::sample;
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed ^ 0xc01d);
+    let count = ((n_items as f64) * fraction).round() as usize;
+    let mut cold = vec![false; n_items];
+    for i in sample(&mut rng, n_items, count.min(n_items)) {
+        cold[i] = true;
+    }
+    cold
 }
 
 /// Where a run keeps its files.
@@ -70,6 +97,35 @@ pub fn item_tokens(
     Ok((Some(tokenizer), tokens))
 }
 
+/// Evaluates the teacher and popularity on the test cases whose target was held out of
+/// training.
+fn cold_start<B: burn::tensor::backend::Backend>(
+    task: &EvalTask,
+    cold: &[bool],
+    model: pocketrank_model::teacher::Teacher<B>,
+    text: &ItemText<B>,
+    device: &B::Device,
+) -> ColdStartReport {
+    use pocketrank_model::baselines::{Popularity, Restricted};
+    use pocketrank_model::metrics::{self, SampledNegatives};
+    use pocketrank_model::teacher::TeacherScorer;
+
+    let cases: Vec<_> = task.cases().iter().filter(|c| cold[c.target as usize]).cloned().collect();
+    let n_items = cold.len();
+    let negatives = SampledNegatives::draw(&cases, &task.split, n_items, SampledNegatives::STANDARD, task.settings.seed);
+    let teacher = TeacherScorer::new(model, text, device);
+    let pop = Popularity::fit(&task.split.train, n_items);
+    let eval = |s: &dyn pocketrank_model::Scorer| metrics::evaluate(s, &cases, &negatives, &mut |_| {});
+    ColdStartReport {
+        cold_items: cold.iter().filter(|c| **c).count(),
+        cases: cases.len(),
+        teacher_full: eval(&teacher),
+        popularity_full: eval(&pop),
+        teacher_among_cold: eval(&Restricted { inner: &teacher, allowed: cold }),
+        popularity_among_cold: eval(&Restricted { inner: &pop, allowed: cold }),
+    }
+}
+
 /// Runs the whole `train` command on backend `B`.
 pub fn run<B: AutodiffBackend>(
     device: &B::Device,
@@ -90,18 +146,27 @@ pub fn run<B: AutodiffBackend>(
         TeacherConfig { vocab_size: tokens.max_token() as usize + 1, ..settings.train.model.clone() };
     std::fs::write(run.settings(), serde_json::to_string_pretty(&settings)?)?;
 
-    let task = EvalTask::new(ingested, EvalSettings::default());
+    let mut task = EvalTask::new(ingested, EvalSettings::default());
+    let cold = (settings.cold_items > 0.0)
+        .then(|| pick_cold_items(ingested.dataset.catalog.len(), settings.cold_items, settings.train.seed));
+    if let Some(cold) = &cold {
+        for seq in &mut task.split.train {
+            seq.retain(|&i| !cold[i as usize]);
+        }
+    }
     let state =
         teacher_train::train::<B>(device, &task.split, &tokens, settings.train.clone(), &run.root, resume, &|m| {
             eprintln!("{m}")
         })?;
 
+    crate::plots::training_curves(&state, &run.root)?;
     let mut report = Report::new(ingested, &task.split, task.settings.clone());
     let started = Instant::now();
     let ckpt = Checkpoints::new(&run.root);
     let model = ckpt.load_model(settings.train.model.init::<B::InnerBackend>(device), &ckpt.best_model(), device)?;
     let text = ItemText::<B::InnerBackend>::new(&tokens, device);
     let params = model.num_params();
+    let cold_report = cold.as_ref().map(|cold| cold_start(&task, cold, model.clone(), &text, device));
     let metrics = teacher_train::evaluate_teacher(model, &text, task.cases(), &task.negatives, device, "testing");
     report.models.push(ModelReport { name: "teacher".into(), metrics, seconds: started.elapsed().as_secs_f64() });
     for &b in baselines {
@@ -110,6 +175,18 @@ pub fn run<B: AutodiffBackend>(
         report.models.push(task.evaluate(b.name(), scorer.as_ref(), started));
     }
     report::write(&report, &run.report())?;
+    if let Some(c) = cold_report {
+        eprintln!(
+            "cold start: {} held-out items, {} test cases; NDCG@10 full (masked): teacher {:.4} vs popularity {:.4}; among cold items: teacher {:.4} vs popularity {:.4}",
+            c.cold_items,
+            c.cases,
+            c.teacher_full.full_masked.ndcg10,
+            c.popularity_full.full_masked.ndcg10,
+            c.teacher_among_cold.full_masked.ndcg10,
+            c.popularity_among_cold.full_masked.ndcg10
+        );
+        std::fs::write(run.root.join("cold_start.json"), serde_json::to_string_pretty(&c)?)?;
+    }
     eprintln!(
         "teacher: {params} parameters, best epoch {:?} of {}, report in {}",
         state.best_epoch,
