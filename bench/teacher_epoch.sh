@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Times one teacher epoch on Amazon Beauty per CPU backend and prints targets/s, epoch
 # seconds and the process's peak RSS. Usage: bench/teacher_epoch.sh [backend...]
-# (default: cpu ndarray). Builds the trainer in release mode first.
+# (default: cpu ndarray). Builds the trainer in release mode first (with
+# TRAINER_FEATURES, e.g. "cuda", when set: reuses that build for the CPU backends too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backends=("${@:-cpu}")
 [ $# -eq 0 ] && backends=(cpu ndarray)
 
-cargo build --release -p pocketrank-trainer --locked >&2
+cargo build --release -p pocketrank-trainer --locked ${TRAINER_FEATURES:+--features "$TRAINER_FEATURES"} >&2
 bin=${CARGO_TARGET_DIR:-target}/release/trainer
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -35,7 +35,7 @@ pub struct TeacherConfig {
     #[config(default = 50)]
     pub max_len: usize,
     /// Dropout on embeddings and inside the blocks.
-    #[config(default = 0.3)]
+    #[config(default = 0.5)]
     pub dropout: f64,
 }
 

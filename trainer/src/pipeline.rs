@@ -112,7 +112,8 @@ fn cold_start<B: burn::tensor::backend::Backend>(
 
     let cases: Vec<_> = task.cases().iter().filter(|c| cold[c.target as usize]).cloned().collect();
     let n_items = cold.len();
-    let negatives = SampledNegatives::draw(&cases, &task.split, n_items, SampledNegatives::STANDARD, task.settings.seed);
+    let negatives =
+        SampledNegatives::draw(&cases, &task.split, n_items, SampledNegatives::STANDARD, task.settings.seed);
     let teacher = TeacherScorer::new(model, text, device);
     let pop = Popularity::fit(&task.split.train, n_items);
     let eval = |s: &dyn pocketrank_model::Scorer| metrics::evaluate(s, &cases, &negatives, &mut |_| {});

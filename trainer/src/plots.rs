@@ -23,7 +23,8 @@ fn line_plot(path: &Path, title: &str, y_label: &str, points: &[(f64, f64)]) -> 
     let root = BitMapBackend::new(path, (800, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
     let x_max = points.iter().map(|p| p.0).fold(1.0, f64::max);
-    let (y_min, y_max) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+    let (y_min, y_max) =
+        points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
     let pad = ((y_max - y_min) * 0.1).max(1e-6);
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 24))
@@ -55,4 +56,50 @@ pub fn training_curves(state: &TrainState, dir: &Path) -> anyhow::Result<()> {
     line_plot(&dir.join("loss.png"), "Training loss (cross-entropy)", "loss", &loss)?;
     line_plot(&dir.join("valid_ndcg10.png"), "Validation NDCG@10 (full ranking, masked)", "NDCG@10", &ndcg)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::teacher_train::{EpochLog, TrainSettings};
+    use pocketrank_model::MetricSet;
+    use pocketrank_model::teacher::TeacherConfig;
+
+    #[test]
+    fn writes_both_curves_as_png() {
+        let epochs = (1..=4)
+            .map(|e| EpochLog {
+                epoch: e,
+                loss: 8.0 / e as f64,
+                valid: MetricSet { ndcg10: 0.01 * e as f64, ..MetricSet::default() },
+                train_seconds: 1.0,
+                valid_seconds: 1.0,
+                targets_per_second: 1.0,
+            })
+            .collect();
+        let state = TrainState {
+            settings: TrainSettings {
+                model: TeacherConfig::new(10, 1),
+                max_epochs: 4,
+                patience: 4,
+                batch_size: 1,
+                learning_rate: 1e-3,
+                weight_decay: 0.0,
+                seed: 0,
+                valid_users: None,
+                negatives: 0,
+            },
+            epochs,
+            best_epoch: Some(4),
+            best_ndcg10: 0.04,
+            finished: true,
+            stopped: None,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        training_curves(&state, dir.path()).unwrap();
+        for name in ["loss.png", "valid_ndcg10.png"] {
+            let bytes = std::fs::read(dir.path().join(name)).unwrap();
+            assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 5_000, "{name}: {} bytes", bytes.len());
+        }
+    }
 }

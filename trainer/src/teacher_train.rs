@@ -287,7 +287,7 @@ pub fn train<B: AutodiffBackend>(
         settings: settings.clone(),
         epochs: Vec::new(),
         best_epoch: None,
-        best_ndcg10: f64::NEG_INFINITY,
+        best_ndcg10: 0.0,
         finished: false,
         stopped: None,
     };
@@ -375,7 +375,7 @@ pub fn train<B: AutodiffBackend>(
         ));
         model.clone().save_file(ckpt.last_model(), &Rec::new())?;
         Rec::new().record(optim.to_record(), ckpt.last_optimizer())?;
-        if entry.valid.ndcg10 > state.best_ndcg10 {
+        if entry.valid.ndcg10 > state.best_ndcg10 || state.best_epoch.is_none() {
             state.best_ndcg10 = entry.valid.ndcg10;
             state.best_epoch = Some(epoch);
             model.clone().save_file(ckpt.best_model(), &Rec::new())?;
