@@ -196,3 +196,17 @@ pub fn run<B: AutodiffBackend>(
     );
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::pick_cold_items;
+
+    #[test]
+    fn cold_items_are_a_seeded_share_of_the_catalog() {
+        let a = pick_cold_items(1000, 0.05, 7);
+        assert_eq!(a.iter().filter(|c| **c).count(), 50);
+        assert_eq!(a, pick_cold_items(1000, 0.05, 7));
+        assert_ne!(a, pick_cold_items(1000, 0.05, 8));
+        assert!(pick_cold_items(10, 0.0, 1).iter().all(|c| !c));
+    }
+}
