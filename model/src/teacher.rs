@@ -9,7 +9,7 @@ use burn::module::{Initializer, Module};
 use burn::nn::attention::generate_autoregressive_mask;
 use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
+use burn::tensor::{Distribution, Int, Tensor, TensorData, backend::Backend};
 
 use crate::catalog::ItemIdx;
 use crate::metrics::Scorer;
@@ -37,6 +37,10 @@ pub struct TeacherConfig {
     /// Dropout on embeddings and inside the blocks.
     #[config(default = 0.5)]
     pub dropout: f64,
+    /// During training, the share of item vectors built from text alone (id embedding
+    /// dropped), so the text path learns to place items that were never interacted with.
+    #[config(default = 0.0)]
+    pub id_dropout: f64,
 }
 
 /// The teacher network.
@@ -52,6 +56,7 @@ pub struct Teacher<B: Backend> {
     output_norm: LayerNorm<B>,
     max_len: usize,
     d_model: usize,
+    id_dropout: f64,
 }
 
 /// Title tokens of every item as tensors, built once per device. Row 0 is padding, row
@@ -92,6 +97,7 @@ impl TeacherConfig {
             output_norm: LayerNormConfig::new(d).init(device),
             max_len: self.max_len,
             d_model: d,
+            id_dropout: self.id_dropout,
         }
     }
 }
@@ -123,7 +129,13 @@ impl<B: Backend> Teacher<B> {
         let weights = text.weights.clone().select(0, ids.clone()).reshape([k, 1, width]);
         let tokens = self.token_embedding.forward(token_ids); // [k, width, d]
         let pooled = weights.matmul(tokens).reshape([k, self.d_model]);
-        self.item_embedding.weight.val().select(0, ids) + self.text_projection.forward(pooled)
+        let mut id_part = self.item_embedding.weight.val().select(0, ids); // [k, d]
+        if self.id_dropout > 0.0 && B::ad_enabled(&id_part.device()) {
+            let keep =
+                Tensor::<B, 2>::random([k, 1], Distribution::Bernoulli(1.0 - self.id_dropout), &id_part.device());
+            id_part = id_part * keep;
+        }
+        id_part + self.text_projection.forward(pooled)
     }
 
     /// Encodes item sequences causally: position `t` sees only positions `0..=t`.
@@ -298,6 +310,30 @@ mod tests {
         let after = score(loaded);
         assert_eq!(before, after);
         assert!(before.iter().all(|s| s.is_finite()));
+    }
+
+    #[test]
+    fn id_dropout_builds_training_vectors_from_text_alone() {
+        type Ad = burn::backend::Autodiff<Flex>;
+        let device = Default::default();
+        // Items 1 and 3 have no text: with every id dropped they become the same vector.
+        let tokens = ItemTokens::new(&[vec![1, 2], vec![], vec![3], vec![]], 3);
+        let text = ItemText::<Ad>::new(&tokens, &device);
+        let rows = |cfg: TeacherConfig| {
+            let v = cfg.init::<Ad>(&device).item_vectors(&text);
+            let row = |i: usize| v.clone().slice(i + 1..i + 2).into_data().to_vec::<f32>().unwrap();
+            (row(1), row(3))
+        };
+        let config = TeacherConfig::new(4, 4).with_d_model(8).with_max_len(4);
+        let (a, b) = rows(config.clone().with_id_dropout(1.0));
+        assert_eq!(a, b);
+        let (a, b) = rows(config.clone());
+        assert_ne!(a, b);
+        // Inference never drops ids.
+        let plain = config.with_id_dropout(1.0).init::<Flex>(&device);
+        let v = plain.item_vectors(&ItemText::new(&tokens, &device));
+        let row = |i: usize| v.clone().slice(i + 1..i + 2).into_data().to_vec::<f32>().unwrap();
+        assert_ne!(row(1), row(3));
     }
 
     #[test]

@@ -113,6 +113,9 @@ enum Command {
         /// full softmax over the catalog (0, the default: more accurate, ~3x slower on CPU).
         #[arg(long, default_value_t = 0)]
         negatives: usize,
+        /// Share of training item vectors built from text alone (helps cold start).
+        #[arg(long, default_value_t = 0.0)]
+        id_dropout: f64,
         /// Hold this share of the catalog out of training entirely and report how well
         /// those items are ranked from their text alone (cold start).
         #[arg(long, default_value_t = 0.0)]
@@ -237,6 +240,7 @@ fn main() -> anyhow::Result<()> {
             valid_users,
             negatives,
             cold_items,
+            id_dropout,
             seed,
         } => {
             let ingested = input.load()?;
@@ -245,7 +249,8 @@ fn main() -> anyhow::Result<()> {
                 .with_n_layers(layers)
                 .with_n_heads(heads)
                 .with_max_len(max_len)
-                .with_dropout(dropout);
+                .with_dropout(dropout)
+                .with_id_dropout(id_dropout);
             let train = TrainSettings {
                 model,
                 max_epochs,
