@@ -155,10 +155,16 @@ pub fn run<B: AutodiffBackend>(
             seq.retain(|&i| !cold[i as usize]);
         }
     }
-    let state =
-        teacher_train::train::<B>(device, &task.split, &tokens, settings.train.clone(), &run.root, resume, &|m| {
-            eprintln!("{m}")
-        })?;
+    let state = teacher_train::train::<B>(
+        device,
+        &task.split,
+        cold.as_deref(),
+        &tokens,
+        settings.train.clone(),
+        &run.root,
+        resume,
+        &|m| eprintln!("{m}"),
+    )?;
 
     crate::plots::training_curves(&state, &run.root)?;
     let mut report = Report::new(ingested, &task.split, task.settings.clone());

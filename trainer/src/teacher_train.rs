@@ -155,19 +155,20 @@ impl LocalTable {
 }
 
 /// Builds a batch from sequences of at least 2 items (each already cut to `max_len + 1`).
-/// With `negatives > 0` the candidates are the batch's targets plus that many distinct,
-/// uniformly drawn items (sampled softmax); with 0, the whole catalog (full softmax).
+/// With `negatives > 0` the candidates are the batch's targets plus that many distinct
+/// items drawn uniformly from `catalog` (sampled softmax); with 0, all of `catalog` (full
+/// softmax). `catalog` lists the items that exist at training time.
 fn make_batch<B: Backend>(
     seqs: &[&[ItemIdx]],
-    n_items: usize,
+    catalog: &[ItemIdx],
     negatives: usize,
     rng: &mut StdRng,
     device: &B::Device,
 ) -> Batch<B> {
     let mut table = LocalTable::new();
     if negatives == 0 {
-        for i in 1..=n_items as i64 {
-            table.row(i);
+        for &i in catalog {
+            table.row(i64::from(i) + 1);
         }
     }
     let len = seqs.iter().map(|s| s.len() - 1).max().unwrap_or(1).max(1);
@@ -192,15 +193,16 @@ fn make_batch<B: Backend>(
         col
     };
     if negatives == 0 {
-        for i in 1..=n_items as i64 {
-            add(i, &mut table, &mut columns);
+        for &i in catalog {
+            add(i64::from(i) + 1, &mut table, &mut columns);
         }
     }
     let targets: Vec<i64> = next_items.iter().map(|&i| add(i, &mut table, &mut columns)).collect();
     if negatives > 0 {
-        let wanted = (columns.ids.len() + negatives).min(n_items);
+        let wanted = (columns.ids.len() + negatives).min(catalog.len());
         while columns.ids.len() < wanted {
-            add(rng.random_range(1..=n_items as i64), &mut table, &mut columns);
+            let i = catalog[rng.random_range(0..catalog.len())];
+            add(i64::from(i) + 1, &mut table, &mut columns);
         }
     }
     let (n, c, k) = (targets.len(), candidates.len(), table.ids.len());
@@ -268,10 +270,13 @@ pub fn evaluate_teacher<B: Backend>(
 }
 
 /// Trains (or resumes training of) a teacher in `run_dir`; returns the final state. The
-/// best model is in [`Checkpoints::best_model`].
+/// best model is in [`Checkpoints::best_model`]. `held_out` items (cold-start evaluation)
+/// do not exist for training: never inputs, targets or negatives.
+#[allow(clippy::too_many_arguments)]
 pub fn train<B: AutodiffBackend>(
     device: &B::Device,
     split: &LeaveOneOut,
+    held_out: Option<&[bool]>,
     tokens: &ItemTokens,
     settings: TrainSettings,
     run_dir: &Path,
@@ -313,6 +318,9 @@ pub fn train<B: AutodiffBackend>(
     let n_targets: usize = seqs.iter().map(|s| s.len() - 1).sum();
     let valid_cases = validation_cases(split, settings.valid_users, settings.seed);
     let n_items = settings.model.n_items;
+    let catalog: Vec<ItemIdx> = (0..n_items as ItemIdx)
+        .filter(|&i| held_out.is_none_or(|h| !h.get(i as usize).copied().unwrap_or(false)))
+        .collect();
     let valid_negatives =
         SampledNegatives::draw(&valid_cases, split, n_items, SampledNegatives::STANDARD, settings.seed);
     log(&format!(
@@ -333,7 +341,7 @@ pub fn train<B: AutodiffBackend>(
         let started = Instant::now();
         let (mut loss_sum, mut loss_n) = (0.0, 0usize);
         for batch in batches {
-            let batch = make_batch::<B>(&batch, n_items, settings.negatives, &mut rng, device);
+            let batch = make_batch::<B>(&batch, &catalog, settings.negatives, &mut rng, device);
             let n = batch.n_targets;
             let loss = batch_loss(&model, &text, batch);
             let value: f64 = loss.clone().into_scalar().elem();

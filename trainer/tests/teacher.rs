@@ -59,9 +59,17 @@ fn loss_falls_and_the_teacher_beats_popularity() {
     let s = slice();
     let run = tempfile::tempdir().unwrap();
     let device = Default::default();
-    let state =
-        teacher_train::train::<B>(&device, &s.split, &s.tokens, settings(&s, EPOCHS, 3e-3), run.path(), false, &|_| {})
-            .unwrap();
+    let state = teacher_train::train::<B>(
+        &device,
+        &s.split,
+        None,
+        &s.tokens,
+        settings(&s, EPOCHS, 3e-3),
+        run.path(),
+        false,
+        &|_| {},
+    )
+    .unwrap();
     assert_eq!(state.epochs.len(), EPOCHS);
     let losses: Vec<f64> = state.epochs.iter().map(|e| e.loss).collect();
     assert!(losses[EPOCHS - 1] < losses[0] * 0.9, "loss should fall: {losses:?}");
@@ -84,9 +92,17 @@ fn loss_falls_and_the_teacher_beats_popularity() {
     assert!(teacher.sampled100.ndcg10 > pop.sampled100.ndcg10);
 
     // A finished run resumes as a no-op.
-    let again =
-        teacher_train::train::<B>(&device, &s.split, &s.tokens, settings(&s, EPOCHS, 3e-3), run.path(), true, &|_| {})
-            .unwrap();
+    let again = teacher_train::train::<B>(
+        &device,
+        &s.split,
+        None,
+        &s.tokens,
+        settings(&s, EPOCHS, 3e-3),
+        run.path(),
+        true,
+        &|_| {},
+    )
+    .unwrap();
     assert_eq!(again.epochs.len(), EPOCHS);
 }
 
@@ -95,10 +111,18 @@ fn nan_loss_stops_with_a_clear_message_and_keeps_the_checkpoint() {
     let s = slice();
     let run = tempfile::tempdir().unwrap();
     let device = Default::default();
-    let err =
-        teacher_train::train::<B>(&device, &s.split, &s.tokens, settings(&s, 2, 1e30), run.path(), false, &|_| {})
-            .unwrap_err()
-            .to_string();
+    let err = teacher_train::train::<B>(
+        &device,
+        &s.split,
+        None,
+        &s.tokens,
+        settings(&s, 2, 1e30),
+        run.path(),
+        false,
+        &|_| {},
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("loss became") && err.contains("lower --lr"), "{err}");
     let state = Checkpoints::new(run.path()).load_state().unwrap().unwrap();
     assert!(state.stopped.is_some() && !state.finished);
