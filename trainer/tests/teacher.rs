@@ -11,7 +11,7 @@ use pocketrank_model::teacher::{ItemText, TeacherConfig};
 use pocketrank_model::text::ItemTokens;
 use pocketrank_model::{Evaluation, LeaveOneOut};
 use pocketrank_trainer::data::{self, LoadOptions};
-use pocketrank_trainer::teacher_train::{self, Checkpoints, TrainSettings};
+use pocketrank_trainer::teacher_train::{self, Checkpoints, TrainSettings, TrainState};
 use pocketrank_trainer::tokenizer::CatalogTokenizer;
 
 type B = Autodiff<Flex>;
@@ -54,22 +54,16 @@ fn settings(s: &Slice, epochs: usize, lr: f64) -> TrainSettings {
     }
 }
 
+fn train(s: &Slice, run: &std::path::Path, settings: TrainSettings, resume: bool) -> anyhow::Result<TrainState> {
+    teacher_train::train::<B>(&Default::default(), &s.split, None, &s.tokens, settings, run, resume, &|_| {})
+}
+
 #[test]
 fn loss_falls_and_the_teacher_beats_popularity() {
     let s = slice();
     let run = tempfile::tempdir().unwrap();
     let device = Default::default();
-    let state = teacher_train::train::<B>(
-        &device,
-        &s.split,
-        None,
-        &s.tokens,
-        settings(&s, EPOCHS, 3e-3),
-        run.path(),
-        false,
-        &|_| {},
-    )
-    .unwrap();
+    let state = train(&s, run.path(), settings(&s, EPOCHS, 3e-3), false).unwrap();
     assert_eq!(state.epochs.len(), EPOCHS);
     let losses: Vec<f64> = state.epochs.iter().map(|e| e.loss).collect();
     assert!(losses[EPOCHS - 1] < losses[0] * 0.9, "loss should fall: {losses:?}");
@@ -92,17 +86,7 @@ fn loss_falls_and_the_teacher_beats_popularity() {
     assert!(teacher.sampled100.ndcg10 > pop.sampled100.ndcg10);
 
     // A finished run resumes as a no-op.
-    let again = teacher_train::train::<B>(
-        &device,
-        &s.split,
-        None,
-        &s.tokens,
-        settings(&s, EPOCHS, 3e-3),
-        run.path(),
-        true,
-        &|_| {},
-    )
-    .unwrap();
+    let again = train(&s, run.path(), settings(&s, EPOCHS, 3e-3), true).unwrap();
     assert_eq!(again.epochs.len(), EPOCHS);
 }
 
@@ -110,19 +94,7 @@ fn loss_falls_and_the_teacher_beats_popularity() {
 fn nan_loss_stops_with_a_clear_message_and_keeps_the_checkpoint() {
     let s = slice();
     let run = tempfile::tempdir().unwrap();
-    let device = Default::default();
-    let err = teacher_train::train::<B>(
-        &device,
-        &s.split,
-        None,
-        &s.tokens,
-        settings(&s, 2, 1e30),
-        run.path(),
-        false,
-        &|_| {},
-    )
-    .unwrap_err()
-    .to_string();
+    let err = train(&s, run.path(), settings(&s, 2, 1e30), false).unwrap_err().to_string();
     assert!(err.contains("loss became") && err.contains("lower --lr"), "{err}");
     let state = Checkpoints::new(run.path()).load_state().unwrap().unwrap();
     assert!(state.stopped.is_some() && !state.finished);
