@@ -242,8 +242,10 @@ impl<B: Backend> Scorer for TeacherScorer<B> {
     fn score_batch(&self, histories: &[&[ItemIdx]], out: &mut [f32]) {
         let logits = self.model.logits(self.profiles(histories), self.items.clone());
         let values = logits.into_data().convert::<f32>();
-        if let Ok(slice) = values.as_slice::<f32>() {
-            out[..slice.len()].copy_from_slice(slice);
+        match values.as_slice::<f32>() {
+            Ok(slice) if slice.len() <= out.len() => out[..slice.len()].copy_from_slice(slice),
+            // Never leave stale scores behind: unreadable scores rank last.
+            _ => out.fill(f32::NAN),
         }
     }
 
