@@ -14,7 +14,7 @@ use pocketrank_trainer::pipeline::RunSettings;
 use pocketrank_trainer::report;
 use pocketrank_trainer::teacher_train::TrainSettings;
 
-/// Train, evaluate and export pocketrank models from shop event logs.
+/// Train and evaluate pocketrank models from shop event logs.
 ///
 /// Data: a named public dataset (`trainer datasets` lists them) or your own export
 /// (`--events events.csv --catalog catalog.csv`).
