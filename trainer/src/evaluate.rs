@@ -151,12 +151,22 @@ impl EvalTask {
 
     /// Scores every case with `scorer` under all protocols.
     pub fn evaluate(&self, name: &str, scorer: &dyn Scorer, started: Instant) -> ModelReport {
-        let cases = self.cases();
-        let bar = progress_bar(cases.len() as u64, name);
-        let metrics = metrics::evaluate(scorer, cases, &self.negatives, &mut |n| bar.inc(n as u64));
-        bar.finish_and_clear();
+        let metrics = evaluate_with_progress(scorer, self.cases(), &self.negatives, name);
         ModelReport { name: name.to_string(), metrics, seconds: started.elapsed().as_secs_f64() }
     }
+}
+
+/// [`metrics::evaluate`] with a progress bar labelled `label`.
+pub fn evaluate_with_progress(
+    scorer: &dyn Scorer,
+    cases: &[pocketrank_model::EvalCase],
+    negatives: &SampledNegatives,
+    label: &str,
+) -> pocketrank_model::Evaluation {
+    let bar = progress_bar(cases.len() as u64, label);
+    let eval = metrics::evaluate(scorer, cases, negatives, &mut |n| bar.inc(n as u64));
+    bar.finish_and_clear();
+    eval
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal).

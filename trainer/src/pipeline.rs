@@ -106,7 +106,7 @@ fn cold_start<B: burn::tensor::backend::Backend>(
     text: &ItemText<B>,
     device: &B::Device,
 ) -> ColdStartReport {
-    use pocketrank_model::baselines::{Popularity, Restricted};
+    use pocketrank_model::baselines::Restricted;
     use pocketrank_model::metrics::{self, SampledNegatives};
     use pocketrank_model::teacher::TeacherScorer;
 
@@ -115,15 +115,16 @@ fn cold_start<B: burn::tensor::backend::Backend>(
     let negatives =
         SampledNegatives::draw(&cases, &task.split, n_items, SampledNegatives::STANDARD, task.settings.seed);
     let teacher = TeacherScorer::new(model, text, device);
-    let pop = Popularity::fit(&task.split.train, n_items);
+    let pop = task.fit_baseline(Baseline::Popularity);
+    let pop = pop.as_ref();
     let eval = |s: &dyn pocketrank_model::Scorer| metrics::evaluate(s, &cases, &negatives, &mut |_| {});
     ColdStartReport {
         cold_items: cold.iter().filter(|c| **c).count(),
         cases: cases.len(),
         teacher_full: eval(&teacher),
-        popularity_full: eval(&pop),
+        popularity_full: eval(pop),
         teacher_among_cold: eval(&Restricted { inner: &teacher, allowed: cold }),
-        popularity_among_cold: eval(&Restricted { inner: &pop, allowed: cold }),
+        popularity_among_cold: eval(&Restricted { inner: pop, allowed: cold }),
     }
 }
 

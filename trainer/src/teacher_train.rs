@@ -13,7 +13,7 @@ use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
-use pocketrank_model::metrics::{self, MetricSet, SampledNegatives};
+use pocketrank_model::metrics::{MetricSet, SampledNegatives};
 use pocketrank_model::teacher::{ItemText, Teacher, TeacherConfig, TeacherScorer};
 use pocketrank_model::text::ItemTokens;
 use pocketrank_model::{EvalCase, ItemIdx, LeaveOneOut};
@@ -22,7 +22,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::evaluate::progress_bar;
+use crate::evaluate::{evaluate_with_progress, progress_bar};
 
 /// Optimisation settings of a teacher run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -263,10 +263,7 @@ pub fn evaluate_teacher<B: Backend>(
     label: &str,
 ) -> pocketrank_model::Evaluation {
     let scorer = TeacherScorer::new(model, text, device);
-    let bar = progress_bar(cases.len() as u64, label);
-    let eval = metrics::evaluate(&scorer, cases, negatives, &mut |n| bar.inc(n as u64));
-    bar.finish_and_clear();
-    eval
+    evaluate_with_progress(&scorer, cases, negatives, label)
 }
 
 /// Trains (or resumes training of) a teacher in `run_dir`; returns the final state. The
