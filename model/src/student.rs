@@ -1,0 +1,273 @@
+//! The student: the small ranking head that ships to the device.
+//!
+//! - **Item vectors** (`d` wide): id embedding plus a projection of the mean title-token
+//!   embedding, as in the teacher, so an item the model never saw still gets a vector from
+//!   its title. Row 0 of the id table is the *unknown item*: training replaces a share of
+//!   ids with it, so it learns to be a neutral prior.
+//! - **Profile encoder**: a GRU cell over `[item vector, event kind one-hot, log Δt]`. The
+//!   profile is the GRU state, a `d`-vector updated once per event in O(d²) — no re-run
+//!   over the history.
+//! - **Scorer**: an MLP over `[profile, item, profile ⊙ item, context]` plus the plain dot
+//!   product `profile · item`. Context is what the shop knows about the candidate: its
+//!   server score (if any) and its position in the shop's list.
+//!
+//! This Burn module is what the trainer distils. The hand-written [`crate::ranker::Ranker`]
+//! runs the same arithmetic on the exported weights; a test keeps the two equal.
+
+use burn::config::Config;
+use burn::module::{Initializer, Module};
+use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::tensor::activation::{relu, sigmoid};
+use burn::tensor::{Distribution, Int, Tensor, backend::Backend};
+
+use std::collections::BTreeMap;
+
+use crate::artifact::Weights;
+use crate::events::EventKind;
+use crate::teacher::ItemText;
+
+/// Per-event features besides the item vector: the kind one-hot and log Δt.
+pub const EVENT_FEATURES: usize = EventKind::ALL.len() + 1;
+
+/// Per-candidate context features: server score, whether there is one, log position.
+pub const CONTEXT_FEATURES: usize = 3;
+
+/// The event features of one event: `[kind one-hot (4), log Δt]`.
+///
+/// `gap_seconds` is the time since the shopper's previous event (0 for the first); it is
+/// read as `ln(1 + hours) / 8`, clipped to `[0, 2]`.
+pub fn event_features(kind: EventKind, gap_seconds: f64) -> [f32; EVENT_FEATURES] {
+    let mut f = [0f32; EVENT_FEATURES];
+    f[kind.index()] = 1.0;
+    let gap = if gap_seconds.is_finite() { gap_seconds.max(0.0) } else { 0.0 };
+    f[EventKind::ALL.len()] = (((gap / 3600.0).ln_1p() / 8.0) as f32).clamp(0.0, 2.0);
+    f
+}
+
+/// The context features of one candidate: `[server score, has score, ln(1 + position) / 8]`.
+///
+/// A missing or non-finite server score reads as absent.
+pub fn context_features(server_score: Option<f32>, position: usize) -> [f32; CONTEXT_FEATURES] {
+    let (score, present) = match server_score {
+        Some(s) if s.is_finite() => (s.clamp(-50.0, 50.0), 1.0),
+        _ => (0.0, 0.0),
+    };
+    [score, present, ((position as f32).ln_1p() / 8.0)]
+}
+
+/// Shape of a student.
+#[derive(Config, Debug)]
+pub struct StudentConfig {
+    /// Catalog size.
+    pub n_items: usize,
+    /// Text vocabulary size (token ids `0..vocab_size`, 0 = padding); 1 disables text.
+    pub vocab_size: usize,
+    /// Width of item vectors and of the profile.
+    #[config(default = 32)]
+    pub d: usize,
+    /// Width of the scorer's hidden layer.
+    #[config(default = 32)]
+    pub hidden: usize,
+    /// During training, the share of item vectors whose id embedding is replaced by the
+    /// unknown-item row, so unknown items score sensibly from their title.
+    #[config(default = 0.1)]
+    pub id_dropout: f64,
+}
+
+/// The student network.
+#[derive(Module, Debug)]
+pub struct Student<B: Backend> {
+    /// `[n_items + 1, d]`; row 0 is the unknown item.
+    pub item_embedding: Embedding<B>,
+    /// `[vocab_size, d]`.
+    pub token_embedding: Embedding<B>,
+    /// `d → d`.
+    pub text_projection: Linear<B>,
+    /// `d + EVENT_FEATURES → 3d` (reset, update, candidate gates).
+    pub gru_input: Linear<B>,
+    /// `d → 3d`.
+    pub gru_hidden: Linear<B>,
+    /// `d → hidden`, with the scorer's bias.
+    pub scorer_profile: Linear<B>,
+    /// `d → hidden`, no bias.
+    pub scorer_item: Linear<B>,
+    /// `d → hidden` over `profile ⊙ item`, no bias.
+    pub scorer_interaction: Linear<B>,
+    /// `CONTEXT_FEATURES → hidden`, no bias.
+    pub scorer_context: Linear<B>,
+    /// `hidden → 1`.
+    pub scorer_output: Linear<B>,
+    d: usize,
+    id_dropout: f64,
+}
+
+impl StudentConfig {
+    /// A freshly initialised student.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Student<B> {
+        let d = self.d;
+        let small = Initializer::Normal { mean: 0.0, std: 0.05 };
+        let embedding = |n: usize| EmbeddingConfig::new(n, d).with_initializer(small.clone()).init(device);
+        let linear = |i: usize, o: usize, bias: bool| LinearConfig::new(i, o).with_bias(bias).init(device);
+        Student {
+            item_embedding: embedding(self.n_items + 1),
+            token_embedding: embedding(self.vocab_size.max(1)),
+            text_projection: linear(d, d, true),
+            gru_input: linear(d + EVENT_FEATURES, 3 * d, true),
+            gru_hidden: linear(d, 3 * d, true),
+            scorer_profile: linear(d, self.hidden, true),
+            scorer_item: linear(d, self.hidden, false),
+            scorer_interaction: linear(d, self.hidden, false),
+            scorer_context: linear(CONTEXT_FEATURES, self.hidden, false),
+            scorer_output: linear(self.hidden, 1, true),
+            d,
+            id_dropout: self.id_dropout,
+        }
+    }
+}
+
+impl<B: Backend> Student<B> {
+    /// Width of item vectors and profiles.
+    pub fn d(&self) -> usize {
+        self.d
+    }
+
+    /// The vectors of some items.
+    ///
+    /// - `text`: token ids and pooling weights of the catalog, `[n_items + 1, width]` each.
+    /// - `ids`: `[k]` shifted item ids (item + 1; 0 = the unknown item).
+    /// - returns `[k, d]`.
+    pub fn item_vectors_of(&self, text: &ItemText<B>, ids: Tensor<B, 1, Int>) -> Tensor<B, 2> {
+        let [k] = ids.dims();
+        let width = text.ids.dims()[1];
+        let token_ids = text.ids.clone().select(0, ids.clone());
+        let weights = text.weights.clone().select(0, ids.clone()).reshape([k, 1, width]);
+        let pooled = self.text_vectors(token_ids, weights);
+        let table = self.item_embedding.weight.val();
+        let mut id_part = table.clone().select(0, ids); // [k, d]
+        if self.id_dropout > 0.0 && B::ad_enabled(&id_part.device()) {
+            let device = id_part.device();
+            let keep = Tensor::<B, 2>::random([k, 1], Distribution::Bernoulli(1.0 - self.id_dropout), &device);
+            let unknown = table.slice(0..1); // [1, d]
+            id_part = id_part * keep.clone() + unknown * (keep.neg() + 1.0);
+        }
+        id_part + pooled
+    }
+
+    /// The text part of item vectors: the projected weighted mean of token embeddings.
+    ///
+    /// - `token_ids`: `[k, width]`; `weights`: `[k, 1, width]` (`1 / n` on real tokens).
+    /// - returns `[k, d]`.
+    pub fn text_vectors(&self, token_ids: Tensor<B, 2, Int>, weights: Tensor<B, 3>) -> Tensor<B, 2> {
+        let [k, _] = token_ids.dims();
+        let tokens = self.token_embedding.forward(token_ids); // [k, width, d]
+        let pooled = weights.matmul(tokens).reshape([k, self.d]);
+        self.text_projection.forward(pooled)
+    }
+
+    /// One GRU step: the profile after one more event.
+    ///
+    /// - `profile`: `[b, d]`; `item`: `[b, d]` the event's item vector;
+    /// - `event`: `[b, EVENT_FEATURES]` from [`event_features`].
+    /// - returns `[b, d]`.
+    pub fn step(&self, profile: Tensor<B, 2>, item: Tensor<B, 2>, event: Tensor<B, 2>) -> Tensor<B, 2> {
+        let d = self.d;
+        let gi = self.gru_input.forward(Tensor::cat(vec![item, event], 1)); // [b, 3d]
+        let gh = self.gru_hidden.forward(profile.clone()); // [b, 3d]
+        let reset = sigmoid(gi.clone().narrow(1, 0, d) + gh.clone().narrow(1, 0, d));
+        let update = sigmoid(gi.clone().narrow(1, d, d) + gh.clone().narrow(1, d, d));
+        let candidate = (gi.narrow(1, 2 * d, d) + reset * gh.narrow(1, 2 * d, d)).tanh();
+        candidate.clone() + update * (profile - candidate)
+    }
+
+    /// The profile after each event of a batch of sequences, starting from the zero profile.
+    ///
+    /// - `items`: `[b, len, d]` item vectors; `events`: `[b, len, EVENT_FEATURES]`.
+    /// - returns `[b, len, d]`: at `t`, the profile after events `0..=t`.
+    pub fn profiles(&self, items: Tensor<B, 3>, events: Tensor<B, 3>) -> Tensor<B, 3> {
+        let [b, len, d] = items.dims();
+        let mut h = Tensor::<B, 2>::zeros([b, d], &items.device());
+        let mut out = Vec::with_capacity(len);
+        for t in 0..len {
+            let x = items.clone().narrow(1, t, 1).reshape([b, d]);
+            let e = events.clone().narrow(1, t, 1).reshape([b, EVENT_FEATURES]);
+            h = self.step(h, x, e);
+            out.push(h.clone().unsqueeze_dim::<3>(1));
+        }
+        Tensor::cat(out, 1)
+    }
+
+    /// Scores candidates for profiles.
+    ///
+    /// - `profile`: `[r, d]`; `items`: `[r, k, d]` candidate vectors;
+    /// - `context`: `[r, k, CONTEXT_FEATURES]` from [`context_features`].
+    /// - returns `[r, k]`.
+    pub fn score(&self, profile: Tensor<B, 2>, items: Tensor<B, 3>, context: Tensor<B, 3>) -> Tensor<B, 2> {
+        let [r, k, d] = items.dims();
+        let p = profile.unsqueeze_dim::<3>(1); // [r, 1, d]
+        let interaction = items.clone() * p.clone(); // [r, k, d]
+        let hidden = self.scorer_profile.forward(p)
+            + self.scorer_item.forward(items)
+            + self.scorer_interaction.forward(interaction.clone())
+            + self.scorer_context.forward(context);
+        let mlp = self.scorer_output.forward(relu(hidden)).reshape([r, k]);
+        let dot = interaction.sum_dim(2).reshape([r, k]);
+        debug_assert_eq!(d, self.d);
+        mlp + dot
+    }
+}
+
+fn weights<B: Backend, const D: usize>(t: Tensor<B, D>) -> Weights {
+    let shape = t.dims().to_vec();
+    let values = t.into_data().convert::<f32>().to_vec::<f32>().unwrap_or_default();
+    Weights::new(shape, values)
+}
+
+fn linear_weights<B: Backend>(out: &mut BTreeMap<String, Weights>, name: &str, l: &Linear<B>) {
+    out.insert(format!("{name}.weight"), weights(l.weight.val()));
+    if let Some(b) = &l.bias {
+        out.insert(format!("{name}.bias"), weights(b.val()));
+    }
+}
+
+impl<B: Backend> Student<B> {
+    /// The tensors the runtime reads ([`crate::ranker::Ranker`]), by artifact name:
+    /// final catalog item vectors `items` `[n_items, d]`, the unknown item `[d]`, the text
+    /// path and every layer (`<layer>.weight` `[in, out]`, `<layer>.bias` `[out]`).
+    pub fn export_tensors(&self, text: &ItemText<B>) -> BTreeMap<String, Weights> {
+        let n = text.ids.dims()[0];
+        let all = self.item_vectors_of(text, Tensor::arange(1..n as i64, &text.ids.device()));
+        let mut out = BTreeMap::new();
+        out.insert("items".into(), weights(all));
+        let table = self.item_embedding.weight.val();
+        out.insert("unknown_item".into(), weights(table.slice(0..1).reshape([self.d])));
+        out.insert("tokens".into(), weights(self.token_embedding.weight.val()));
+        linear_weights(&mut out, "text_projection", &self.text_projection);
+        linear_weights(&mut out, "gru_input", &self.gru_input);
+        linear_weights(&mut out, "gru_hidden", &self.gru_hidden);
+        linear_weights(&mut out, "scorer_profile", &self.scorer_profile);
+        linear_weights(&mut out, "scorer_item", &self.scorer_item);
+        linear_weights(&mut out, "scorer_interaction", &self.scorer_interaction);
+        linear_weights(&mut out, "scorer_context", &self.scorer_context);
+        linear_weights(&mut out, "scorer_output", &self.scorer_output);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_are_bounded_and_total() {
+        let f = event_features(EventKind::Cart, 3600.0);
+        assert_eq!(&f[..4], &[0.0, 1.0, 0.0, 0.0]);
+        assert!((f[4] - 2f32.ln() / 8.0).abs() < 1e-6);
+        for gap in [f64::NAN, f64::INFINITY, -5.0, 1e300] {
+            let g = event_features(EventKind::View, gap)[4];
+            assert!((0.0..=2.0).contains(&g), "{gap} → {g}");
+        }
+        assert_eq!(context_features(Some(f32::NAN), 0), [0.0, 0.0, 0.0]);
+        assert_eq!(context_features(Some(1e9), 0)[0], 50.0);
+        assert!(context_features(None, 99)[2] > 0.5);
+    }
+}
