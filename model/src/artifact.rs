@@ -385,7 +385,8 @@ mod tests {
         let bytes = sample().encode(&encodings(Encoding::Int8)).unwrap();
         assert!(matches!(Artifact::decode(&[]), Err(ArtifactError::TooShort { .. })));
         assert!(matches!(Artifact::decode(b"{\"not\": 1}"), Err(ArtifactError::BadMagic)));
-        assert!(matches!(Artifact::decode(&bytes[..40]), Err(ArtifactError::Truncated { .. })));
+        assert!(matches!(Artifact::decode(&bytes[..40]), Err(ArtifactError::TooShort { .. })));
+        assert!(matches!(Artifact::decode(&bytes[..60]), Err(ArtifactError::Truncated { .. })));
         assert!(matches!(Artifact::decode(&bytes[..bytes.len() - 1]), Err(ArtifactError::Truncated { .. })));
         let mut longer = bytes.clone();
         longer.push(0);
