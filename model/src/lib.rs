@@ -27,6 +27,6 @@ pub mod text;
 pub use artifact::{Artifact, ArtifactError};
 pub use catalog::{Catalog, CatalogError, Item, ItemIdx};
 pub use events::{Dataset, DatasetError, DatasetStats, Event, EventKind, Interaction};
-pub use metrics::{Evaluation, MetricSet, Scorer};
+pub use metrics::{CaseScorer, Evaluation, MetricSet, Scorer};
 pub use ranker::{Candidate, Profile, RankError, Ranker, Scored, ShopperEvent};
 pub use split::{EvalCase, LeaveOneOut};

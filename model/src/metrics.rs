@@ -152,6 +152,36 @@ pub trait Scorer {
     }
 }
 
+/// A model that scores every catalog item for evaluation cases. Every [`Scorer`] is one;
+/// models that need more than the item history (event kinds, times) implement it directly.
+pub trait CaseScorer {
+    /// Catalog size: each case gets this many scores.
+    fn catalog_size(&self) -> usize;
+
+    /// Writes `cases.len() × catalog_size` scores into `out` (row-major).
+    fn score_cases(&self, cases: &[EvalCase], out: &mut [f32]);
+
+    /// How many cases [`score_cases`](CaseScorer::score_cases) handles well at once.
+    fn cases_per_batch(&self) -> usize {
+        64
+    }
+}
+
+impl<S: Scorer + ?Sized> CaseScorer for S {
+    fn catalog_size(&self) -> usize {
+        self.n_items()
+    }
+
+    fn score_cases(&self, cases: &[EvalCase], out: &mut [f32]) {
+        let histories: Vec<&[ItemIdx]> = cases.iter().map(|c| c.history.as_slice()).collect();
+        self.score_batch(&histories, out);
+    }
+
+    fn cases_per_batch(&self) -> usize {
+        self.preferred_batch()
+    }
+}
+
 /// The three protocols of one evaluation run (see DESIGN.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Evaluation {
@@ -252,21 +282,20 @@ pub fn full_rank(scores: &[f32], case: &EvalCase) -> (RankOutcome, RankOutcome) 
 
 /// Evaluates `scorer` on `cases` under all three protocols. `progress` is called with the
 /// number of cases finished after each batch.
-pub fn evaluate(
-    scorer: &dyn Scorer,
+pub fn evaluate<S: CaseScorer + ?Sized>(
+    scorer: &S,
     cases: &[EvalCase],
     negatives: &SampledNegatives,
     progress: &mut dyn FnMut(usize),
 ) -> Evaluation {
-    let n = scorer.n_items();
-    let batch = scorer.preferred_batch().max(1);
+    let n = scorer.catalog_size();
+    let batch = scorer.cases_per_batch().max(1);
     let (mut unmasked, mut masked, mut sampled) =
         (MetricAccumulator::default(), MetricAccumulator::default(), MetricAccumulator::default());
     let mut scores = vec![0f32; batch * n];
     for (chunk_idx, chunk) in cases.chunks(batch).enumerate() {
-        let histories: Vec<&[ItemIdx]> = chunk.iter().map(|c| c.history.as_slice()).collect();
         let out = &mut scores[..chunk.len() * n];
-        scorer.score_batch(&histories, out);
+        scorer.score_cases(chunk, out);
         for (j, case) in chunk.iter().enumerate() {
             let row = &out[j * n..(j + 1) * n];
             let (u, m) = full_rank(row, case);

@@ -5,8 +5,8 @@
 //! student's ([`crate::student::Student`]); a test keeps the two equal.
 //!
 //! Scoring is arranged so that one candidate costs one `d × hidden` multiply-add pass:
-//! the profile-dependent parts of the scorer (`W_p·p + b` and `W_i + diag(p)·W_x`) are
-//! computed once per call.
+//! the profile-dependent parts of the scorer (the query `q`, `W_p·q + b` and
+//! `W_i + diag(q)·W_x`) are computed once per call.
 
 use std::collections::HashMap;
 
@@ -169,6 +169,8 @@ pub struct Ranker {
     gru_ib: Vec<f32>,
     gru_hw: Vec<f32>,
     gru_hb: Vec<f32>,
+    query_w: Vec<f32>,
+    query_b: Vec<f32>,
     profile_w: Vec<f32>,
     profile_b: Vec<f32>,
     item_w: Vec<f32>,
@@ -222,17 +224,23 @@ impl Ranker {
                 return Err(ArtifactError::Manifest(format!("item id {id:?} appears twice")).into());
             }
         }
-        let tokenizer = a.tokenizer.as_deref().map(load_tokenizer).transpose().ok().flatten();
+        // The text path needs both the tokenizer and the token table.
+        let tokenizer = match (&a.tokenizer, a.tensors.contains_key("tokens")) {
+            (Some(json), true) => Some(load_tokenizer(json)?),
+            _ => None,
+        };
         Ok(Self {
             items: t("items", &[n, d])?,
             unknown: t("unknown_item", &[d])?,
-            tokens: t("tokens", &[v, d])?,
+            tokens: if a.tensors.contains_key("tokens") { t("tokens", &[v, d])? } else { Vec::new() },
             text_w: t("text_projection.weight", &[d, d])?,
             text_b: t("text_projection.bias", &[d])?,
             gru_iw: t("gru_input.weight", &[d + EVENT_FEATURES, 3 * d])?,
             gru_ib: t("gru_input.bias", &[3 * d])?,
             gru_hw: t("gru_hidden.weight", &[d, 3 * d])?,
             gru_hb: t("gru_hidden.bias", &[3 * d])?,
+            query_w: t("profile_projection.weight", &[d, d])?,
+            query_b: t("profile_projection.bias", &[d])?,
             profile_w: t("scorer_profile.weight", &[d, h])?,
             profile_b: t("scorer_profile.bias", &[h])?,
             item_w: t("scorer_item.weight", &[d, h])?,
@@ -307,6 +315,7 @@ impl Ranker {
         let d = self.d;
         let vocab = self.manifest.dims.vocab_size;
         let width = self.manifest.dims.title_tokens.max(1);
+        let vocab = if self.tokens.is_empty() { 0 } else { vocab };
         let kept: Vec<usize> = tokens
             .iter()
             .filter(|&&t| t != PAD_TOKEN && (t as usize) < vocab)
@@ -342,6 +351,29 @@ impl Ranker {
         profile.last_ts = Some(profile.last_ts.map_or(event.ts, |last| last.max(event.ts)));
         profile.events += 1;
         Ok(source)
+    }
+
+    /// [`observe`](Self::observe) for a catalog item by dense index (the trainer's path).
+    pub fn observe_item(&self, profile: &mut Profile, item: u32, kind: EventKind, ts: f64) -> Result<(), RankError> {
+        self.check(profile)?;
+        if !ts.is_finite() {
+            return Err(RankError::BadTimestamp(ts));
+        }
+        let unknown;
+        let vector = match self.items.get(item as usize * self.d..(item as usize + 1) * self.d) {
+            Some(v) => v,
+            None => {
+                unknown = self.text_vector(&[]).0;
+                &unknown
+            }
+        };
+        let gap = profile.last_ts.map_or(0.0, |last| ts - last);
+        let mut state = std::mem::take(&mut profile.state);
+        self.step(&mut state, vector, &event_features(kind, gap));
+        profile.state = state;
+        profile.last_ts = Some(profile.last_ts.map_or(ts, |last| last.max(ts)));
+        profile.events += 1;
+        Ok(())
     }
 
     /// The GRU step on raw features (as in [`crate::student::Student::step`]).
@@ -394,6 +426,27 @@ impl Ranker {
         Ok(scored)
     }
 
+    /// Scores of catalog items by dense index, into `out` (same length as `items`). With
+    /// `positions`, each item's place in `items` is its list position; no server scores.
+    /// Indices outside the catalog score as the unknown item.
+    pub fn score_indices(
+        &self,
+        profile: &Profile,
+        items: &[u32],
+        positions: bool,
+        out: &mut [f32],
+    ) -> Result<(), RankError> {
+        self.check(profile)?;
+        let kernel = ScoreKernel::new(self, &profile.state);
+        let mut hidden = vec![0f32; self.hidden];
+        let unknown = self.text_vector(&[]).0;
+        for (k, (o, &i)) in out.iter_mut().zip(items).enumerate() {
+            let v = self.items.get(i as usize * self.d..(i as usize + 1) * self.d).unwrap_or(&unknown);
+            *o = kernel.score(v, &context_features(None, if positions { k } else { 0 }), &mut hidden);
+        }
+        Ok(())
+    }
+
     /// Scores of every catalog item (no context), into `out` `[n_items]`.
     pub fn score_catalog(&self, profile: &Profile, out: &mut [f32]) -> Result<(), RankError> {
         self.check(profile)?;
@@ -410,16 +463,20 @@ impl Ranker {
 /// The profile-dependent parts of the scorer, computed once per call.
 struct ScoreKernel<'a> {
     ranker: &'a Ranker,
-    profile: &'a [f32],
-    /// `W_p·p + b`, `[hidden]`.
+    /// The query `q = W_q·state + b_q`, `[d]`.
+    query: Vec<f32>,
+    /// `W_p·q + b`, `[hidden]`.
     base: Vec<f32>,
-    /// `W_i + diag(p)·W_x`, `[d, hidden]`.
+    /// `W_i + diag(q)·W_x`, `[d, hidden]`.
     item_w: Vec<f32>,
 }
 
 impl<'a> ScoreKernel<'a> {
-    fn new(ranker: &'a Ranker, profile: &'a [f32]) -> Self {
+    fn new(ranker: &'a Ranker, state: &[f32]) -> Self {
         let h = ranker.hidden;
+        let mut query = ranker.query_b.clone();
+        add_vec_mat(state, &ranker.query_w, &mut query);
+        let profile = &query;
         let mut base = ranker.profile_b.clone();
         add_vec_mat(profile, &ranker.profile_w, &mut base);
         let mut item_w = ranker.item_w.clone();
@@ -428,7 +485,7 @@ impl<'a> ScoreKernel<'a> {
                 *w += p * x;
             }
         }
-        Self { ranker, profile, base, item_w }
+        Self { ranker, query, base, item_w }
     }
 
     /// One candidate's score; `hidden` is scratch space of `hidden` values.
@@ -438,7 +495,7 @@ impl<'a> ScoreKernel<'a> {
         add_vec_mat(context, &r.context_w, hidden);
         add_vec_mat(item, &self.item_w, hidden);
         let mlp: f32 = hidden.iter().zip(&r.out_w).map(|(x, w)| x.max(0.0) * w).sum();
-        let dot: f32 = self.profile.iter().zip(item).map(|(p, v)| p * v).sum();
+        let dot: f32 = self.query.iter().zip(item).map(|(q, v)| q * v).sum();
         mlp + r.out_b + dot
     }
 }

@@ -7,8 +7,8 @@
 //! - **Profile encoder**: a GRU cell over `[item vector, event kind one-hot, log Δt]`. The
 //!   profile is the GRU state, a `d`-vector updated once per event in O(d²) — no re-run
 //!   over the history.
-//! - **Scorer**: an MLP over `[profile, item, profile ⊙ item, context]` plus the plain dot
-//!   product `profile · item`. Context is what the shop knows about the candidate: its
+//! - **Scorer**: the GRU state is projected once to a query `q`; each candidate gets an MLP
+//!   over `[q, item, q ⊙ item, context]` plus the plain dot product `q · item`. Context is what the shop knows about the candidate: its
 //!   server score (if any) and its position in the shop's list.
 //!
 //! This Burn module is what the trainer distils. The hand-written [`crate::ranker::Ranker`]
@@ -87,6 +87,8 @@ pub struct Student<B: Backend> {
     pub gru_input: Linear<B>,
     /// `d → 3d`.
     pub gru_hidden: Linear<B>,
+    /// `d → d`: the query the scorer reads, computed from the GRU state once per call.
+    pub profile_projection: Linear<B>,
     /// `d → hidden`, with the scorer's bias.
     pub scorer_profile: Linear<B>,
     /// `d → hidden`, no bias.
@@ -114,6 +116,7 @@ impl StudentConfig {
             text_projection: linear(d, d, true),
             gru_input: linear(d + EVENT_FEATURES, 3 * d, true),
             gru_hidden: linear(d, 3 * d, true),
+            profile_projection: linear(d, d, true),
             scorer_profile: linear(d, self.hidden, true),
             scorer_item: linear(d, self.hidden, false),
             scorer_interaction: linear(d, self.hidden, false),
@@ -196,14 +199,21 @@ impl<B: Backend> Student<B> {
         Tensor::cat(out, 1)
     }
 
+    /// The scorer's query for profiles (the GRU state projected).
+    ///
+    /// - `profile`: `[r, d]` GRU states; returns `[r, d]`.
+    pub fn query(&self, profile: Tensor<B, 2>) -> Tensor<B, 2> {
+        self.profile_projection.forward(profile)
+    }
+
     /// Scores candidates for profiles.
     ///
-    /// - `profile`: `[r, d]`; `items`: `[r, k, d]` candidate vectors;
+    /// - `profile`: `[r, d]` GRU states; `items`: `[r, k, d]` candidate vectors;
     /// - `context`: `[r, k, CONTEXT_FEATURES]` from [`context_features`].
     /// - returns `[r, k]`.
     pub fn score(&self, profile: Tensor<B, 2>, items: Tensor<B, 3>, context: Tensor<B, 3>) -> Tensor<B, 2> {
         let [r, k, d] = items.dims();
-        let p = profile.unsqueeze_dim::<3>(1); // [r, 1, d]
+        let p = self.query(profile).unsqueeze_dim::<3>(1); // [r, 1, d]
         let interaction = items.clone() * p.clone(); // [r, k, d]
         let hidden = self.scorer_profile.forward(p)
             + self.scorer_item.forward(items)
@@ -230,6 +240,29 @@ fn linear_weights<B: Backend>(out: &mut BTreeMap<String, Weights>, name: &str, l
 }
 
 impl<B: Backend> Student<B> {
+    /// Starts from the teacher's item encoder (id embeddings, token embeddings, text
+    /// projection) when the widths match: the item geometry is most of what the teacher
+    /// knows, and the student then learns to produce queries in the same space.
+    pub fn with_item_encoder(
+        mut self,
+        item_embedding: Tensor<B, 2>,
+        token_embedding: Tensor<B, 2>,
+        text_weight: Tensor<B, 2>,
+        text_bias: Option<Tensor<B, 1>>,
+    ) -> Self {
+        use burn::module::Param;
+        if item_embedding.dims() == self.item_embedding.weight.dims()
+            && token_embedding.dims() == self.token_embedding.weight.dims()
+            && text_weight.dims() == self.text_projection.weight.dims()
+        {
+            self.item_embedding.weight = Param::from_tensor(item_embedding);
+            self.token_embedding.weight = Param::from_tensor(token_embedding);
+            self.text_projection.weight = Param::from_tensor(text_weight);
+            self.text_projection.bias = text_bias.map(Param::from_tensor);
+        }
+        self
+    }
+
     /// The tensors the runtime reads ([`crate::ranker::Ranker`]), by artifact name:
     /// final catalog item vectors `items` `[n_items, d]`, the unknown item `[d]`, the text
     /// path and every layer (`<layer>.weight` `[in, out]`, `<layer>.bias` `[out]`).
@@ -244,6 +277,7 @@ impl<B: Backend> Student<B> {
         linear_weights(&mut out, "text_projection", &self.text_projection);
         linear_weights(&mut out, "gru_input", &self.gru_input);
         linear_weights(&mut out, "gru_hidden", &self.gru_hidden);
+        linear_weights(&mut out, "profile_projection", &self.profile_projection);
         linear_weights(&mut out, "scorer_profile", &self.scorer_profile);
         linear_weights(&mut out, "scorer_item", &self.scorer_item);
         linear_weights(&mut out, "scorer_interaction", &self.scorer_interaction);

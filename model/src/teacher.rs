@@ -108,6 +108,17 @@ impl<B: Backend> Teacher<B> {
         self.max_len
     }
 
+    /// The item encoder's weights: id embeddings `[n_items + 1, d]`, token embeddings
+    /// `[vocab, d]`, text projection weight `[d, d]` and bias `[d]` (a student starts from them).
+    pub fn item_encoder(&self) -> (Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 2>, Option<Tensor<B, 1>>) {
+        (
+            self.item_embedding.weight.val(),
+            self.token_embedding.weight.val(),
+            self.text_projection.weight.val(),
+            self.text_projection.bias.as_ref().map(|b| b.val()),
+        )
+    }
+
     /// Every item's vector: id embedding plus the projected mean of its title-token
     /// embeddings.
     ///

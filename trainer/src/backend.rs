@@ -5,8 +5,10 @@ use std::path::Path;
 use burn::backend::{Autodiff, Flex, NdArray};
 
 use crate::data::Ingested;
+use crate::distill::DistillSettings;
 use crate::evaluate::{Baseline, Report};
 use crate::pipeline::{self, RunSettings};
+use crate::student_run::{self, StudentReport};
 
 /// Where training runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -47,6 +49,37 @@ impl DeviceChoice {
             Self::Wgpu => {
                 let device = burn::backend::wgpu::WgpuDevice::default();
                 pipeline::run::<Autodiff<burn::backend::Wgpu>>(&device, ingested, settings, out, resume, baselines)
+            }
+            #[allow(unreachable_patterns)]
+            other => anyhow::bail!(
+                "this trainer was built without the {} backend; rebuild with `--features {}`",
+                format!("{other:?}").to_lowercase(),
+                format!("{other:?}").to_lowercase()
+            ),
+        }
+    }
+
+    /// Runs `trainer distill` on this backend.
+    pub fn run_distill(
+        self,
+        ingested: &Ingested,
+        run: &Path,
+        settings: DistillSettings,
+    ) -> anyhow::Result<StudentReport> {
+        match self {
+            Self::Cpu => student_run::distill_run::<Autodiff<Flex>>(&Default::default(), ingested, run, settings),
+            Self::Ndarray => {
+                student_run::distill_run::<Autodiff<NdArray>>(&Default::default(), ingested, run, settings)
+            }
+            #[cfg(feature = "cuda")]
+            Self::Cuda => {
+                let device = burn::backend::cuda::CudaDevice::default();
+                student_run::distill_run::<Autodiff<burn::backend::Cuda>>(&device, ingested, run, settings)
+            }
+            #[cfg(feature = "wgpu")]
+            Self::Wgpu => {
+                let device = burn::backend::wgpu::WgpuDevice::default();
+                student_run::distill_run::<Autodiff<burn::backend::Wgpu>>(&device, ingested, run, settings)
             }
             #[allow(unreachable_patterns)]
             other => anyhow::bail!(

@@ -157,8 +157,8 @@ impl EvalTask {
 }
 
 /// [`metrics::evaluate`] with a progress bar labelled `label`.
-pub fn evaluate_with_progress(
-    scorer: &dyn Scorer,
+pub fn evaluate_with_progress<S: pocketrank_model::CaseScorer + ?Sized>(
+    scorer: &S,
     cases: &[pocketrank_model::EvalCase],
     negatives: &SampledNegatives,
     label: &str,

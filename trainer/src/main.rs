@@ -6,9 +6,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use pocketrank_model::artifact::Encoding;
 use pocketrank_model::teacher::TeacherConfig;
 use pocketrank_trainer::backend::DeviceChoice;
 use pocketrank_trainer::data::{self, Ingested, LoadOptions};
+use pocketrank_trainer::distill::DistillSettings;
 use pocketrank_trainer::evaluate::{self, Baseline, EvalSettings, Target};
 use pocketrank_trainer::pipeline::RunSettings;
 use pocketrank_trainer::report;
@@ -126,6 +128,76 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Distil the on-device student from a trained teacher and evaluate it (full ranking
+    /// and reranking retrievers' top-100, f32 and int8). Writes RUN/student/.
+    ///
+    /// Example: trainer distill --run runs/beauty
+    Distill {
+        #[command(flatten)]
+        input: Input,
+        /// The teacher's run folder (from `trainer train`).
+        #[arg(long, default_value = "runs/beauty")]
+        run: PathBuf,
+        #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+        device: DeviceChoice,
+        /// Width of item vectors and profiles (the teacher's width lets the student start
+        /// from the teacher's item vectors and learn from its hidden states).
+        #[arg(long, default_value_t = 64)]
+        d: usize,
+        /// Width of the scorer's hidden layer.
+        #[arg(long, default_value_t = 32)]
+        hidden: usize,
+        #[arg(long, default_value_t = 12)]
+        max_epochs: usize,
+        #[arg(long, default_value_t = 3e-3)]
+        lr: f64,
+        /// Temperature of the listwise KL term.
+        #[arg(long, default_value_t = 2.0)]
+        temperature: f64,
+        /// Weight of the ground-truth cross-entropy term.
+        #[arg(long, default_value_t = 0.5)]
+        ce_weight: f64,
+        /// Weight of the query-to-teacher-hidden-state term (0 disables it).
+        #[arg(long, default_value_t = 1.0)]
+        hint_weight: f64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Write the run's student as one artifact file (what the web package loads).
+    ///
+    /// Example: trainer export --run runs/beauty --out beauty.pkr
+    Export {
+        #[command(flatten)]
+        input: Input,
+        #[arg(long, default_value = "runs/beauty")]
+        run: PathBuf,
+        #[arg(long, default_value = "beauty.pkr")]
+        out: PathBuf,
+        /// Storage of the item and token tables.
+        #[arg(long, value_enum, default_value_t = ItemEncoding::Int8)]
+        items: ItemEncoding,
+        /// Leave the tokenizer out (unknown items then score from the neutral prior only).
+        #[arg(long)]
+        no_tokenizer: bool,
+    },
+}
+
+/// How the artifact stores the item table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ItemEncoding {
+    F32,
+    F16,
+    Int8,
+}
+
+impl From<ItemEncoding> for Encoding {
+    fn from(e: ItemEncoding) -> Self {
+        match e {
+            ItemEncoding::F32 => Encoding::F32,
+            ItemEncoding::F16 => Encoding::F16,
+            ItemEncoding::Int8 => Encoding::Int8,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -271,6 +343,44 @@ fn main() -> anyhow::Result<()> {
                 &[Baseline::Popularity, Baseline::Cooccurrence],
             )?;
             print!("{}", report::markdown(&result));
+        }
+        Command::Distill {
+            input,
+            run,
+            device,
+            d,
+            hidden,
+            max_epochs,
+            lr,
+            temperature,
+            ce_weight,
+            hint_weight,
+            seed,
+        } => {
+            let ingested = input.load()?;
+            let mut settings = DistillSettings::new(ingested.dataset.catalog.len(), 1);
+            settings.student = settings.student.with_d(d).with_hidden(hidden);
+            settings.max_epochs = max_epochs;
+            settings.learning_rate = lr;
+            settings.temperature = temperature;
+            settings.ce_weight = ce_weight;
+            settings.hint_weight = hint_weight;
+            settings.seed = seed;
+            let result = device.run_distill(&ingested, &run, settings)?;
+            print!("{}", report::markdown(&result.full));
+            print!("{}", pocketrank_trainer::student_eval::rerank_markdown(&result.rerank));
+        }
+        Command::Export { input, run, out, items, no_tokenizer } => {
+            let ingested = input.load()?;
+            let bytes = pocketrank_trainer::student_run::export::<burn::backend::Flex>(
+                &Default::default(),
+                &ingested,
+                &run,
+                &out,
+                items.into(),
+                !no_tokenizer,
+            )?;
+            println!("wrote {} ({bytes} bytes)", out.display());
         }
     }
     Ok(())

@@ -1,0 +1,35 @@
+//! `Ranker::from_bytes` on arbitrary bytes: errors are fine, panics are not.
+//!
+//! Each input is tried twice: as a whole file, and as the *body* of a file whose header
+//! and checksum are made valid around it — otherwise nearly every mutation would stop at
+//! the checksum and the tensor and manifest parsing would go unfuzzed. Inputs that load
+//! are used once (a profile update and a rerank) to reach the runtime code too.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use pocketrank_model::artifact::{FORMAT_VERSION, MAGIC};
+use pocketrank_model::{Candidate, EventKind, Ranker, ShopperEvent};
+use sha2::{Digest, Sha256};
+
+fn exercise(bytes: &[u8]) {
+    if let Ok(ranker) = Ranker::from_bytes(bytes) {
+        let mut profile = ranker.new_profile();
+        let id = ranker.manifest().item_ids.first().cloned().unwrap_or_default();
+        let event = ShopperEvent { item_id: &id, kind: EventKind::View, ts: 0.0, title: Some("x") };
+        let _ = ranker.observe(&mut profile, &event);
+        let candidates = [Candidate { id: &id, title: None, score: Some(f32::NAN) }, Candidate::default()];
+        let _ = ranker.rerank(&profile, &candidates);
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    exercise(data);
+    let mut sealed = Vec::with_capacity(data.len() + 52);
+    sealed.extend_from_slice(&MAGIC);
+    sealed.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    sealed.extend_from_slice(&(data.len() as u64).to_le_bytes());
+    sealed.extend_from_slice(data);
+    let digest = Sha256::digest(&sealed);
+    sealed.extend_from_slice(&digest);
+    exercise(&sealed);
+});
