@@ -105,7 +105,9 @@ pub struct DatasetInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     pub dims: Dims,
-    /// The shop's item ids, in item-table order.
+    /// The shop's item ids, in item-table order (stored as one newline-separated UTF-8
+    /// tensor, `item_ids`, not in the manifest JSON).
+    #[serde(skip)]
     pub item_ids: Vec<String>,
     /// SHA-256 of the tokenizer JSON the item table was built with.
     pub tokenizer_sha256: Option<String>,
@@ -147,6 +149,7 @@ pub struct Artifact {
 }
 
 const TOKENIZER_TENSOR: &str = "tokenizer.json";
+const ITEM_IDS_TENSOR: &str = "item_ids";
 const MANIFEST_KEY: &str = "manifest";
 
 fn quantize_rows(w: &Weights) -> (Vec<u8>, Vec<u8>) {
@@ -154,9 +157,11 @@ fn quantize_rows(w: &Weights) -> (Vec<u8>, Vec<u8>) {
     let (mut q, mut scales) = (Vec::with_capacity(w.values.len()), Vec::new());
     for row in w.values.chunks(cols) {
         let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+        // The scale is stored as f16: quantise with the value that will be read back.
+        let scale = f16::from_f32(if max > 0.0 { max / 127.0 } else { 1.0 }).to_f32();
+        let scale = if scale > 0.0 && scale.is_finite() { scale } else { 1.0 };
         q.extend(row.iter().map(|v| ((v / scale).round().clamp(-127.0, 127.0) as i8) as u8));
-        scales.extend_from_slice(&scale.to_le_bytes());
+        scales.extend_from_slice(&f16::from_f32(scale).to_le_bytes());
     }
     (q, scales)
 }
@@ -199,13 +204,18 @@ impl Artifact {
                     let (q, scales) = quantize_rows(w);
                     let rows = w.shape.first().copied().unwrap_or(1);
                     owned.push((name.clone(), Dtype::I8, w.shape.clone(), q));
-                    owned.push((format!("{name}.scale"), Dtype::F32, vec![rows], scales));
+                    owned.push((format!("{name}.scale"), Dtype::F16, vec![rows], scales));
                 }
             }
         }
         if let Some(t) = &self.tokenizer {
             owned.push((TOKENIZER_TENSOR.into(), Dtype::U8, vec![t.len()], t.as_bytes().to_vec()));
         }
+        if let Some(bad) = self.manifest.item_ids.iter().find(|id| id.contains('\n')) {
+            return Err(ArtifactError::Manifest(format!("item id {bad:?} contains a line break")));
+        }
+        let ids = self.manifest.item_ids.join("\n").into_bytes();
+        owned.push((ITEM_IDS_TENSOR.into(), Dtype::U8, vec![ids.len()], ids));
         let views = owned
             .iter()
             .map(|(n, dt, shape, bytes)| Ok((n.clone(), TensorView::new(*dt, shape.clone(), bytes)?)))
@@ -267,7 +277,7 @@ impl Artifact {
             .as_ref()
             .and_then(|m| m.get(MANIFEST_KEY))
             .ok_or_else(|| ArtifactError::Manifest("no manifest in the metadata".into()))?;
-        let manifest: Manifest =
+        let mut manifest: Manifest =
             serde_json::from_str(manifest_json).map_err(|e| ArtifactError::Manifest(e.to_string()))?;
         let st = SafeTensors::deserialize(body).map_err(format)?;
 
@@ -275,6 +285,13 @@ impl Artifact {
         let mut tokenizer = None;
         for (name, view) in st.iter() {
             if name.ends_with(".scale") && st.tensor(&name[..name.len() - 6]).is_ok_and(|t| t.dtype() == Dtype::I8) {
+                continue;
+            }
+            if name == ITEM_IDS_TENSOR {
+                let text = std::str::from_utf8(view.data())
+                    .map_err(|_| ArtifactError::Format("the item ids are not UTF-8".into()))?;
+                manifest.item_ids =
+                    if text.is_empty() { Vec::new() } else { text.split('\n').map(str::to_string).collect() };
                 continue;
             }
             if name == TOKENIZER_TENSOR {
@@ -316,15 +333,22 @@ fn decode_values(st: &SafeTensors<'_>, name: &str, view: &TensorView<'_>) -> Res
             let cols = view.shape().iter().skip(1).product::<usize>();
             let scale_name = format!("{name}.scale");
             let scales = st.tensor(&scale_name).map_err(|_| ArtifactError::MissingTensor(scale_name.clone()))?;
-            if scales.dtype() != Dtype::F32 || scales.shape() != [rows] {
+            if scales.shape() != [rows] {
                 return Err(ArtifactError::Shape {
                     name: scale_name,
                     expected: vec![rows],
                     found: scales.shape().to_vec(),
                 });
             }
-            let scales: Vec<f32> =
-                scales.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            let scales: Vec<f32> = match scales.dtype() {
+                Dtype::F32 => {
+                    scales.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+                }
+                Dtype::F16 => {
+                    scales.data().chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect()
+                }
+                other => return Err(ArtifactError::Dtype { name: scale_name, dtype: format!("{other:?}") }),
+            };
             if cols == 0 {
                 Vec::new()
             } else {

@@ -17,10 +17,13 @@ pub mod artifact;
 pub mod baselines;
 pub mod catalog;
 pub mod events;
+pub mod features;
 pub mod metrics;
 pub mod ranker;
 pub mod split;
+#[cfg(feature = "burn")]
 pub mod student;
+#[cfg(feature = "burn")]
 pub mod teacher;
 pub mod text;
 

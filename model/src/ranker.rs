@@ -2,7 +2,7 @@
 //!
 //! Plain Rust over `f32` slices, so it runs the same everywhere (native, wasm in a page, a
 //! worker or an edge isolate) with no tensor runtime to ship. The arithmetic is the
-//! student's ([`crate::student::Student`]); a test keeps the two equal.
+//! student's (`student::Student`, the Burn module); a test keeps the two equal.
 //!
 //! Scoring is arranged so that one candidate costs one `d × hidden` multiply-add pass:
 //! the profile-dependent parts of the scorer (the query `q`, `W_p·q + b` and
@@ -14,7 +14,7 @@ use thiserror::Error;
 
 use crate::artifact::{Artifact, ArtifactError, Manifest};
 use crate::events::EventKind;
-use crate::student::{CONTEXT_FEATURES, EVENT_FEATURES, context_features, event_features};
+use crate::features::{CONTEXT_FEATURES, EVENT_FEATURES, context_features, event_features};
 use crate::text::PAD_TOKEN;
 
 /// Most candidates one call accepts.
@@ -376,7 +376,7 @@ impl Ranker {
         Ok(())
     }
 
-    /// The GRU step on raw features (as in [`crate::student::Student::step`]).
+    /// The GRU step on raw features (as in the student's `step`).
     pub fn step(&self, state: &mut [f32], item: &[f32], event: &[f32; EVENT_FEATURES]) {
         let d = self.d;
         let mut gi = self.gru_ib.clone();

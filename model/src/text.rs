@@ -3,6 +3,7 @@
 //! Tokenization itself (training a WordPiece vocabulary on the catalog, encoding titles)
 //! happens where the tokenizer lives; this module only lays the ids out for tensors.
 
+#[cfg(feature = "burn")]
 use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 
 use crate::catalog::ItemIdx;
@@ -60,6 +61,7 @@ impl ItemTokens {
     /// `i` (the models' shifted item ids): token ids `[items + 1, width]` and weights
     /// `[items + 1, width]` (`1 / n` on an item's `n` real tokens, 0 on padding and for items
     /// without text).
+    #[cfg(feature = "burn")]
     pub fn to_tensors<B: Backend>(&self, device: &B::Device) -> (Tensor<B, 2, Int>, Tensor<B, 2>) {
         let shape = [self.items + 1, self.width];
         let pad_row = vec![PAD_TOKEN; self.width];

@@ -65,21 +65,40 @@ impl DeviceChoice {
         ingested: &Ingested,
         run: &Path,
         settings: DistillSettings,
+        evaluate_only: bool,
     ) -> anyhow::Result<StudentReport> {
         match self {
-            Self::Cpu => student_run::distill_run::<Autodiff<Flex>>(&Default::default(), ingested, run, settings),
-            Self::Ndarray => {
-                student_run::distill_run::<Autodiff<NdArray>>(&Default::default(), ingested, run, settings)
+            Self::Cpu => {
+                student_run::distill_run::<Autodiff<Flex>>(&Default::default(), ingested, run, settings, evaluate_only)
             }
+            Self::Ndarray => student_run::distill_run::<Autodiff<NdArray>>(
+                &Default::default(),
+                ingested,
+                run,
+                settings,
+                evaluate_only,
+            ),
             #[cfg(feature = "cuda")]
             Self::Cuda => {
                 let device = burn::backend::cuda::CudaDevice::default();
-                student_run::distill_run::<Autodiff<burn::backend::Cuda>>(&device, ingested, run, settings)
+                student_run::distill_run::<Autodiff<burn::backend::Cuda>>(
+                    &device,
+                    ingested,
+                    run,
+                    settings,
+                    evaluate_only,
+                )
             }
             #[cfg(feature = "wgpu")]
             Self::Wgpu => {
                 let device = burn::backend::wgpu::WgpuDevice::default();
-                student_run::distill_run::<Autodiff<burn::backend::Wgpu>>(&device, ingested, run, settings)
+                student_run::distill_run::<Autodiff<burn::backend::Wgpu>>(
+                    &device,
+                    ingested,
+                    run,
+                    settings,
+                    evaluate_only,
+                )
             }
             #[allow(unreachable_patterns)]
             other => anyhow::bail!(

@@ -386,9 +386,10 @@ pub fn ranker_of<B: Backend>(
         // Without a tokenizer the runtime has no text path: leave its table out.
         tensors.remove("tokens");
     }
-    let artifact = Artifact::new(manifest, tensors, tokenizer);
+    // Every matrix is stored like the item table (biases and vectors stay f32).
     let encodings: HashMap<String, Encoding> =
-        [("items".to_string(), encoding), ("tokens".to_string(), encoding)].into_iter().collect();
+        tensors.iter().filter(|(_, w)| w.shape.len() == 2).map(|(name, _)| (name.clone(), encoding)).collect();
+    let artifact = Artifact::new(manifest, tensors, tokenizer);
     let bytes = artifact.encode(&encodings)?;
     Ok((Ranker::from_bytes(&bytes)?, bytes))
 }

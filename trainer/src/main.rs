@@ -157,6 +157,9 @@ enum Command {
         /// Weight of the ground-truth cross-entropy term.
         #[arg(long, default_value_t = 0.5)]
         ce_weight: f64,
+        /// Re-evaluate the run's saved student without training it again.
+        #[arg(long)]
+        evaluate_only: bool,
         /// Weight of the query-to-teacher-hidden-state term (0 disables it).
         #[arg(long, default_value_t = 1.0)]
         hint_weight: f64,
@@ -356,6 +359,7 @@ fn main() -> anyhow::Result<()> {
             ce_weight,
             hint_weight,
             seed,
+            evaluate_only,
         } => {
             let ingested = input.load()?;
             let mut settings = DistillSettings::new(ingested.dataset.catalog.len(), 1);
@@ -366,7 +370,7 @@ fn main() -> anyhow::Result<()> {
             settings.ce_weight = ce_weight;
             settings.hint_weight = hint_weight;
             settings.seed = seed;
-            let result = device.run_distill(&ingested, &run, settings)?;
+            let result = device.run_distill(&ingested, &run, settings, evaluate_only)?;
             print!("{}", report::markdown(&result.full));
             print!("{}", pocketrank_trainer::student_eval::rerank_markdown(&result.rerank));
         }

@@ -101,6 +101,7 @@ pub fn distill_run<B: AutodiffBackend>(
     ingested: &Ingested,
     run_root: &Path,
     mut settings: DistillSettings,
+    evaluate_only: bool,
 ) -> anyhow::Result<StudentReport> {
     let run = RunDir { root: run_root.to_path_buf() };
     let run_settings = read_run_settings(&run)?;
@@ -116,9 +117,18 @@ pub fn distill_run<B: AutodiffBackend>(
     let dir = StudentDir::new(&run.root);
     let item_ids: Vec<String> = ingested.dataset.catalog.items().iter().map(|i| i.id.clone()).collect();
     let inputs = DistillInputs { split: &task.split, events: &ingested.dataset.sequences, tokens: &tokens, item_ids };
-    let epochs = distill::distill::<B>(device, &teacher, &inputs, &settings, &dir, &|m| eprintln!("{m}"))?;
+    let epochs = if evaluate_only {
+        let previous: Option<StudentReport> =
+            std::fs::read_to_string(dir.report()).ok().and_then(|t| serde_json::from_str(&t).ok());
+        previous.map(|r| r.epochs).unwrap_or_default()
+    } else {
+        distill::distill::<B>(device, &teacher, &inputs, &settings, &dir, &|m| eprintln!("{m}"))?
+    };
 
-    let (_, student) = dir.load::<B::InnerBackend>(device)?;
+    let (saved, student) = dir.load::<B::InnerBackend>(device)?;
+    if evaluate_only {
+        settings = saved;
+    }
     let text = ItemText::<B::InnerBackend>::new(&tokens, device);
     let base = distill::bare_manifest(inputs.item_ids.clone(), &settings, tokens.width());
     let sha = tokenizer.as_ref().map(|t| t.sha256().to_string());

@@ -1,14 +1,257 @@
-//! pocketrank for JavaScript: the WebAssembly entry points.
+//! pocketrank for JavaScript: the WebAssembly core of the `pocketrank` package.
 //!
-//! The package grows the on-device `Personalizer` (load an artifact, observe events,
-//! rerank) on top of `pocketrank-model`; today it exposes the version it was built from.
+//! [`Model`] wraps the on-device runtime ([`pocketrank_model::Ranker`]): it decodes an
+//! artifact, folds shopper events into a profile and reranks candidate lists. It is
+//! stateless about shoppers — profiles go in and out as bytes — so the same module serves
+//! a page (through the package's `Personalizer`, which keeps the profile in IndexedDB), a
+//! worker, Node and an edge isolate (`rerankWithProfile`).
+//!
+//! Every failure is a JavaScript `Error` with a message meant for the developer reading
+//! the console; nothing here panics on input.
 
+use pocketrank_model::ranker::{ItemSource, MAX_CANDIDATES};
+use pocketrank_model::{Candidate, EventKind, Profile, Ranker, ShopperEvent};
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
+
+mod edge;
+pub use edge::{EDGE_PROFILE_VERSION, EdgeProfileError, decode_edge_profile, encode_edge_profile};
 
 /// The version of the pocketrank package, e.g. `"0.1.0"`.
 #[wasm_bindgen(js_name = version)]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// A shopper event as JavaScript passes it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsEvent {
+    item_id: String,
+    #[serde(default = "default_kind")]
+    kind: String,
+    /// Milliseconds since the Unix epoch (`Date.now()`).
+    ts: f64,
+    #[serde(default)]
+    title: Option<String>,
+}
+
+fn default_kind() -> String {
+    "view".into()
+}
+
+/// A candidate as JavaScript passes it.
+#[derive(Debug, Deserialize)]
+struct JsCandidate {
+    id: String,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    score: Option<f64>,
+}
+
+/// Options of a rerank call.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsRerankOptions {
+    /// Keep only the best `topK` (all by default).
+    #[serde(default)]
+    top_k: Option<usize>,
+}
+
+/// One reranked candidate as JavaScript receives it.
+#[derive(Debug, Serialize)]
+struct JsScored {
+    id: String,
+    /// Position in the input list.
+    index: usize,
+    score: f32,
+    /// "catalog", "title" or "unknown": how the item's vector was found.
+    source: &'static str,
+}
+
+fn source_name(s: ItemSource) -> &'static str {
+    match s {
+        ItemSource::Catalog => "catalog",
+        ItemSource::Title => "title",
+        ItemSource::Unknown => "unknown",
+    }
+}
+
+fn js_error(context: &str, e: impl std::fmt::Display) -> JsError {
+    JsError::new(&format!("pocketrank: {context}: {e}"))
+}
+
+/// A loaded pocketrank model.
+#[wasm_bindgen]
+pub struct Model {
+    ranker: Ranker,
+}
+
+#[wasm_bindgen]
+impl Model {
+    /// Decodes and checks an artifact (magic, format version, checksum, shapes).
+    ///
+    /// @param bytes - the artifact file's bytes.
+    /// @throws Error when the bytes are not a valid artifact for this package version.
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8]) -> Result<Model, JsError> {
+        let ranker = Ranker::from_bytes(bytes).map_err(|e| js_error("cannot load the model", e))?;
+        Ok(Model { ranker })
+    }
+
+    /// A tag that changes with every different model: stored profiles are tagged with it.
+    #[wasm_bindgen(getter, js_name = modelVersion)]
+    pub fn model_version(&self) -> String {
+        self.ranker.model_version().to_string()
+    }
+
+    /// Items in the model's catalog.
+    #[wasm_bindgen(getter, js_name = itemCount)]
+    pub fn item_count(&self) -> usize {
+        self.ranker.manifest().dims.n_items
+    }
+
+    /// Whether unknown items can be placed by their title (the tokenizer is embedded).
+    #[wasm_bindgen(getter, js_name = hasTokenizer)]
+    pub fn has_tokenizer(&self) -> bool {
+        self.ranker.has_tokenizer()
+    }
+
+    /// The manifest (dimensions, dataset, metrics, creation time) as JSON, item ids left out.
+    #[wasm_bindgen(js_name = manifestJson)]
+    pub fn manifest_json(&self) -> String {
+        let mut m = self.ranker.manifest().clone();
+        m.item_ids.clear();
+        serde_json::to_string(&m).unwrap_or_default()
+    }
+
+    /// The profile of a shopper with no events, as bytes.
+    #[wasm_bindgen(js_name = newProfile)]
+    pub fn new_profile(&self) -> Vec<u8> {
+        self.ranker.new_profile().to_bytes()
+    }
+
+    /// Folds one event into a profile and returns the new profile (the input is not changed).
+    ///
+    /// @param profile - profile bytes from `newProfile` or an earlier `observe`.
+    /// @param event - `{ itemId: string, kind?: "view" | "cart" | "purchase" | "review", ts: number (ms), title?: string }`.
+    /// @throws Error for a malformed event or profile.
+    pub fn observe(&self, profile: &[u8], event: JsValue) -> Result<Vec<u8>, JsError> {
+        let mut p = self.profile(profile)?;
+        let e: JsEvent = serde_wasm_bindgen::from_value(event).map_err(|e| js_error("invalid event", e))?;
+        let kind: EventKind = e.kind.parse().map_err(|e| js_error("invalid event", e))?;
+        if e.item_id.is_empty() {
+            return Err(js_error("invalid event", "itemId is empty"));
+        }
+        let event = ShopperEvent { item_id: &e.item_id, kind, ts: e.ts / 1000.0, title: e.title.as_deref() };
+        self.ranker.observe(&mut p, &event).map_err(|e| js_error("invalid event", e))?;
+        Ok(p.to_bytes())
+    }
+
+    /// Reranks candidates for a profile: best first.
+    ///
+    /// @param profile - profile bytes.
+    /// @param candidates - `[{ id: string, title?: string, score?: number }]` in the shop's order.
+    /// @param options - `{ topK?: number }`.
+    /// @returns `[{ id, index, score, source }]`; `index` is the candidate's input position.
+    /// @throws Error for malformed candidates, a profile of another model, or more than 100,000 candidates.
+    pub fn rerank(&self, profile: &[u8], candidates: JsValue, options: JsValue) -> Result<JsValue, JsError> {
+        let p = self.profile(profile)?;
+        let options: JsRerankOptions = if options.is_undefined() || options.is_null() {
+            JsRerankOptions::default()
+        } else {
+            serde_wasm_bindgen::from_value(options).map_err(|e| js_error("invalid options", e))?
+        };
+        let list = candidates_from_js(&candidates)?;
+        let borrowed: Vec<Candidate> = list
+            .iter()
+            .map(|c| Candidate { id: &c.id, title: c.title.as_deref(), score: c.score.map(|s| s as f32) })
+            .collect();
+        let mut ranked = self.ranker.rerank(&p, &borrowed).map_err(|e| js_error("cannot rerank", e))?;
+        if let Some(k) = options.top_k {
+            ranked.truncate(k);
+        }
+        let out: Vec<JsScored> = ranked
+            .iter()
+            .map(|s| JsScored {
+                id: list[s.index].id.clone(),
+                index: s.index,
+                score: s.score,
+                source: source_name(s.source),
+            })
+            .collect();
+        serde_wasm_bindgen::to_value(&out).map_err(|e| js_error("cannot return the ranking", e))
+    }
+
+    /// Scores of candidate ids in input order (no objects: the fast path for large lists).
+    ///
+    /// @param profile - profile bytes.
+    /// @param ids - item ids in the shop's order.
+    /// @param scores - optional server scores, same length as `ids` (NaN = none).
+    #[wasm_bindgen(js_name = scoreIds)]
+    pub fn score_ids(&self, profile: &[u8], ids: Vec<String>, scores: Option<Vec<f32>>) -> Result<Vec<f32>, JsError> {
+        let p = self.profile(profile)?;
+        if let Some(s) = &scores
+            && s.len() != ids.len()
+        {
+            return Err(js_error("invalid scores", format!("{} scores for {} ids", s.len(), ids.len())));
+        }
+        let candidates: Vec<Candidate> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| Candidate { id, title: None, score: scores.as_ref().map(|s| s[i]) })
+            .collect();
+        let scored = self.ranker.score(&p, &candidates).map_err(|e| js_error("cannot score", e))?;
+        Ok(scored.iter().map(|s| s.score).collect())
+    }
+
+    /// Packs a profile for sending to an edge reranker: versioned, int8-quantised state
+    /// only (no events, no times, no item ids). Only call this when the shopper opted in.
+    #[wasm_bindgen(js_name = exportEdgeProfile)]
+    pub fn export_edge_profile(&self, profile: &[u8]) -> Result<Vec<u8>, JsError> {
+        let p = self.profile(profile)?;
+        Ok(encode_edge_profile(&p.state))
+    }
+
+    /// Reads an edge profile blob (from `exportEdgeProfile`) back into profile bytes.
+    #[wasm_bindgen(js_name = importEdgeProfile)]
+    pub fn import_edge_profile(&self, blob: &[u8]) -> Result<Vec<u8>, JsError> {
+        let state =
+            decode_edge_profile(blob, self.ranker.profile_len()).map_err(|e| js_error("invalid edge profile", e))?;
+        Ok(Profile { state, last_ts: None, events: 0 }.to_bytes())
+    }
+
+    fn profile(&self, bytes: &[u8]) -> Result<Profile, JsError> {
+        let p = Profile::from_bytes(bytes).map_err(|e| js_error("invalid profile", e))?;
+        if p.state.len() != self.ranker.profile_len() {
+            return Err(js_error(
+                "invalid profile",
+                format!(
+                    "it has {} values but this model's profiles have {}; it belongs to another model",
+                    p.state.len(),
+                    self.ranker.profile_len()
+                ),
+            ));
+        }
+        Ok(p)
+    }
+}
+
+/// Reads the candidate array, checking its shape first so the message says what is wrong.
+fn candidates_from_js(candidates: &JsValue) -> Result<Vec<JsCandidate>, JsError> {
+    if !js_sys::Array::is_array(candidates) {
+        return Err(js_error("invalid candidates", "expected an array of { id, title?, score? }"));
+    }
+    let n = js_sys::Array::from(candidates).length() as usize;
+    if n > MAX_CANDIDATES {
+        return Err(js_error(
+            "cannot rerank",
+            format!("{n} candidates is more than the {MAX_CANDIDATES} one call accepts"),
+        ));
+    }
+    serde_wasm_bindgen::from_value(candidates.clone())
+        .map_err(|e| js_error("invalid candidates", format!("{e} (each candidate needs a string id)")))
 }
 
 #[cfg(test)]

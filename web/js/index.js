@@ -1,0 +1,265 @@
+// pocketrank: on-device personal reranking. The shopper's profile lives on this device
+// (IndexedDB in browsers, memory elsewhere) and is never sent anywhere by this package.
+import initWasm, { initSync, Model, version } from './pocketrank_core.js';
+
+export { Model, initSync, version };
+
+const STORE_VERSION = 1;
+const RING = 50;
+const KINDS = new Set(['view', 'cart', 'purchase', 'review']);
+
+let ready = null;
+
+/**
+ * Loads the WebAssembly module once. Browsers fetch `pocketrank_core_bg.wasm` next to this
+ * file; Node reads it from disk; pass `wasm` (a URL, bytes or a `WebAssembly.Module`) to
+ * override.
+ */
+export function init(wasm) {
+  if (!ready) {
+    ready = (async () => {
+      if (wasm !== undefined) return initWasm({ module_or_path: wasm });
+      if (typeof process !== 'undefined' && process.versions && process.versions.node) {
+        const { readFile } = await import('node:fs/promises');
+        return initWasm({ module_or_path: await readFile(new URL('./pocketrank_core_bg.wasm', import.meta.url)) });
+      }
+      return initWasm();
+    })();
+    ready.catch(() => { ready = null; });
+  }
+  return ready;
+}
+
+async function artifactBytes(source, fetchImpl) {
+  if (source instanceof Uint8Array) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (typeof source === 'string' || source instanceof URL) {
+    const res = await fetchImpl(source);
+    if (!res.ok) throw new Error(`pocketrank: cannot fetch the model from ${source}: HTTP ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+  throw new TypeError('pocketrank: the model source must be bytes (Uint8Array/ArrayBuffer) or a URL');
+}
+
+/** Profile storage that lives as long as the page or process. */
+export class MemoryStorage {
+  #records = new Map();
+  async get(key) { return this.#records.get(key); }
+  async set(key, record) { this.#records.set(key, structuredClone(record)); }
+  async delete(key) { this.#records.delete(key); }
+}
+
+/** Profile storage in the browser's IndexedDB (database `pocketrank`, store `profiles`). */
+export class IndexedDbStorage {
+  #db;
+  constructor(dbName = 'pocketrank') { this.dbName = dbName; }
+  #open() {
+    if (!this.#db) {
+      this.#db = new Promise((resolve, reject) => {
+        const req = indexedDB.open(this.dbName, 1);
+        req.onupgradeneeded = () => req.result.createObjectStore('profiles');
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+        req.onblocked = () => reject(new Error('IndexedDB is blocked by another tab'));
+      });
+      this.#db.catch(() => { this.#db = undefined; });
+    }
+    return this.#db;
+  }
+  async #tx(mode, fn) {
+    const db = await this.#open();
+    return new Promise((resolve, reject) => {
+      const tx = db.transaction('profiles', mode);
+      const req = fn(tx.objectStore('profiles'));
+      tx.oncomplete = () => resolve(req.result);
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error || new Error('IndexedDB transaction aborted'));
+    });
+  }
+  get(key) { return this.#tx('readonly', (s) => s.get(key)); }
+  set(key, record) { return this.#tx('readwrite', (s) => s.put(record, key)); }
+  delete(key) { return this.#tx('readwrite', (s) => s.delete(key)); }
+}
+
+function checkEvent(event) {
+  if (event === null || typeof event !== 'object') throw new TypeError('pocketrank: an event must be an object { itemId, kind?, ts?, title? }');
+  if (typeof event.itemId !== 'string' || event.itemId === '') throw new TypeError('pocketrank: event.itemId must be a non-empty string');
+  const kind = event.kind ?? 'view';
+  if (!KINDS.has(kind)) throw new TypeError(`pocketrank: event.kind must be one of view, cart, purchase, review (got ${JSON.stringify(kind)})`);
+  const ts = event.ts ?? Date.now();
+  if (!Number.isFinite(ts)) throw new TypeError('pocketrank: event.ts must be a finite number of milliseconds');
+  const out = { itemId: event.itemId, kind, ts };
+  if (typeof event.title === 'string' && event.title !== '') out.title = event.title;
+  return out;
+}
+
+/**
+ * A shopper's personalizer: records their events into a profile kept on this device and
+ * reranks the shop's lists for them.
+ */
+export class Personalizer {
+  #model; #storage; #key; #profile; #events = []; #queue = Promise.resolve();
+  #onError; #onWarning; #strict;
+  /** Warnings so far (e.g. storage unavailable, profile rebuilt after a model update). */
+  warnings = [];
+
+  constructor(model, storage, key, options) {
+    this.#model = model;
+    this.#storage = storage;
+    this.#key = key;
+    this.#onError = options.onError;
+    this.#onWarning = options.onWarning;
+    this.#strict = Boolean(options.strict);
+    this.#profile = model.newProfile();
+  }
+
+  /**
+   * Loads a model and the shopper's stored profile.
+   * @param source the artifact: bytes or a URL to fetch.
+   * @param options `{ storage: "indexeddb" | "memory" | store, namespace, backend, strict, onError, onWarning, wasm, fetch }`
+   */
+  static async load(source, options = {}) {
+    await init(options.wasm);
+    const bytes = await artifactBytes(source, options.fetch ?? globalThis.fetch?.bind(globalThis));
+    const model = new Model(bytes);
+    const namespace = options.namespace ?? 'default';
+    const warnings = [];
+    let storage = options.storage ?? (typeof indexedDB !== 'undefined' ? 'indexeddb' : 'memory');
+    if (storage === 'indexeddb') {
+      if (typeof indexedDB === 'undefined') { warnings.push('IndexedDB is not available here: the profile is kept in memory'); storage = new MemoryStorage(); }
+      else storage = new IndexedDbStorage();
+    } else if (storage === 'memory') storage = new MemoryStorage();
+    if (options.backend === 'webgpu') warnings.push('the WebGPU backend is not part of this build: scoring runs on the CPU');
+    const p = new Personalizer(model, storage, `profile:${namespace}`, options);
+    for (const w of warnings) p.#warn(w);
+    await p.#restore();
+    return p;
+  }
+
+  /** What actually computes scores. */
+  get backend() { return 'cpu'; }
+  /** The model's version tag (stored profiles are tagged with it). */
+  get modelVersion() { return this.#model.modelVersion; }
+  /** Events folded into the profile that are still in the local ring buffer. */
+  get recentEvents() { return this.#events.map((e) => ({ ...e })); }
+
+  #warn(message) {
+    this.warnings.push(message);
+    if (this.#onWarning) this.#onWarning(message);
+  }
+
+  async #restore() {
+    let record;
+    try {
+      record = await this.#storage.get(this.#key);
+    } catch (e) {
+      this.#warn(`stored profile unavailable (${e?.message ?? e}); using an in-memory profile`);
+      this.#storage = new MemoryStorage();
+      return;
+    }
+    if (record === undefined) return;
+    const events = Array.isArray(record?.events) ? record.events : [];
+    if (record?.v === STORE_VERSION && record.modelVersion === this.#model.modelVersion && record.profile instanceof Uint8Array) {
+      try {
+        this.#model.rerank(record.profile, [], undefined); // validates the bytes
+        this.#profile = record.profile;
+        this.#events = events.slice(-RING);
+        return;
+      } catch { /* corrupt: rebuild below */ }
+    }
+    // Another model version or a damaged record: rebuild from the recent events.
+    let profile = this.#model.newProfile();
+    const kept = [];
+    for (const raw of events.slice(-RING)) {
+      try { const e = checkEvent(raw); profile = this.#model.observe(profile, e); kept.push(e); } catch { /* skip */ }
+    }
+    this.#profile = profile;
+    this.#events = kept;
+    this.#warn(record?.modelVersion !== this.#model.modelVersion
+      ? `profile rebuilt from ${kept.length} recent events for model ${this.#model.modelVersion}`
+      : `stored profile was damaged; rebuilt from ${kept.length} recent events`);
+    await this.#persist();
+  }
+
+  async #persist() {
+    const record = { v: STORE_VERSION, modelVersion: this.#model.modelVersion, profile: this.#profile, events: this.#events };
+    try {
+      await this.#storage.set(this.#key, record);
+    } catch (e) {
+      this.#warn(`could not store the profile (${e?.name ?? ''} ${e?.message ?? e}); keeping it in memory`);
+      this.#storage = new MemoryStorage();
+      await this.#storage.set(this.#key, record);
+    }
+  }
+
+  /**
+   * Records an event: `{ itemId, kind?: "view" | "cart" | "purchase" | "review", ts?: ms, title? }`.
+   * The profile is updated and stored on this device only. Rejects with an Error for a
+   * malformed event (the profile is left unchanged).
+   */
+  observe(event) {
+    const run = async () => {
+      const e = checkEvent(event);
+      this.#profile = this.#model.observe(this.#profile, e);
+      this.#events.push(e);
+      if (this.#events.length > RING) this.#events.splice(0, this.#events.length - RING);
+      await this.#persist();
+    };
+    const done = this.#queue.then(run);
+    this.#queue = done.catch(() => {});
+    return done;
+  }
+
+  /**
+   * Reorders the shop's candidates for this shopper: `[{ id, title?, score? }]` →
+   * `[{ id, index, score, source }]`, best first. On any failure the candidates come back
+   * in the shop's order (with `score: null`) and the error goes to `onError` — unless the
+   * personalizer was loaded with `strict: true`, in which case the promise rejects.
+   */
+  async rerank(candidates, options = {}) {
+    try {
+      return this.#model.rerank(this.#profile, candidates, { topK: options.topK });
+    } catch (e) {
+      if (this.#strict) throw e;
+      if (this.#onError) this.#onError(e);
+      return shopOrder(candidates, options.topK);
+    }
+  }
+
+  /** Wipes this shopper's profile and events from this device. */
+  async forget() {
+    await this.#queue;
+    this.#profile = this.#model.newProfile();
+    this.#events = [];
+    await this.#storage.delete(this.#key);
+  }
+
+  /**
+   * The profile, for the host app to move explicitly (e.g. to another device).
+   * Returns copies; nothing is sent anywhere.
+   */
+  exportProfile() {
+    return { modelVersion: this.#model.modelVersion, profile: this.#profile.slice(), events: this.recentEvents };
+  }
+
+  /**
+   * The compact, quantised profile blob for an edge reranker (opt-in only): no item ids,
+   * no events, no times — see the package README's privacy note.
+   */
+  edgeProfile() { return this.#model.exportEdgeProfile(this.#profile); }
+}
+
+function shopOrder(candidates, topK) {
+  if (!Array.isArray(candidates)) return [];
+  const out = candidates.map((c, index) => ({ id: c?.id, index, score: null, source: 'shop' }));
+  return topK === undefined ? out : out.slice(0, topK);
+}
+
+/**
+ * Stateless rerank for edge workers: a loaded `Model`, an edge profile blob (from
+ * `Personalizer.edgeProfile()`), and the candidates. Throws on bad input.
+ */
+export function rerankWithProfile(model, edgeProfile, candidates, options = {}) {
+  const profile = model.importEdgeProfile(edgeProfile);
+  return model.rerank(profile, candidates, { topK: options.topK });
+}
