@@ -398,24 +398,42 @@ impl Ranker {
         if candidates.len() > MAX_CANDIDATES {
             return Err(RankError::TooManyCandidates { count: candidates.len(), max: MAX_CANDIDATES });
         }
-        let kernel = ScoreKernel::new(self, &profile.state);
-        let mut hidden = vec![0f32; self.hidden];
-        let mut fallback = Vec::new();
-        Ok(candidates
+        // Resolve every candidate's vector first (catalog rows borrowed, others computed),
+        // then score them all in one pass of the kernel.
+        let mut fallback: Vec<Vec<f32>> = Vec::new();
+        let mut sources = Vec::with_capacity(candidates.len());
+        let rows: Vec<Option<usize>> = candidates
             .iter()
-            .enumerate()
-            .map(|(index, c)| {
-                let (vector, source) = match self.item_index(c.id) {
-                    Some(i) => (&self.items[i as usize * self.d..(i as usize + 1) * self.d], ItemSource::Catalog),
-                    None => {
-                        let (v, s) = self.item_vector(c.id, c.title);
-                        fallback = v;
-                        (fallback.as_slice(), s)
-                    }
-                };
-                let score = kernel.score(vector, &context_features(c.score, index), &mut hidden);
-                Scored { index, score, source }
+            .map(|c| match self.item_index(c.id) {
+                Some(i) => {
+                    sources.push(ItemSource::Catalog);
+                    Some(i as usize)
+                }
+                None => {
+                    let (v, s) = self.item_vector(c.id, c.title);
+                    sources.push(s);
+                    fallback.push(v);
+                    None
+                }
             })
+            .collect();
+        let mut computed = fallback.iter();
+        let vectors: Vec<&[f32]> = rows
+            .iter()
+            .map(|row| match row {
+                Some(i) => &self.items[i * self.d..(i + 1) * self.d],
+                None => computed.next().map_or(&[][..], Vec::as_slice),
+            })
+            .collect();
+        let contexts: Vec<[f32; CONTEXT_FEATURES]> =
+            candidates.iter().enumerate().map(|(i, c)| context_features(c.score, i)).collect();
+        let mut scores = vec![0f32; candidates.len()];
+        ScoreKernel::new(self, &profile.state).score_all(&vectors, &contexts, &mut scores);
+        Ok(scores
+            .into_iter()
+            .zip(sources)
+            .enumerate()
+            .map(|(index, (score, source))| Scored { index, score, source })
             .collect())
     }
 
@@ -437,25 +455,25 @@ impl Ranker {
         out: &mut [f32],
     ) -> Result<(), RankError> {
         self.check(profile)?;
-        let kernel = ScoreKernel::new(self, &profile.state);
-        let mut hidden = vec![0f32; self.hidden];
         let unknown = self.text_vector(&[]).0;
-        for (k, (o, &i)) in out.iter_mut().zip(items).enumerate() {
-            let v = self.items.get(i as usize * self.d..(i as usize + 1) * self.d).unwrap_or(&unknown);
-            *o = kernel.score(v, &context_features(None, if positions { k } else { 0 }), &mut hidden);
-        }
+        let vectors: Vec<&[f32]> = items
+            .iter()
+            .map(|&i| self.items.get(i as usize * self.d..(i as usize + 1) * self.d).unwrap_or(&unknown))
+            .collect();
+        let contexts: Vec<_> =
+            (0..items.len()).map(|k| context_features(None, if positions { k } else { 0 })).collect();
+        let n = out.len().min(items.len());
+        ScoreKernel::new(self, &profile.state).score_all(&vectors[..n], &contexts[..n], &mut out[..n]);
         Ok(())
     }
 
     /// Scores of every catalog item (no context), into `out` `[n_items]`.
     pub fn score_catalog(&self, profile: &Profile, out: &mut [f32]) -> Result<(), RankError> {
         self.check(profile)?;
-        let kernel = ScoreKernel::new(self, &profile.state);
-        let context = context_features(None, 0);
-        let mut hidden = vec![0f32; self.hidden];
-        for (o, v) in out.iter_mut().zip(self.items.chunks_exact(self.d)) {
-            *o = kernel.score(v, &context, &mut hidden);
-        }
+        let vectors: Vec<&[f32]> = self.items.chunks_exact(self.d).collect();
+        let contexts = vec![context_features(None, 0); vectors.len()];
+        let n = out.len().min(vectors.len());
+        ScoreKernel::new(self, &profile.state).score_all(&vectors[..n], &contexts[..n], &mut out[..n]);
         Ok(())
     }
 }
@@ -488,15 +506,134 @@ impl<'a> ScoreKernel<'a> {
         Self { ranker, query, base, item_w }
     }
 
-    /// One candidate's score; `hidden` is scratch space of `hidden` values.
-    fn score(&self, item: &[f32], context: &[f32; CONTEXT_FEATURES], hidden: &mut [f32]) -> f32 {
-        let r = self.ranker;
-        hidden.copy_from_slice(&self.base);
-        add_vec_mat(context, &r.context_w, hidden);
-        add_vec_mat(item, &self.item_w, hidden);
-        let mlp: f32 = hidden.iter().zip(&r.out_w).map(|(x, w)| x.max(0.0) * w).sum();
-        let dot: f32 = self.query.iter().zip(item).map(|(q, v)| q * v).sum();
-        mlp + r.out_b + dot
+    /// Scores `items` (each `d` values) with their contexts into `out`. On x86-64 CPUs with
+    /// AVX2 and FMA the same loop runs compiled for them (chosen at run time).
+    fn score_all(&self, items: &[&[f32]], contexts: &[[f32; CONTEXT_FEATURES]], out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has the features `score_all_avx2` is compiled for.
+            unsafe { score_all_avx2(self, items, contexts, out) };
+            return;
+        }
+        score_all_body::<false>(self, items, contexts, out);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn score_all_avx2(k: &ScoreKernel<'_>, items: &[&[f32]], contexts: &[[f32; CONTEXT_FEATURES]], out: &mut [f32]) {
+    score_all_body::<true>(k, items, contexts, out);
+}
+
+/// `out += x · W` (`W` row-major `[x.len(), out.len()]`), fused multiply-adds when `FMA`.
+#[inline(always)]
+fn mac<const FMA: bool>(x: &[f32], w: &[f32], out: &mut [f32]) {
+    let m = out.len();
+    for (xi, row) in x.iter().zip(w.chunks_exact(m)) {
+        for (o, wij) in out.iter_mut().zip(row) {
+            *o = if FMA { xi.mul_add(*wij, *o) } else { *o + xi * wij };
+        }
+    }
+}
+
+/// `Σ f(a_i, b_i)` in 8 independent lanes, so the sum vectorises.
+#[inline(always)]
+fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| f(*x, *y)).sum();
+    for (xa, xb) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += f(xa[l], xb[l]);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+#[inline(always)]
+fn score_all_body<const FMA: bool>(
+    k: &ScoreKernel<'_>,
+    items: &[&[f32]],
+    contexts: &[[f32; CONTEXT_FEATURES]],
+    out: &mut [f32],
+) {
+    match k.ranker.hidden {
+        16 => score_fixed::<16, FMA>(k, items, contexts, out),
+        32 => score_fixed::<32, FMA>(k, items, contexts, out),
+        64 => score_fixed::<64, FMA>(k, items, contexts, out),
+        _ => score_any::<FMA>(k, items, contexts, out),
+    }
+}
+
+/// The hidden layer width known at compile time: the accumulators live in registers, and
+/// even and odd input rows go to separate accumulators to halve the dependency chains.
+#[inline(always)]
+fn score_fixed<const H: usize, const FMA: bool>(
+    k: &ScoreKernel<'_>,
+    items: &[&[f32]],
+    contexts: &[[f32; CONTEXT_FEATURES]],
+    out: &mut [f32],
+) {
+    let r = k.ranker;
+    let (Ok(base), Ok(out_w)) = (<&[f32; H]>::try_from(&k.base[..]), <&[f32; H]>::try_from(&r.out_w[..])) else {
+        return score_any::<FMA>(k, items, contexts, out);
+    };
+    let rows =
+        |w: &[f32]| -> Vec<[f32; H]> { w.chunks_exact(H).filter_map(|c| <[f32; H]>::try_from(c).ok()).collect() };
+    let (item_w, context_w) = (rows(&k.item_w), rows(&r.context_w));
+    let step = |acc: &mut [f32; H], x: f32, row: &[f32; H]| {
+        for j in 0..H {
+            acc[j] = if FMA { x.mul_add(row[j], acc[j]) } else { acc[j] + x * row[j] };
+        }
+    };
+    for ((item, context), o) in items.iter().zip(contexts).zip(out) {
+        if item.len() != r.d {
+            *o = f32::NAN;
+            continue;
+        }
+        let mut even = *base;
+        let mut odd = [0f32; H];
+        for (x, row) in context.iter().zip(&context_w) {
+            step(&mut odd, *x, row);
+        }
+        let mut pairs = item.chunks_exact(2).zip(item_w.chunks_exact(2));
+        for (x, w) in &mut pairs {
+            step(&mut even, x[0], &w[0]);
+            step(&mut odd, x[1], &w[1]);
+        }
+        if item.len() % 2 == 1 {
+            step(&mut even, item[item.len() - 1], &item_w[item.len() - 1]);
+        }
+        let mut hidden = [0f32; H];
+        for j in 0..H {
+            hidden[j] = even[j] + odd[j];
+        }
+        let mlp = lane_sum(&hidden, out_w, |x, w| x.max(0.0) * w);
+        let dot = lane_sum(&k.query, item, |q, v| q * v);
+        *o = mlp + r.out_b + dot;
+    }
+}
+
+#[inline(always)]
+fn score_any<const FMA: bool>(
+    k: &ScoreKernel<'_>,
+    items: &[&[f32]],
+    contexts: &[[f32; CONTEXT_FEATURES]],
+    out: &mut [f32],
+) {
+    let r = k.ranker;
+    let mut hidden = vec![0f32; r.hidden];
+    for ((item, context), o) in items.iter().zip(contexts).zip(out) {
+        if item.len() != r.d {
+            *o = f32::NAN;
+            continue;
+        }
+        hidden.copy_from_slice(&k.base);
+        mac::<FMA>(context, &r.context_w, &mut hidden);
+        mac::<FMA>(item, &k.item_w, &mut hidden);
+        let mlp = lane_sum(&hidden, &r.out_w, |x, w| x.max(0.0) * w);
+        let dot = lane_sum(&k.query, item, |q, v| q * v);
+        *o = mlp + r.out_b + dot;
     }
 }
 

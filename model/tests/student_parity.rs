@@ -20,7 +20,7 @@ fn close(a: f32, b: f32) -> bool {
 fn ranker_matches_the_burn_student() {
     let device = Default::default();
     let (n_items, vocab, d) = (40, 30, 16);
-    let config = StudentConfig::new(n_items, vocab).with_d(d).with_hidden(8);
+    let config = StudentConfig::new(n_items, vocab).with_d(d).with_hidden(16);
     let student = config.init::<B>(&device);
     let per_item: Vec<Vec<u32>> =
         (0..n_items as u32).map(|i| (0..i % 5).map(|k| 1 + (i * 7 + k) % 29).collect()).collect();
@@ -28,7 +28,7 @@ fn ranker_matches_the_burn_student() {
     let text = ItemText::<B>::new(&tokens, &device);
 
     let manifest = Manifest {
-        dims: Dims { n_items, d, hidden: 8, vocab_size: vocab, title_tokens: 4 },
+        dims: Dims { n_items, d, hidden: 16, vocab_size: vocab, title_tokens: 4 },
         item_ids: (0..n_items).map(|i| format!("item-{i}")).collect(),
         tokenizer_sha256: None,
         dataset: DatasetInfo { name: "parity".into(), ..Default::default() },

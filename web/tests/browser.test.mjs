@@ -1,0 +1,119 @@
+// The built package in headless Chromium (Debian's, driven by playwright-core): native
+// parity in a page and in a Web Worker, IndexedDB persistence across reloads, forget(),
+// clear errors, and no request leaving 127.0.0.1. Needs POCKETRANK_ARTIFACT and
+// POCKETRANK_FIXTURE like node.test.mjs.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { serve, chromiumArgs } from './serve.mjs';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const fixture = JSON.parse(await readFile(process.env.POCKETRANK_FIXTURE, 'utf8'));
+const close = (a, b) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(a), Math.abs(b));
+let server;
+
+before(async () => { server = await serve(root, { '/model.pkr': process.env.POCKETRANK_ARTIFACT }); });
+after(async () => { await server.close(); });
+
+async function open(browser) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const requests = [];
+  const errors = [];
+  context.on('request', (r) => requests.push(r.url()));
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${server.url}/web/tests/browser/index.html`);
+  await page.waitForSelector('body[data-ready="1"]', { state: 'attached' });
+  return { context, page, requests, errors };
+}
+
+function checkParity(ranked) {
+  const native = new Map(fixture.ranked.map((r) => [r.index, r.score]));
+  assert.equal(ranked.length, fixture.ranked.length);
+  for (const r of ranked) assert.ok(close(r.score, native.get(r.index)), `candidate ${r.index}: ${r.score} vs ${native.get(r.index)}`);
+  const top = (xs) => xs.slice(0, 10).map((r) => r.index);
+  assert.deepEqual(top(ranked), top(fixture.ranked));
+}
+
+async function session(page, namespace = 'test') {
+  return page.evaluate(async ({ events, candidates, namespace }) => {
+    const p = await window.pocketrank.Personalizer.load('/model.pkr', { namespace });
+    for (const e of events) await p.observe(e);
+    return { backend: p.backend, ranked: await p.rerank(candidates), warnings: p.warnings };
+  }, { events: fixture.events, candidates: fixture.candidates, namespace });
+}
+
+for (const webgpu of [true, false]) {
+  test(`same ranking as native in a page (WebGPU flag ${webgpu ? 'on' : 'off'}) and in a worker`, async () => {
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs({ webgpu }) });
+    try {
+      const { page, requests, errors } = await open(browser);
+      const adapter = await page.evaluate(() => window.gpuAdapter());
+      if (webgpu) assert.ok(adapter, 'a (software) WebGPU adapter with --enable-unsafe-webgpu');
+      else assert.equal(adapter, null);
+      const out = await session(page);
+      assert.equal(out.backend, 'cpu');
+      checkParity(out.ranked);
+      const inWorker = await page.evaluate(({ events, candidates }) => window.workerRerank(events, candidates),
+        { events: fixture.events, candidates: fixture.candidates });
+      checkParity(inWorker.ranked);
+      assert.deepEqual(errors, []);
+      for (const url of requests) assert.ok(url.startsWith(server.url), `request left the test server: ${url}`);
+    } finally {
+      await browser.close();
+    }
+  });
+}
+
+test('the profile survives a reload; forget() leaves nothing in IndexedDB', async () => {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs() });
+  try {
+    const { page } = await open(browser);
+    const first = await session(page, 'shop-a');
+    assert.deepEqual(await page.evaluate(() => window.idbKeys()), ['profile:shop-a']);
+    await page.reload();
+    await page.waitForSelector('body[data-ready="1"]', { state: 'attached' });
+    const again = await page.evaluate(async (candidates) => {
+      const p = await window.pocketrank.Personalizer.load('/model.pkr', { namespace: 'shop-a' });
+      return { events: p.recentEvents.length, ranked: await p.rerank(candidates) };
+    }, fixture.candidates);
+    assert.equal(again.events, fixture.events.length);
+    assert.deepEqual(again.ranked, first.ranked);
+    await page.evaluate(async () => {
+      const p = await window.pocketrank.Personalizer.load('/model.pkr', { namespace: 'shop-a' });
+      await p.forget();
+    });
+    assert.deepEqual(await page.evaluate(() => window.idbKeys()), []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('bad inputs reject with clear errors and the shop order comes back', async () => {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs() });
+  try {
+    const { page, errors } = await open(browser);
+    const out = await page.evaluate(async () => {
+      const { Personalizer } = window.pocketrank;
+      const seen = [];
+      const p = await Personalizer.load('/model.pkr', { storage: 'memory', onError: (e) => seen.push(e.message) });
+      const shop = await p.rerank([{ id: 'a' }, { nope: 1 }]);
+      const strict = await Personalizer.load('/model.pkr', { storage: 'memory', strict: true });
+      const rejected = await strict.rerank({ not: 'an array' }).then(() => 'resolved', (e) => e.message);
+      const missing = await Personalizer.load('/missing.pkr').then(() => 'loaded', (e) => e.message);
+      const truncated = await fetch('/model.pkr').then((r) => r.arrayBuffer())
+        .then((b) => Personalizer.load(b.slice(0, 1000))).then(() => 'loaded', (e) => e.message);
+      return { shop, seen, rejected, missing, truncated };
+    });
+    assert.deepEqual(out.shop.map((r) => [r.index, r.score]), [[0, null], [1, null]]);
+    assert.match(out.seen[0], /pocketrank: invalid candidates/);
+    assert.match(out.rejected, /expected an array/);
+    assert.match(out.missing, /HTTP 404/);
+    assert.match(out.truncated, /truncated/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
