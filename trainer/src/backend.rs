@@ -66,17 +66,24 @@ impl DeviceChoice {
         run: &Path,
         settings: DistillSettings,
         evaluate_only: bool,
+        test_users: Option<usize>,
     ) -> anyhow::Result<StudentReport> {
         match self {
-            Self::Cpu => {
-                student_run::distill_run::<Autodiff<Flex>>(&Default::default(), ingested, run, settings, evaluate_only)
-            }
+            Self::Cpu => student_run::distill_run::<Autodiff<Flex>>(
+                &Default::default(),
+                ingested,
+                run,
+                settings,
+                evaluate_only,
+                test_users,
+            ),
             Self::Ndarray => student_run::distill_run::<Autodiff<NdArray>>(
                 &Default::default(),
                 ingested,
                 run,
                 settings,
                 evaluate_only,
+                test_users,
             ),
             #[cfg(feature = "cuda")]
             Self::Cuda => {
@@ -87,6 +94,7 @@ impl DeviceChoice {
                     run,
                     settings,
                     evaluate_only,
+                    test_users,
                 )
             }
             #[cfg(feature = "wgpu")]
@@ -98,6 +106,7 @@ impl DeviceChoice {
                     run,
                     settings,
                     evaluate_only,
+                    test_users,
                 )
             }
             #[allow(unreachable_patterns)]

@@ -157,6 +157,12 @@ enum Command {
         /// Weight of the ground-truth cross-entropy term.
         #[arg(long, default_value_t = 0.5)]
         ce_weight: f64,
+        /// Validate on a fixed random subset of this many users.
+        #[arg(long, default_value_t = 3000)]
+        valid_users: usize,
+        /// Evaluate on the first N test users only (0 = all; for quick checks).
+        #[arg(long, default_value_t = 0)]
+        test_users: usize,
         /// Re-evaluate the run's saved student without training it again.
         #[arg(long)]
         evaluate_only: bool,
@@ -360,6 +366,8 @@ fn main() -> anyhow::Result<()> {
             hint_weight,
             seed,
             evaluate_only,
+            valid_users,
+            test_users,
         } => {
             let ingested = input.load()?;
             let mut settings = DistillSettings::new(ingested.dataset.catalog.len(), 1);
@@ -369,8 +377,10 @@ fn main() -> anyhow::Result<()> {
             settings.temperature = temperature;
             settings.ce_weight = ce_weight;
             settings.hint_weight = hint_weight;
+            settings.valid_users = valid_users;
             settings.seed = seed;
-            let result = device.run_distill(&ingested, &run, settings, evaluate_only)?;
+            let test_users = (test_users > 0).then_some(test_users);
+            let result = device.run_distill(&ingested, &run, settings, evaluate_only, test_users)?;
             print!("{}", report::markdown(&result.full));
             print!("{}", pocketrank_trainer::student_eval::rerank_markdown(&result.rerank));
         }

@@ -102,6 +102,7 @@ pub fn distill_run<B: AutodiffBackend>(
     run_root: &Path,
     mut settings: DistillSettings,
     evaluate_only: bool,
+    test_users: Option<usize>,
 ) -> anyhow::Result<StudentReport> {
     let run = RunDir { root: run_root.to_path_buf() };
     let run_settings = read_run_settings(&run)?;
@@ -148,7 +149,10 @@ pub fn distill_run<B: AutodiffBackend>(
         int8_with_tokenizer: with_tok.len(),
     };
 
-    let cases = task.cases();
+    let cases = match test_users {
+        Some(n) if n < task.cases().len() => &task.cases()[..n],
+        _ => task.cases(),
+    };
     let mut full = Report::new(ingested, &task.split, task.settings.clone());
     let teacher_report: Option<Report> =
         std::fs::read_to_string(run.report()).ok().and_then(|t| serde_json::from_str(&t).ok());
