@@ -69,7 +69,7 @@ impl Profile {
         if bytes.len() < 20 || bytes[..4] != PROFILE_MAGIC {
             return Err(bad("wrong header"));
         }
-        if (bytes.len() - 20) % 4 != 0 {
+        if !(bytes.len() - 20).is_multiple_of(4) {
             return Err(bad("length is not a whole number of values"));
         }
         let events = u64::from_le_bytes(bytes[4..12].try_into().map_err(|_| bad("header"))?);
@@ -601,7 +601,7 @@ fn score_fixed<const H: usize, const FMA: bool>(
             step(&mut even, x[0], &w[0]);
             step(&mut odd, x[1], &w[1]);
         }
-        if item.len() % 2 == 1 {
+        if !item.len().is_multiple_of(2) {
             step(&mut even, item[item.len() - 1], &item_w[item.len() - 1]);
         }
         let mut hidden = [0f32; H];

@@ -257,8 +257,3 @@ impl<B: Backend> Student<B> {
         out
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-}

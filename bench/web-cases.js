@@ -1,0 +1,43 @@
+// Benchmark cases shared by Node and the browser page: cold start, per-event update and
+// rerank latency of the pocketrank package. `pocketrank` is the imported package.
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
+
+function timeIt(fn, minRuns, minMs) {
+  const times = [];
+  const start = performance.now();
+  while (times.length < minRuns || performance.now() - start < minMs) {
+    const t = performance.now();
+    fn();
+    times.push(performance.now() - t);
+  }
+  return { p50: pct(times, 0.5), p95: pct(times, 0.95), runs: times.length };
+}
+
+export async function run(pocketrank, artifact, fixture) {
+  const rows = [];
+  const t0 = performance.now();
+  await pocketrank.init();
+  const t1 = performance.now();
+  const model = new pocketrank.Model(artifact);
+  const t2 = performance.now();
+  rows.push({ case: 'cold start: instantiate wasm', p50: t1 - t0 });
+  rows.push({ case: 'cold start: load artifact', p50: t2 - t1 });
+  const loads = timeIt(() => new pocketrank.Model(artifact).free(), 10, 300);
+  rows.push({ case: 'load artifact (warm module)', ...loads });
+
+  let profile = model.newProfile();
+  for (const e of fixture.events) profile = model.observe(profile, e);
+  const event = { itemId: fixture.candidates[0].id, kind: 'view', ts: Date.now() };
+  rows.push({ case: 'observe one event', ...timeIt(() => model.observe(profile, event), 200, 300) });
+
+  for (const n of [100, 1000, 10000]) {
+    const candidates = Array.from({ length: n }, (_, i) => {
+      const c = fixture.candidates[i % 990];
+      return i % 3 === 0 ? { id: c.id, score: 1 - i / n } : { id: c.id };
+    });
+    const ids = candidates.map((c) => c.id);
+    rows.push({ case: `rerank ${n} (objects in, objects out)`, ...timeIt(() => model.rerank(profile, candidates, undefined), 20, 500) });
+    rows.push({ case: `scoreIds ${n} (ids in, Float32Array out)`, ...timeIt(() => model.scoreIds(profile, ids, undefined), 20, 500) });
+  }
+  return rows;
+}
