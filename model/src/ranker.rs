@@ -142,14 +142,16 @@ impl TitleTokens for WordPiece {
 }
 
 #[cfg(feature = "text")]
-fn load_tokenizer(json: &str) -> Result<Box<dyn TitleTokens>, RankError> {
+fn load_tokenizer(json: &str) -> Result<Option<Box<dyn TitleTokens>>, RankError> {
     let t: tokenizers::Tokenizer = json.parse().map_err(|e: tokenizers::Error| RankError::Tokenizer(e.to_string()))?;
-    Ok(Box::new(WordPiece(t)))
+    Ok(Some(Box::new(WordPiece(t))))
 }
 
+/// Builds without the `text` feature ignore an embedded tokenizer: unknown items then
+/// score from the neutral prior, everything else is the same.
 #[cfg(not(feature = "text"))]
-fn load_tokenizer(_json: &str) -> Result<Box<dyn TitleTokens>, RankError> {
-    Err(RankError::Tokenizer("this build has no tokenizer (the `text` feature)".into()))
+fn load_tokenizer(_json: &str) -> Result<Option<Box<dyn TitleTokens>>, RankError> {
+    Ok(None)
 }
 
 /// A student ready to serve.
@@ -226,7 +228,7 @@ impl Ranker {
         }
         // The text path needs both the tokenizer and the token table.
         let tokenizer = match (&a.tokenizer, a.tensors.contains_key("tokens")) {
-            (Some(json), true) => Some(load_tokenizer(json)?),
+            (Some(json), true) => load_tokenizer(json)?,
             _ => None,
         };
         Ok(Self {

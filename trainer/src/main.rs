@@ -188,6 +188,12 @@ enum Command {
         /// Leave the tokenizer out (unknown items then score from the neutral prior only).
         #[arg(long)]
         no_tokenizer: bool,
+        /// Also write the most popular items as JSON here (the storefront's product data).
+        #[arg(long)]
+        catalog_json: Option<PathBuf>,
+        /// How many items `--catalog-json` writes.
+        #[arg(long, default_value_t = 3000)]
+        catalog_items: usize,
     },
 }
 
@@ -384,7 +390,7 @@ fn main() -> anyhow::Result<()> {
             print!("{}", report::markdown(&result.full));
             print!("{}", pocketrank_trainer::student_eval::rerank_markdown(&result.rerank));
         }
-        Command::Export { input, run, out, items, no_tokenizer } => {
+        Command::Export { input, run, out, items, no_tokenizer, catalog_json, catalog_items } => {
             let ingested = input.load()?;
             let bytes = pocketrank_trainer::student_run::export::<burn::backend::Flex>(
                 &Default::default(),
@@ -395,6 +401,10 @@ fn main() -> anyhow::Result<()> {
                 !no_tokenizer,
             )?;
             println!("wrote {} ({bytes} bytes)", out.display());
+            if let Some(path) = catalog_json {
+                let n = pocketrank_trainer::student_run::write_catalog_json(&ingested, &path, catalog_items)?;
+                println!("wrote {} ({n} items)", path.display());
+            }
         }
     }
     Ok(())

@@ -196,6 +196,31 @@ fn write_report(report: &StudentReport, dir: &StudentDir) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// Writes the `limit` most popular catalog items as JSON (`[{id, title, brand, category}]`,
+/// most popular first): the storefront's product data.
+pub fn write_catalog_json(ingested: &Ingested, path: &Path, limit: usize) -> anyhow::Result<usize> {
+    let catalog = &ingested.dataset.catalog;
+    let mut counts = vec![0usize; catalog.len()];
+    for e in ingested.dataset.sequences.iter().flatten() {
+        if let Some(c) = counts.get_mut(e.item as usize) {
+            *c += 1;
+        }
+    }
+    let mut order: Vec<usize> = (0..catalog.len()).collect();
+    order.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then(a.cmp(&b)));
+    let items: Vec<serde_json::Value> = order
+        .iter()
+        .take(limit)
+        .filter_map(|&i| catalog.get(i as u32))
+        .map(|it| serde_json::json!({"id": it.id, "title": it.title, "brand": it.brand, "category": it.category}))
+        .collect();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, serde_json::to_string(&items)?).with_context(|| format!("writing {}", path.display()))?;
+    Ok(items.len())
+}
+
 /// Writes the artifact of the run's student.
 pub fn export<B: burn::tensor::backend::Backend>(
     device: &B::Device,

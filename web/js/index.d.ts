@@ -82,8 +82,11 @@ export class Personalizer {
   edgeProfile(): Uint8Array;
 }
 
-/** Stateless rerank for edge workers with an edge profile blob. Throws on bad input. */
-export function rerankWithProfile(model: Model, edgeProfile: Uint8Array, candidates: Candidate[], options?: { topK?: number }): Ranked[];
+/**
+ * Stateless rerank for edge workers: the opt-in edge blob (`Personalizer.edgeProfile()`)
+ * or the raw profile vector. Throws on bad input.
+ */
+export function rerankWithProfile(model: Model, profile: Uint8Array | number[] | Float32Array, candidates: Candidate[], options?: { topK?: number }): Ranked[];
 
 export class MemoryStorage implements ProfileStorage {
   get(key: string): Promise<unknown>;

@@ -256,10 +256,16 @@ function shopOrder(candidates, topK) {
 }
 
 /**
- * Stateless rerank for edge workers: a loaded `Model`, an edge profile blob (from
- * `Personalizer.edgeProfile()`), and the candidates. Throws on bad input.
+ * Stateless rerank for edge workers: a loaded `Model`, the shopper's opt-in profile — the
+ * edge blob from `Personalizer.edgeProfile()` (a `Uint8Array`) or the raw profile vector
+ * (an array of numbers) — and the candidates. Throws on bad input.
  */
-export function rerankWithProfile(model, edgeProfile, candidates, options = {}) {
-  const profile = model.importEdgeProfile(edgeProfile);
-  return model.rerank(profile, candidates, { topK: options.topK });
+export function rerankWithProfile(model, profile, candidates, options = {}) {
+  let bytes;
+  if (profile instanceof Uint8Array) bytes = model.importEdgeProfile(profile);
+  else if (Array.isArray(profile) || profile instanceof Float32Array) {
+    if (!Array.from(profile).every((v) => typeof v === 'number')) throw new TypeError('pocketrank: invalid profile: the vector must hold numbers');
+    bytes = model.profileFromVector(Float32Array.from(profile));
+  } else throw new TypeError('pocketrank: invalid profile: expected the edge blob (Uint8Array) or a number array');
+  return model.rerank(bytes, candidates, { topK: options.topK });
 }

@@ -222,6 +222,24 @@ impl Model {
         Ok(Profile { state, last_ts: None, events: 0 }.to_bytes())
     }
 
+    /// Profile bytes from a raw profile vector (e.g. one sent to an edge worker as JSON).
+    ///
+    /// @throws Error when the length is not this model's profile length or a value is not finite.
+    #[wasm_bindgen(js_name = profileFromVector)]
+    pub fn profile_from_vector(&self, values: Vec<f32>) -> Result<Vec<u8>, JsError> {
+        let expected = self.ranker.profile_len();
+        if values.len() != expected {
+            return Err(js_error(
+                "invalid profile",
+                format!("it has {} values but this model's profiles have {expected}", values.len()),
+            ));
+        }
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(js_error("invalid profile", "it contains NaN or infinite values"));
+        }
+        Ok(Profile { state: values, last_ts: None, events: 0 }.to_bytes())
+    }
+
     fn profile(&self, bytes: &[u8]) -> Result<Profile, JsError> {
         let p = Profile::from_bytes(bytes).map_err(|e| js_error("invalid profile", e))?;
         if p.state.len() != self.ranker.profile_len() {

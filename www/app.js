@@ -1,0 +1,134 @@
+// The demo storefront: the shop's lists (popular items, keyword search) reranked for this
+// shopper by pocketrank, on this device. `?worker=1` runs pocketrank in a Web Worker.
+import { Personalizer } from './pkg/index.js';
+
+const $ = (id) => document.getElementById(id);
+const FOR_YOU = 12, POPULAR_POOL = 300, RESULTS = 24;
+const params = new URLSearchParams(location.search);
+
+/** The personalizer in this page, or behind a Web Worker with the same async API. */
+async function connect() {
+  const options = { namespace: 'demo-store' };
+  if (params.get('worker') !== '1') {
+    const p = await Personalizer.load('data/model.pkr', options);
+    return {
+      mode: 'page', backend: p.backend, modelVersion: p.modelVersion,
+      observe: (e) => p.observe(e), rerank: (c) => p.rerank(c), forget: () => p.forget(),
+      events: async () => p.recentEvents,
+    };
+  }
+  const worker = new Worker('worker.js', { type: 'module' });
+  let next = 0;
+  const pending = new Map();
+  worker.onmessage = ({ data }) => {
+    const { id, ok, value, error } = data;
+    pending.get(id)?.[ok ? 0 : 1](ok ? value : new Error(error));
+    pending.delete(id);
+  };
+  const call = (op, arg) => new Promise((resolve, reject) => {
+    const id = next++;
+    pending.set(id, [resolve, reject]);
+    worker.postMessage({ id, op, arg });
+  });
+  const info = await call('load', options);
+  return { mode: 'worker', ...info, observe: (e) => call('observe', e), rerank: (c) => call('rerank', c), forget: () => call('forget'), events: () => call('events') };
+}
+
+function card(item, label) {
+  const li = document.createElement('li');
+  li.className = 'card';
+  li.dataset.id = item.id;
+  li.dataset.brand = item.brand ?? '';
+  li.dataset.category = item.category ?? '';
+  const title = document.createElement('span');
+  title.className = 'title';
+  title.textContent = item.title || item.id;
+  const meta = document.createElement('span');
+  meta.className = 'meta';
+  meta.textContent = [item.brand, item.category].filter(Boolean).join(' · ');
+  const actions = document.createElement('span');
+  actions.className = 'actions';
+  for (const [kind, text] of [['view', 'View'], ['cart', 'Add to cart']]) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = text;
+    b.dataset.kind = kind;
+    b.setAttribute('aria-label', `${text}: ${item.title || item.id} (${label})`);
+    actions.append(b);
+  }
+  li.append(title, meta, actions);
+  return li;
+}
+
+async function main() {
+  const catalog = await (await fetch('data/catalog.json')).json();
+  const byId = new Map(catalog.map((item) => [item.id, item]));
+  const popular = catalog.slice(0, POPULAR_POOL); // the shop's own order: most popular first
+  const p = await connect();
+  $('backend').textContent = p.backend;
+  $('model').textContent = p.modelVersion;
+  $('mode').textContent = p.mode;
+
+  const shopCandidates = (items) => items.map((item, i) => ({ id: item.id, title: item.title, score: 1 - i / items.length }));
+  const searchItems = () => {
+    const q = $('query').value.trim().toLowerCase();
+    if (!q) return popular.slice(0, RESULTS);
+    const words = q.split(/\s+/);
+    return catalog.filter((it) => words.every((w) => `${it.title} ${it.brand ?? ''} ${it.category ?? ''}`.toLowerCase().includes(w))).slice(0, 200);
+  };
+  const render = (list, ranked, limit, label) => {
+    const items = ranked.slice(0, limit).map((r) => byId.get(r.id)).filter(Boolean);
+    list.replaceChildren(...items.map((item) => card(item, label)));
+  };
+  const renderEvents = async () => {
+    const events = await p.events();
+    $('events').replaceChildren(...events.slice().reverse().map((e) => {
+      const li = document.createElement('li');
+      li.textContent = `${e.kind}: ${byId.get(e.itemId)?.title ?? e.itemId}`;
+      return li;
+    }));
+  };
+  const refresh = async () => {
+    const [forYou, results] = await Promise.all([p.rerank(shopCandidates(popular)), p.rerank(shopCandidates(searchItems()))]);
+    render($('for-you'), forYou, FOR_YOU, 'recommended');
+    render($('results'), results, RESULTS, 'search result');
+    await renderEvents();
+  };
+
+  document.body.addEventListener('click', async (ev) => {
+    const button = ev.target.closest('button[data-kind]');
+    if (!button) return;
+    const started = performance.now();
+    const id = button.closest('.card').dataset.id;
+    await p.observe({ itemId: id, kind: button.dataset.kind, title: byId.get(id)?.title });
+    await refresh();
+    const ms = performance.now() - started;
+    $('latency').textContent = `${ms.toFixed(1)} ms`;
+    document.body.dataset.lastClickMs = ms.toFixed(3);
+    document.body.dataset.clicks = String(Number(document.body.dataset.clicks ?? 0) + 1);
+  });
+  $('forget').addEventListener('click', async () => {
+    await p.forget();
+    await refresh();
+    document.body.dataset.forgotten = '1';
+  });
+  let typing;
+  $('query').addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(refresh, 120); });
+
+  // Count requests after start-up that could carry shopper data: any not for a static file
+  // of this site. The page makes none; the counter shows it.
+  const statics = /\/(pkg\/.*|data\/.*|app\.js|worker\.js|.*\.css|index\.html)?$/;
+  new PerformanceObserver((list) => {
+    const suspicious = list.getEntries().filter((e) => !(new URL(e.name).origin === location.origin && statics.test(new URL(e.name).pathname)));
+    if (suspicious.length) $('egress').textContent = `${suspicious.length} unexpected requests: ${suspicious.map((e) => e.name).join(', ')}`;
+  }).observe({ type: 'resource', buffered: true });
+
+  await refresh();
+  document.body.dataset.ready = '1';
+}
+
+main().catch((e) => {
+  console.error(e);
+  $('backend').textContent = `error: ${e.message}`;
+  document.body.dataset.error = e.message;
+});

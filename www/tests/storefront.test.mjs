@@ -1,0 +1,131 @@
+// The storefront end to end in headless Chromium: a shopping session moves the shopper's
+// brand up, the profile survives a reload, "Forget me" restores the shop's order and
+// empties IndexedDB, and no request leaves 127.0.0.1 or carries what the shopper touched.
+// Serves www/dist (from `trunk build --release`). Writes a screenshot to
+// $POCKETRANK_SCREENSHOT (default target/storefront.png).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { serve, chromiumArgs } from '../../web/tests/serve.mjs';
+
+const dist = fileURLToPath(new URL('../dist', import.meta.url));
+const screenshot = process.env.POCKETRANK_SCREENSHOT ?? fileURLToPath(new URL('../../target/storefront.png', import.meta.url));
+const catalog = JSON.parse(await readFile(`${dist}/data/catalog.json`, 'utf8'));
+let server;
+
+before(async () => { server = await serve(dist); });
+after(async () => { await server.close(); });
+
+async function open(browser, query = '') {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const requests = [];
+  const consoleErrors = [];
+  context.on('request', (r) => requests.push({ url: r.url(), body: r.postData() ?? '' }));
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  await page.goto(`${server.url}/${query}`);
+  await page.waitForSelector('body[data-ready="1"]', { state: 'attached', timeout: 30_000 });
+  return { context, page, requests, consoleErrors };
+}
+
+const forYou = (page) => page.$$eval('#for-you li', (lis) => lis.map((li) => ({ id: li.dataset.id, brand: li.dataset.brand })));
+
+/** The brand with the most items among the 300 popular ones the "for you" list draws from. */
+function targetBrand() {
+  const counts = new Map();
+  for (const it of catalog.slice(0, 300)) if (it.brand) counts.set(it.brand, (counts.get(it.brand) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1])[0][0];
+}
+
+async function shopBrand(page, brand) {
+  await page.fill('#query', brand);
+  await page.waitForFunction((b) => [...document.querySelectorAll('#results li')].some((li) => li.dataset.brand === b), brand);
+  const ids = await page.$$eval('#results li', (lis, b) => lis.filter((li) => li.dataset.brand === b).slice(0, 5).map((li) => li.dataset.id), brand);
+  const latencies = [];
+  for (const [k, id] of ids.entries()) {
+    const clicks = Number(await page.evaluate(() => document.body.dataset.clicks ?? 0));
+    await page.click(`#results li[data-id="${id}"] button[data-kind="${k % 2 ? 'cart' : 'view'}"]`);
+    await page.waitForFunction((n) => Number(document.body.dataset.clicks ?? 0) > n, clicks);
+    latencies.push(Number(await page.evaluate(() => document.body.dataset.lastClickMs)));
+  }
+  return { ids, latencies };
+}
+
+for (const variant of [{ name: 'page, WebGPU flag on', webgpu: true, query: '' }, { name: 'page, CPU only (no WebGPU)', webgpu: false, query: '' }, { name: 'Web Worker', webgpu: true, query: '?worker=1' }]) {
+  test(`a shopping session personalizes, persists and is forgotten (${variant.name})`, async () => {
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs({ webgpu: variant.webgpu }) });
+    try {
+      const { page, requests, consoleErrors } = await open(browser, variant.query);
+      const shopOrder = await forYou(page);
+      const brand = targetBrand();
+      const { ids, latencies } = await shopBrand(page, brand);
+      assert.ok(ids.length >= 3, `found ${ids.length} ${brand} items`);
+      await page.fill('#query', '');
+      await page.waitForFunction(() => document.querySelectorAll('#results li').length > 0);
+      const personal = await forYou(page);
+      const share = (list) => list.filter((it) => it.brand === brand).length;
+      assert.ok(share(personal) > share(shopOrder), `${brand} items in "for you": ${share(shopOrder)} → ${share(personal)}`);
+      assert.notDeepEqual(personal.map((i) => i.id), shopOrder.map((i) => i.id));
+      const events = await page.$$eval('#events li', (lis) => lis.length);
+      assert.equal(events, ids.length);
+      console.log(`# ${variant.name}: click → reranked list p50 ${latencies.sort((a, b) => a - b)[latencies.length >> 1].toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`);
+
+      if (variant.webgpu && !variant.query) await page.screenshot({ path: screenshot, fullPage: false });
+
+      // Reload: the profile comes back from IndexedDB.
+      await page.reload();
+      await page.waitForSelector('body[data-ready="1"]', { state: 'attached' });
+      assert.deepEqual((await forYou(page)).map((i) => i.id), personal.map((i) => i.id));
+
+      // Forget me: the shop's order again, and nothing left in IndexedDB.
+      await page.click('#forget');
+      await page.waitForSelector('body[data-forgotten="1"]', { state: 'attached' });
+      assert.deepEqual((await forYou(page)).map((i) => i.id), shopOrder.map((i) => i.id));
+      const stored = await page.evaluate(() => new Promise((resolve, reject) => {
+        const req = indexedDB.open('pocketrank', 1);
+        req.onupgradeneeded = () => req.result.createObjectStore('profiles');
+        req.onsuccess = () => {
+          const keys = req.result.transaction('profiles').objectStore('profiles').getAllKeys();
+          keys.onsuccess = () => resolve(keys.result);
+          keys.onerror = () => reject(keys.error);
+        };
+        req.onerror = () => reject(req.error);
+      }));
+      assert.deepEqual(stored, []);
+
+      // Zero egress: only this server, only static files, nothing the shopper touched.
+      for (const r of requests) {
+        assert.ok(r.url.startsWith(`${server.url}/`), `request left 127.0.0.1: ${r.url}`);
+        for (const id of ids) assert.ok(!r.url.includes(id) && !r.body.includes(id), `request carried ${id}: ${r.url}`);
+      }
+      const paths = new Set(requests.map((r) => new URL(r.url).pathname));
+      for (const p of paths) assert.match(p, /^\/(|index\.html|app\.js|worker\.js|style-[\w]+\.css|pkg\/[\w.]+|data\/(model\.pkr|catalog\.json))$/, p);
+      assert.equal(await page.textContent('#egress'), '0 requests carried your data');
+      assert.deepEqual(consoleErrors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+}
+
+test('keyboard only: search, then add to cart with Enter', async () => {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs() });
+  try {
+    const { page } = await open(browser);
+    await page.setViewportSize({ width: 360, height: 740 });
+    await page.focus('#query');
+    await page.keyboard.type('nail');
+    await page.waitForFunction(() => document.querySelectorAll('#results li').length > 0);
+    await page.focus('#results li button[data-kind="cart"]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('body[data-clicks="1"]', { state: 'attached' });
+    assert.equal(await page.$$eval('#events li', (lis) => lis.length), 1);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    assert.equal(overflow, false, 'no horizontal scrolling at 360 px');
+  } finally {
+    await browser.close();
+  }
+});

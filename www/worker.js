@@ -1,0 +1,23 @@
+// pocketrank inside a dedicated Web Worker for the storefront's `?worker=1` mode: the page
+// sends { id, op, arg } and gets { id, ok, value | error } back.
+import { Personalizer } from './pkg/index.js';
+
+let p;
+const ops = {
+  load: async (options) => {
+    p = await Personalizer.load('data/model.pkr', options);
+    return { backend: p.backend, modelVersion: p.modelVersion };
+  },
+  observe: (event) => p.observe(event),
+  rerank: (candidates) => p.rerank(candidates),
+  forget: () => p.forget(),
+  events: async () => p.recentEvents,
+};
+
+self.onmessage = async ({ data }) => {
+  try {
+    self.postMessage({ id: data.id, ok: true, value: await ops[data.op](data.arg) });
+  } catch (e) {
+    self.postMessage({ id: data.id, ok: false, error: String(e?.message ?? e) });
+  }
+};
