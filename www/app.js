@@ -38,14 +38,14 @@ function card(item, label) {
   const li = document.createElement('li');
   li.className = 'card';
   li.dataset.id = item.id;
-  li.dataset.brand = item.brand ?? '';
-  li.dataset.category = item.category ?? '';
+  const tags = [item.brand, item.category, ...(item.tags ?? [])].filter((t) => t && t !== 'Unknown');
+  li.dataset.tags = tags.join('|');
   const title = document.createElement('span');
   title.className = 'title';
   title.textContent = item.title || item.id;
   const meta = document.createElement('span');
   meta.className = 'meta';
-  meta.textContent = [item.brand, item.category].filter(Boolean).join(' · ');
+  meta.textContent = [...new Set(tags)].slice(0, 3).join(' · ');
   const actions = document.createElement('span');
   actions.className = 'actions';
   for (const [kind, text] of [['view', 'View'], ['cart', 'Add to cart']]) {
@@ -74,7 +74,8 @@ async function main() {
     const q = $('query').value.trim().toLowerCase();
     if (!q) return popular.slice(0, RESULTS);
     const words = q.split(/\s+/);
-    return catalog.filter((it) => words.every((w) => `${it.title} ${it.brand ?? ''} ${it.category ?? ''}`.toLowerCase().includes(w))).slice(0, 200);
+    const text = (it) => [it.title, it.brand, it.category, ...(it.tags ?? [])].filter(Boolean).join(' ').toLowerCase();
+    return catalog.filter((it) => words.every((w) => text(it).includes(w))).slice(0, 200);
   };
   const render = (list, ranked, limit, label) => {
     const items = ranked.slice(0, limit).map((r) => byId.get(r.id)).filter(Boolean);
@@ -100,9 +101,10 @@ async function main() {
     if (!button) return;
     const started = performance.now();
     const id = button.closest('.card').dataset.id;
-    await p.observe({ itemId: id, kind: button.dataset.kind, title: byId.get(id)?.title });
+    const stored = p.observe({ itemId: id, kind: button.dataset.kind, title: byId.get(id)?.title });
     await refresh();
     const ms = performance.now() - started;
+    await stored;
     $('latency').textContent = `${ms.toFixed(1)} ms`;
     document.body.dataset.lastClickMs = ms.toFixed(3);
     document.body.dataset.clicks = String(Number(document.body.dataset.clicks ?? 0) + 1);

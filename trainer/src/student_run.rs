@@ -196,8 +196,8 @@ fn write_report(report: &StudentReport, dir: &StudentDir) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// Writes the `limit` most popular catalog items as JSON (`[{id, title, brand, category}]`,
-/// most popular first): the storefront's product data.
+/// Writes the `limit` most popular catalog items as JSON (`[{id, title, brand, category,
+/// tags}]`, most popular first): the storefront's product data.
 pub fn write_catalog_json(ingested: &Ingested, path: &Path, limit: usize) -> anyhow::Result<usize> {
     let catalog = &ingested.dataset.catalog;
     let mut counts = vec![0usize; catalog.len()];
@@ -212,7 +212,7 @@ pub fn write_catalog_json(ingested: &Ingested, path: &Path, limit: usize) -> any
         .iter()
         .take(limit)
         .filter_map(|&i| catalog.get(i as u32))
-        .map(|it| serde_json::json!({"id": it.id, "title": it.title, "brand": it.brand, "category": it.category}))
+        .map(|it| serde_json::json!({"id": it.id, "title": it.title, "brand": it.brand, "category": it.category, "tags": it.attributes}))
         .collect();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;

@@ -194,18 +194,23 @@ export class Personalizer {
 
   /**
    * Records an event: `{ itemId, kind?: "view" | "cart" | "purchase" | "review", ts?: ms, title? }`.
-   * The profile is updated and stored on this device only. Rejects with an Error for a
-   * malformed event (the profile is left unchanged).
+   * The profile is updated at once (the next `rerank` sees it) and stored on this device
+   * only; the promise settles when it is stored. Rejects with an Error for a malformed
+   * event (the profile is left unchanged).
    */
   observe(event) {
-    const run = async () => {
-      const e = checkEvent(event);
+    // The profile changes now, in call order, so a `rerank` right after sees the event;
+    // storing it is queued and the returned promise settles when it is stored.
+    let e;
+    try {
+      e = checkEvent(event);
       this.#profile = this.#model.observe(this.#profile, e);
-      this.#events.push(e);
-      if (this.#events.length > RING) this.#events.splice(0, this.#events.length - RING);
-      await this.#persist();
-    };
-    const done = this.#queue.then(run);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#events.push(e);
+    if (this.#events.length > RING) this.#events.splice(0, this.#events.length - RING);
+    const done = this.#queue.then(() => this.#persist());
     this.#queue = done.catch(() => {});
     return done;
   }

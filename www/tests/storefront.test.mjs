@@ -1,5 +1,5 @@
-// The storefront end to end in headless Chromium: a shopping session moves the shopper's
-// brand up, the profile survives a reload, "Forget me" restores the shop's order and
+// The storefront end to end in headless Chromium: a shopping session moves items of the
+// shopper's brand/category up, the profile survives a reload, "Forget me" restores the shop's order and
 // empties IndexedDB, and no request leaves 127.0.0.1 or carries what the shopper touched.
 // Serves www/dist (from `trunk build --release`). Writes a screenshot to
 // $POCKETRANK_SCREENSHOT (default target/storefront.png).
@@ -31,21 +31,27 @@ async function open(browser, query = '') {
   return { context, page, requests, consoleErrors };
 }
 
-const forYou = (page) => page.$$eval('#for-you li', (lis) => lis.map((li) => ({ id: li.dataset.id, brand: li.dataset.brand })));
+const forYou = (page) => page.$$eval('#for-you li', (lis) => lis.map((li) => ({ id: li.dataset.id, tags: li.dataset.tags.split('|') })));
 
-/** The brand with the most items among the 300 popular ones the "for you" list draws from. */
-function targetBrand() {
+/** A brand or category (catalog tag) that a fair share of the 300 popular items carry:
+ * specific enough to be a taste, common enough to fill a list. */
+function targetTag() {
   const counts = new Map();
-  for (const it of catalog.slice(0, 300)) if (it.brand) counts.set(it.brand, (counts.get(it.brand) ?? 0) + 1);
-  return [...counts].sort((a, b) => b[1] - a[1])[0][0];
+  for (const it of catalog.slice(0, 300)) for (const t of new Set([it.brand, it.category, ...(it.tags ?? [])].filter(Boolean))) counts.set(t, (counts.get(t) ?? 0) + 1);
+  return [...counts].filter(([, n]) => n >= 15 && n <= 60).sort((a, b) => b[1] - a[1])[0][0];
 }
 
 async function shopBrand(page, brand) {
   await page.fill('#query', brand);
-  await page.waitForFunction((b) => [...document.querySelectorAll('#results li')].some((li) => li.dataset.brand === b), brand);
-  const ids = await page.$$eval('#results li', (lis, b) => lis.filter((li) => li.dataset.brand === b).slice(0, 5).map((li) => li.dataset.id), brand);
+  await page.waitForFunction((b) => [...document.querySelectorAll('#results li')].some((li) => li.dataset.tags.split('|').includes(b)), brand);
+  // The results rerank after every click, so pick the next item from what is shown now.
+  const ids = [];
   const latencies = [];
-  for (const [k, id] of ids.entries()) {
+  for (let k = 0; k < 5; k++) {
+    const shown = await page.$$eval('#results li', (lis, b) => lis.filter((li) => li.dataset.tags.split('|').includes(b)).map((li) => li.dataset.id), brand);
+    const id = shown.find((x) => !ids.includes(x));
+    if (!id) break;
+    ids.push(id);
     const clicks = Number(await page.evaluate(() => document.body.dataset.clicks ?? 0));
     await page.click(`#results li[data-id="${id}"] button[data-kind="${k % 2 ? 'cart' : 'view'}"]`);
     await page.waitForFunction((n) => Number(document.body.dataset.clicks ?? 0) > n, clicks);
@@ -60,13 +66,13 @@ for (const variant of [{ name: 'page, WebGPU flag on', webgpu: true, query: '' }
     try {
       const { page, requests, consoleErrors } = await open(browser, variant.query);
       const shopOrder = await forYou(page);
-      const brand = targetBrand();
+      const brand = targetTag();
       const { ids, latencies } = await shopBrand(page, brand);
       assert.ok(ids.length >= 3, `found ${ids.length} ${brand} items`);
       await page.fill('#query', '');
       await page.waitForFunction(() => document.querySelectorAll('#results li').length > 0);
       const personal = await forYou(page);
-      const share = (list) => list.filter((it) => it.brand === brand).length;
+      const share = (list) => list.filter((it) => it.tags.includes(brand)).length;
       assert.ok(share(personal) > share(shopOrder), `${brand} items in "for you": ${share(shopOrder)} → ${share(personal)}`);
       assert.notDeepEqual(personal.map((i) => i.id), shopOrder.map((i) => i.id));
       const events = await page.$$eval('#events li', (lis) => lis.length);
