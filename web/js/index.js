@@ -5,6 +5,47 @@ import initWasm, { initSync, Model, version } from './pocketrank_core.js';
 export { Model, initSync, version };
 
 const STORE_VERSION = 1;
+const MAX_CANDIDATES = 100_000;
+const SOURCES = ['catalog', 'title', 'unknown'];
+
+/**
+ * Reranks through the model's typed-array path: candidates are checked and flattened here,
+ * one joined id string crosses into WebAssembly, and the result objects are built here.
+ */
+function rankOn(model, profile, candidates, topK) {
+  if (!Array.isArray(candidates)) throw new TypeError('pocketrank: invalid candidates: expected an array of { id, title?, score? }');
+  const n = candidates.length;
+  if (n > MAX_CANDIDATES) throw new RangeError(`pocketrank: cannot rerank: ${n} candidates is more than the ${MAX_CANDIDATES} one call accepts`);
+  const ids = new Array(n);
+  let scores, titles;
+  for (let i = 0; i < n; i++) {
+    const c = candidates[i];
+    if (c === null || typeof c !== 'object' || typeof c.id !== 'string') {
+      throw new TypeError(`pocketrank: invalid candidates: candidates[${i}] has no string id (each candidate needs a string id)`);
+    }
+    if (c.id.includes('\n')) throw new TypeError(`pocketrank: invalid candidates: candidates[${i}].id contains a line break`);
+    ids[i] = c.id;
+    if (c.score !== undefined && c.score !== null) {
+      scores ??= new Float32Array(n).fill(NaN);
+      scores[i] = typeof c.score === 'number' ? c.score : NaN;
+    }
+    if (typeof c.title === 'string' && c.title !== '') {
+      titles ??= new Array(n).fill('');
+      titles[i] = c.title.replace(/\n/g, ' ');
+    }
+  }
+  if (topK !== undefined && !(Number.isInteger(topK) && topK >= 0)) throw new TypeError('pocketrank: invalid options: topK must be a non-negative integer');
+  const r = model.rankJoined(profile, n, ids.join('\n'), scores, titles?.join('\n'));
+  const order = r.order, sc = r.scores, src = r.sources;
+  r.free();
+  const k = topK === undefined ? n : Math.min(n, topK);
+  const out = new Array(k);
+  for (let j = 0; j < k; j++) {
+    const i = order[j];
+    out[j] = { id: ids[i], index: i, score: sc[j], source: SOURCES[src[j]] };
+  }
+  return out;
+}
 const RING = 50;
 const KINDS = new Set(['view', 'cart', 'purchase', 'review']);
 
@@ -161,7 +202,7 @@ export class Personalizer {
     const events = Array.isArray(record?.events) ? record.events : [];
     if (record?.v === STORE_VERSION && record.modelVersion === this.#model.modelVersion && record.profile instanceof Uint8Array) {
       try {
-        this.#model.rerank(record.profile, [], undefined); // validates the bytes
+        rankOn(this.#model, record.profile, [], undefined); // validates the bytes
         this.#profile = record.profile;
         this.#events = events.slice(-RING);
         return;
@@ -223,7 +264,7 @@ export class Personalizer {
    */
   async rerank(candidates, options = {}) {
     try {
-      return this.#model.rerank(this.#profile, candidates, { topK: options.topK });
+      return rankOn(this.#model, this.#profile, candidates, options.topK);
     } catch (e) {
       if (this.#strict) throw e;
       if (this.#onError) this.#onError(e);
@@ -272,5 +313,5 @@ export function rerankWithProfile(model, profile, candidates, options = {}) {
     if (!Array.from(profile).every((v) => typeof v === 'number')) throw new TypeError('pocketrank: invalid profile: the vector must hold numbers');
     bytes = model.profileFromVector(Float32Array.from(profile));
   } else throw new TypeError('pocketrank: invalid profile: expected the edge blob (Uint8Array) or a number array');
-  return model.rerank(bytes, candidates, { topK: options.topK });
+  return rankOn(model, bytes, candidates, options.topK);
 }

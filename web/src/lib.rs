@@ -184,6 +184,63 @@ impl Model {
         serde_wasm_bindgen::to_value(&out).map_err(|e| js_error("cannot return the ranking", e))
     }
 
+    /// The fast path behind the package's `rerank`: candidates as one newline-joined id
+    /// string (and optional server scores and newline-joined titles), the ranking back as
+    /// typed arrays. One string crosses into WebAssembly instead of one object per item.
+    ///
+    /// @param profile - profile bytes.
+    /// @param count - number of candidates (`ids` holds exactly this many lines).
+    /// @param ids - candidate ids joined with "\n".
+    /// @param scores - optional server scores (NaN = none), `count` long.
+    /// @param titles - optional titles joined with "\n" (empty line = none).
+    #[wasm_bindgen(js_name = rankJoined)]
+    pub fn rank_joined(
+        &self,
+        profile: &[u8],
+        count: usize,
+        ids: &str,
+        scores: Option<Vec<f32>>,
+        titles: Option<String>,
+    ) -> Result<Ranking, JsError> {
+        let p = self.profile(profile)?;
+        if count > MAX_CANDIDATES {
+            return Err(js_error(
+                "cannot rerank",
+                format!("{count} candidates is more than the {MAX_CANDIDATES} one call accepts"),
+            ));
+        }
+        let ids: Vec<&str> = if count == 0 { Vec::new() } else { ids.split('\n').collect() };
+        let titles: Option<Vec<&str>> = titles.as_deref().map(|t| t.split('\n').collect());
+        if ids.len() != count
+            || scores.as_ref().is_some_and(|s| s.len() != count)
+            || titles.as_ref().is_some_and(|t| t.len() != count)
+        {
+            return Err(js_error("invalid candidates", "ids, scores and titles disagree on the number of candidates"));
+        }
+        let candidates: Vec<Candidate> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| Candidate {
+                id,
+                title: titles.as_ref().map(|t| t[i]).filter(|t| !t.is_empty()),
+                score: scores.as_ref().map(|s| s[i]),
+            })
+            .collect();
+        let ranked = self.ranker.rerank(&p, &candidates).map_err(|e| js_error("cannot rerank", e))?;
+        Ok(Ranking {
+            order: ranked.iter().map(|s| s.index as u32).collect(),
+            scores: ranked.iter().map(|s| s.score).collect(),
+            sources: ranked
+                .iter()
+                .map(|s| match s.source {
+                    ItemSource::Catalog => 0,
+                    ItemSource::Title => 1,
+                    ItemSource::Unknown => 2,
+                })
+                .collect(),
+        })
+    }
+
     /// Scores of candidate ids in input order (no objects: the fast path for large lists).
     ///
     /// @param profile - profile bytes.
@@ -253,6 +310,35 @@ impl Model {
             ));
         }
         Ok(p)
+    }
+}
+
+/// A ranking as typed arrays: best first.
+#[wasm_bindgen]
+pub struct Ranking {
+    order: Vec<u32>,
+    scores: Vec<f32>,
+    sources: Vec<u8>,
+}
+
+#[wasm_bindgen]
+impl Ranking {
+    /// Input positions, best first.
+    #[wasm_bindgen(getter)]
+    pub fn order(&self) -> Vec<u32> {
+        self.order.clone()
+    }
+
+    /// Scores in ranked order.
+    #[wasm_bindgen(getter)]
+    pub fn scores(&self) -> Vec<f32> {
+        self.scores.clone()
+    }
+
+    /// How each item's vector was found, in ranked order: 0 catalog, 1 title, 2 unknown.
+    #[wasm_bindgen(getter)]
+    pub fn sources(&self) -> Vec<u8> {
+        self.sources.clone()
     }
 }
 
