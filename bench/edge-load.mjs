@@ -30,10 +30,13 @@ try {
   for (let i = 0; i < 200; i++) { const t = performance.now(); await (await fetch(`${edge.url}/health`)).json(); empty.push(performance.now() - t); }
   const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
+  const samples = [];
+  const sampler = setInterval(async () => { samples.push((await rss(edge.pid)).toFixed(0)); }, 5000);
   const result = await autocannon({
     url: `${edge.url}/rerank`, method: 'POST', headers: { 'content-type': 'application/json' }, body,
     duration: Number(seconds), overallRate: Number(rate), connections: 20,
   });
+  clearInterval(sampler);
   const after = await rss(edge.pid);
   const rows = [
     ['requests', result.requests.total],
@@ -47,6 +50,7 @@ try {
     ['empty round trip p50 ms', med(empty).toFixed(2)],
     ['rerank work per request ≈ ms', (med(seq) - med(empty)).toFixed(2)],
     ['workerd RSS before / after MB', `${before.toFixed(1)} / ${after.toFixed(1)}`],
+    ['workerd RSS every 5 s MB', samples.join(', ')],
   ];
   console.log('| measure | value |\n|---|---|');
   for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
