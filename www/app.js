@@ -92,6 +92,7 @@ async function main() {
   const refresh = async () => {
     const [forYou, results] = await Promise.all([p.rerank(shopCandidates(popular)), p.rerank(shopCandidates(searchItems()))]);
     render($('for-you'), forYou, FOR_YOU, 'recommended');
+    $('for-you').dataset.ranked = forYou.map((r) => r.id).join(' '); // the whole reranked pool
     render($('results'), results, RESULTS, 'search result');
     await renderEvents();
   };

@@ -9,7 +9,7 @@ use std::hint::black_box;
 
 use burn::backend::Flex;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use pocketrank_model::artifact::{Artifact, DatasetInfo, Dims, Encoding, Manifest};
+use pocketrank_model::artifact::{Artifact, Dims, Encoding, Manifest};
 use pocketrank_model::student::StudentConfig;
 use pocketrank_model::teacher::ItemText;
 use pocketrank_model::text::ItemTokens;
@@ -28,16 +28,8 @@ fn artifact_bytes() -> Vec<u8> {
     let per_item: Vec<Vec<u32>> =
         (0..n).map(|_| (0..12).map(|_| rng.random_range(1..vocab as u32)).collect()).collect();
     let text = ItemText::<Flex>::new(&ItemTokens::new(&per_item, 24), &device);
-    let manifest = Manifest {
-        dims: Dims { n_items: n, d, hidden, vocab_size: vocab, title_tokens: 24 },
-        item_ids: (0..n).map(|i| format!("B{i:09}")).collect(),
-        tokenizer_sha256: None,
-        dataset: DatasetInfo { name: "bench".into(), ..Default::default() },
-        item_encoding: Encoding::Int8,
-        training: serde_json::Value::Null,
-        metrics: serde_json::Value::Null,
-        created: String::new(),
-    };
+    let dims = Dims { n_items: n, d, hidden, vocab_size: vocab, title_tokens: 24 };
+    let manifest = Manifest::new(dims, (0..n).map(|i| format!("B{i:09}")).collect(), "bench", Encoding::Int8);
     let enc: HashMap<String, Encoding> = [("items".into(), Encoding::Int8), ("tokens".into(), Encoding::Int8)].into();
     Artifact::new(manifest, student.export_tensors(&text), None).encode(&enc).expect("encode")
 }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use burn::backend::Flex;
-use pocketrank_model::artifact::{Artifact, DatasetInfo, Dims, Encoding, Manifest};
+use pocketrank_model::artifact::{Artifact, Dims, Encoding, Manifest};
 use pocketrank_model::student::StudentConfig;
 use pocketrank_model::teacher::ItemText;
 use pocketrank_model::text::ItemTokens;
@@ -18,16 +18,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let student = StudentConfig::new(n_items, vocab).with_d(d).with_hidden(hidden).init::<Flex>(&device);
     let tokens = ItemTokens::new(&[vec![1, 2], vec![3], vec![]], 2);
     let text = ItemText::<Flex>::new(&tokens, &device);
-    let manifest = Manifest {
-        dims: Dims { n_items, d, hidden, vocab_size: vocab, title_tokens: 2 },
-        item_ids: vec!["a".into(), "b".into(), "c".into()],
-        tokenizer_sha256: None,
-        dataset: DatasetInfo { name: "small".into(), ..Default::default() },
-        item_encoding: Encoding::Int8,
-        training: serde_json::Value::Null,
-        metrics: serde_json::Value::Null,
-        created: String::new(),
-    };
+    let dims = Dims { n_items, d, hidden, vocab_size: vocab, title_tokens: 2 };
+    let manifest = Manifest::new(dims, vec!["a".into(), "b".into(), "c".into()], "small", Encoding::Int8);
     let encodings: HashMap<String, Encoding> = [("items".to_string(), Encoding::Int8)].into_iter().collect();
     let bytes = Artifact::new(manifest, student.export_tensors(&text), None).encode(&encodings)?;
     std::fs::write(&out, &bytes)?;

@@ -124,6 +124,23 @@ pub struct Manifest {
     pub created: String,
 }
 
+impl Manifest {
+    /// A manifest with the required fields; the record fields (training, metrics,
+    /// created, tokenizer hash, dataset counts) start empty.
+    pub fn new(dims: Dims, item_ids: Vec<String>, dataset_name: &str, item_encoding: Encoding) -> Self {
+        Self {
+            dims,
+            item_ids,
+            tokenizer_sha256: None,
+            dataset: DatasetInfo { name: dataset_name.to_string(), ..Default::default() },
+            item_encoding,
+            training: serde_json::Value::Null,
+            metrics: serde_json::Value::Null,
+            created: String::new(),
+        }
+    }
+}
+
 /// A dense f32 tensor (row-major).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Weights {

@@ -508,6 +508,12 @@ impl<'a> ScoreKernel<'a> {
         Self { ranker, query, base, item_w }
     }
 
+    /// The score from the hidden layer's pre-activations: `w_out · relu(h) + b_out + q · item`.
+    #[inline(always)]
+    fn output(&self, hidden: &[f32], out_w: &[f32], item: &[f32]) -> f32 {
+        lane_sum(hidden, out_w, |x, w| x.max(0.0) * w) + self.ranker.out_b + lane_sum(&self.query, item, |q, v| q * v)
+    }
+
     /// Scores `items` (each `d` values) with their contexts into `out`. On x86-64 CPUs with
     /// AVX2 and FMA the same loop runs compiled for them (chosen at run time).
     fn score_all(&self, items: &[&[f32]], contexts: &[[f32; CONTEXT_FEATURES]], out: &mut [f32]) {
@@ -610,9 +616,7 @@ fn score_fixed<const H: usize, const FMA: bool>(
         for j in 0..H {
             hidden[j] = even[j] + odd[j];
         }
-        let mlp = lane_sum(&hidden, out_w, |x, w| x.max(0.0) * w);
-        let dot = lane_sum(&k.query, item, |q, v| q * v);
-        *o = mlp + r.out_b + dot;
+        *o = k.output(&hidden, out_w, item);
     }
 }
 
@@ -633,9 +637,7 @@ fn score_any<const FMA: bool>(
         hidden.copy_from_slice(&k.base);
         mac::<FMA>(context, &r.context_w, &mut hidden);
         mac::<FMA>(item, &k.item_w, &mut hidden);
-        let mlp = lane_sum(&hidden, &r.out_w, |x, w| x.max(0.0) * w);
-        let dot = lane_sum(&k.query, item, |q, v| q * v);
-        *o = mlp + r.out_b + dot;
+        *o = k.output(&hidden, &r.out_w, item);
     }
 }
 

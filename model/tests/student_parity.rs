@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use burn::backend::Flex;
 use burn::tensor::{Int, Tensor, TensorData};
-use pocketrank_model::artifact::{Artifact, DatasetInfo, Dims, Encoding, Manifest};
+use pocketrank_model::artifact::{Artifact, Dims, Encoding, Manifest};
 use pocketrank_model::student::{EVENT_FEATURES, StudentConfig, context_features, event_features};
 use pocketrank_model::teacher::ItemText;
 use pocketrank_model::text::ItemTokens;
@@ -27,16 +27,9 @@ fn ranker_matches_the_burn_student() {
     let tokens = ItemTokens::new(&per_item, 4);
     let text = ItemText::<B>::new(&tokens, &device);
 
-    let manifest = Manifest {
-        dims: Dims { n_items, d, hidden: 16, vocab_size: vocab, title_tokens: 4 },
-        item_ids: (0..n_items).map(|i| format!("item-{i}")).collect(),
-        tokenizer_sha256: None,
-        dataset: DatasetInfo { name: "parity".into(), ..Default::default() },
-        item_encoding: Encoding::F32,
-        training: serde_json::Value::Null,
-        metrics: serde_json::Value::Null,
-        created: String::new(),
-    };
+    let dims = Dims { n_items, d, hidden: 16, vocab_size: vocab, title_tokens: 4 };
+    let ids = (0..n_items).map(|i| format!("item-{i}")).collect();
+    let manifest = Manifest::new(dims, ids, "parity", Encoding::F32);
     let artifact = Artifact::new(manifest, student.export_tensors(&text), None);
     let ranker = Ranker::from_bytes(&artifact.encode(&HashMap::new()).unwrap()).unwrap();
 

@@ -20,7 +20,7 @@ use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
-use pocketrank_model::artifact::{Artifact, DatasetInfo, Dims, Encoding, Manifest};
+use pocketrank_model::artifact::{Artifact, Dims, Encoding, Manifest};
 use pocketrank_model::metrics::{CaseScorer, SampledNegatives};
 use pocketrank_model::student::{CONTEXT_FEATURES, EVENT_FEATURES, Student, StudentConfig, event_features};
 use pocketrank_model::teacher::{ItemText, Teacher, history_batch};
@@ -397,15 +397,10 @@ pub fn ranker_of<B: Backend>(
 /// A manifest without the record fields (filled at export).
 pub fn bare_manifest(item_ids: Vec<String>, settings: &DistillSettings, title_tokens: usize) -> Manifest {
     let s = &settings.student;
+    let dims = Dims { n_items: s.n_items, d: s.d, hidden: s.hidden, vocab_size: s.vocab_size.max(1), title_tokens };
     Manifest {
-        dims: Dims { n_items: s.n_items, d: s.d, hidden: s.hidden, vocab_size: s.vocab_size.max(1), title_tokens },
-        item_ids,
-        tokenizer_sha256: None,
-        dataset: DatasetInfo::default(),
-        item_encoding: Encoding::F32,
         training: serde_json::to_value(settings).unwrap_or_default(),
-        metrics: serde_json::Value::Null,
-        created: String::new(),
+        ..Manifest::new(dims, item_ids, "", Encoding::F32)
     }
 }
 

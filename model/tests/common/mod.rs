@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use burn::backend::Flex;
-use pocketrank_model::artifact::{Artifact, DatasetInfo, Dims, Encoding, Manifest};
+use pocketrank_model::artifact::{Artifact, Dims, Encoding, Manifest};
 use pocketrank_model::student::StudentConfig;
 use pocketrank_model::teacher::ItemText;
 use pocketrank_model::text::ItemTokens;
@@ -16,16 +16,9 @@ pub fn small_artifact(n_items: usize) -> Artifact {
     let per_item: Vec<Vec<u32>> =
         (0..n_items as u32).map(|i| (0..1 + i % 4).map(|k| 1 + (i * 7 + k) % 29).collect()).collect();
     let text = ItemText::<Flex>::new(&ItemTokens::new(&per_item, 4), &device);
-    let manifest = Manifest {
-        dims: Dims { n_items, d, hidden, vocab_size: vocab, title_tokens: 4 },
-        item_ids: (0..n_items).map(|i| format!("item-{i}")).collect(),
-        tokenizer_sha256: None,
-        dataset: DatasetInfo { name: "small".into(), ..Default::default() },
-        item_encoding: Encoding::Int8,
-        training: serde_json::Value::Null,
-        metrics: serde_json::Value::Null,
-        created: String::new(),
-    };
+    let dims = Dims { n_items, d, hidden, vocab_size: vocab, title_tokens: 4 };
+    let ids = (0..n_items).map(|i| format!("item-{i}")).collect();
+    let manifest = Manifest::new(dims, ids, "small", Encoding::Int8);
     Artifact::new(manifest, student.export_tensors(&text), None)
 }
 
