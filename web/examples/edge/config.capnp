@@ -3,6 +3,8 @@
 using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
+  # The same heap ceiling as a Cloudflare Worker isolate (128 MB).
+  v8Flags = ["--max-old-space-size=128"],
   services = [ (name = "rerank", worker = .reranker) ],
   sockets = [ (name = "http", address = "127.0.0.1:8787", http = (), service = "rerank") ],
 );
