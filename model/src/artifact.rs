@@ -254,6 +254,13 @@ impl Artifact {
 
     /// Reads and fully verifies an artifact.
     pub fn decode(bytes: &[u8]) -> Result<Self, ArtifactError> {
+        Self::decode_with_digest(bytes, None)
+    }
+
+    /// [`decode`](Self::decode) where the caller already computed the SHA-256 of every byte
+    /// but the last 32 (e.g. with the platform's native WebCrypto, much faster than hashing
+    /// in WebAssembly). A wrong digest is a checksum error, as if the file were corrupted.
+    pub fn decode_with_digest(bytes: &[u8], digest: Option<[u8; 32]>) -> Result<Self, ArtifactError> {
         let min = HEADER_LEN + CHECKSUM_LEN;
         if bytes.len() < 8 || bytes[..8] != MAGIC {
             return Err(if bytes.len() < 8 && MAGIC.starts_with(bytes) {
@@ -283,7 +290,11 @@ impl Artifact {
         let end = HEADER_LEN + body_len as usize;
         let mut checksum = [0u8; 32];
         checksum.copy_from_slice(&bytes[end..]);
-        if Sha256::digest(&bytes[..end]).as_slice() != checksum {
+        let actual = match digest {
+            Some(d) => d,
+            None => Sha256::digest(&bytes[..end]).into(),
+        };
+        if actual != checksum {
             return Err(ArtifactError::Checksum);
         }
         let body = &bytes[HEADER_LEN..end];
@@ -324,6 +335,12 @@ impl Artifact {
             tensors.insert(name.to_string(), Weights::new(view.shape().to_vec(), values));
         }
         Ok(Self { manifest, tensors, tokenizer, checksum })
+    }
+
+    /// Moves the tensor `name` out, checked to have `shape` (no copy).
+    pub fn take_tensor(&mut self, name: &str, shape: &[usize]) -> Result<Vec<f32>, ArtifactError> {
+        self.tensor(name, shape)?;
+        Ok(self.tensors.remove(name).map(|w| w.values).unwrap_or_default())
     }
 
     /// The tensor `name`, checked to have `shape`.
@@ -369,10 +386,11 @@ fn decode_values(st: &SafeTensors<'_>, name: &str, view: &TensorView<'_>) -> Res
             if cols == 0 {
                 Vec::new()
             } else {
-                data.chunks_exact(cols)
-                    .zip(&scales)
-                    .flat_map(|(row, &s)| row.iter().map(move |&q| f32::from(q as i8) * s))
-                    .collect()
+                let mut out = Vec::with_capacity(data.len());
+                for (row, &s) in data.chunks_exact(cols).zip(&scales) {
+                    out.extend(row.iter().map(|&q| f32::from(q as i8) * s));
+                }
+                out
             }
         }
         other => return Err(ArtifactError::Dtype { name: name.to_string(), dtype: format!("{other:?}") }),

@@ -8,7 +8,7 @@
 //! the profile-dependent parts of the scorer (the query `q`, `W_p·q + b` and
 //! `W_i + diag(q)·W_x`) are computed once per call.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use thiserror::Error;
 
@@ -160,7 +160,9 @@ pub struct Ranker {
     version: String,
     d: usize,
     hidden: usize,
-    index: HashMap<String, u32>,
+    /// Item id → dense index. FxHash: SipHash made the id map the slowest part of a cold
+    /// load in WebAssembly, and the ids come from the model, not from an attacker.
+    index: FxHashMap<String, u32>,
     /// `[n_items, d]` item vectors.
     items: Vec<f32>,
     unknown: Vec<f32>,
@@ -209,8 +211,14 @@ impl Ranker {
         Self::from_artifact(Artifact::decode(bytes)?)
     }
 
+    /// [`from_bytes`](Self::from_bytes) with the SHA-256 computed by the caller (see
+    /// [`Artifact::decode_with_digest`]).
+    pub fn from_bytes_with_digest(bytes: &[u8], digest: [u8; 32]) -> Result<Self, RankError> {
+        Self::from_artifact(Artifact::decode_with_digest(bytes, Some(digest))?)
+    }
+
     /// Builds the runtime from a decoded artifact, checking every tensor's shape.
-    pub fn from_artifact(a: Artifact) -> Result<Self, RankError> {
+    pub fn from_artifact(mut a: Artifact) -> Result<Self, RankError> {
         let dims = a.manifest.dims;
         let (n, d, h, v) = (dims.n_items, dims.d, dims.hidden, dims.vocab_size);
         if d == 0 || h == 0 || v == 0 {
@@ -219,8 +227,7 @@ impl Ranker {
         if a.manifest.item_ids.len() != n {
             return Err(ArtifactError::Manifest(format!("{} item ids for {n} items", a.manifest.item_ids.len())).into());
         }
-        let t = |name: &str, shape: &[usize]| a.tensor(name, shape).map(<[f32]>::to_vec);
-        let mut index = HashMap::with_capacity(n);
+        let mut index = FxHashMap::with_capacity_and_hasher(n, Default::default());
         for (i, id) in a.manifest.item_ids.iter().enumerate() {
             if index.insert(id.clone(), i as u32).is_some() {
                 return Err(ArtifactError::Manifest(format!("item id {id:?} appears twice")).into());
@@ -231,10 +238,13 @@ impl Ranker {
             (Some(json), true) => load_tokenizer(json)?,
             _ => None,
         };
+        let version = a.model_version();
+        let has_tokens = a.tensors.contains_key("tokens");
+        let mut t = |name: &str, shape: &[usize]| a.take_tensor(name, shape);
         Ok(Self {
             items: t("items", &[n, d])?,
             unknown: t("unknown_item", &[d])?,
-            tokens: if a.tensors.contains_key("tokens") { t("tokens", &[v, d])? } else { Vec::new() },
+            tokens: if has_tokens { t("tokens", &[v, d])? } else { Vec::new() },
             text_w: t("text_projection.weight", &[d, d])?,
             text_b: t("text_projection.bias", &[d])?,
             gru_iw: t("gru_input.weight", &[d + EVENT_FEATURES, 3 * d])?,
@@ -250,7 +260,7 @@ impl Ranker {
             context_w: t("scorer_context.weight", &[CONTEXT_FEATURES, h])?,
             out_w: t("scorer_output.weight", &[h, 1])?,
             out_b: t("scorer_output.bias", &[1])?[0],
-            version: a.model_version(),
+            version,
             manifest: a.manifest,
             d,
             hidden: h,

@@ -55,6 +55,9 @@ export interface LoadOptions {
   fetch?: typeof fetch;
 }
 
+/** Decodes an artifact, hashing it with WebCrypto where available (checksum always verified). */
+export function loadModel(bytes: Uint8Array): Promise<Model>;
+
 /** Loads the WebAssembly module once (done by `Personalizer.load`). */
 export function init(wasm?: unknown): Promise<unknown>;
 

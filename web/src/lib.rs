@@ -100,6 +100,20 @@ impl Model {
         Ok(Model { ranker })
     }
 
+    /// Like the constructor, with the SHA-256 of every byte but the last 32 computed by the
+    /// caller (the package uses WebCrypto: hashing a 1 MB model in WebAssembly is the
+    /// slowest part of a cold load). A wrong digest is rejected like a corrupted file.
+    ///
+    /// @throws Error when the bytes are not a valid artifact or the digest does not match.
+    #[wasm_bindgen(js_name = withDigest)]
+    pub fn with_digest(bytes: &[u8], digest: &[u8]) -> Result<Model, JsError> {
+        let digest: [u8; 32] = digest
+            .try_into()
+            .map_err(|_| js_error("cannot load the model", "the digest must be 32 bytes (SHA-256)"))?;
+        let ranker = Ranker::from_bytes_with_digest(bytes, digest).map_err(|e| js_error("cannot load the model", e))?;
+        Ok(Model { ranker })
+    }
+
     /// A tag that changes with every different model: stored profiles are tagged with it.
     #[wasm_bindgen(getter, js_name = modelVersion)]
     pub fn model_version(&self) -> String {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 
 const pkg = process.env.POCKETRANK_PKG ?? new URL('../pkg/index.js', import.meta.url).href;
-const { Personalizer, Model, MemoryStorage, rerankWithProfile, init } = await import(pkg);
+const { Personalizer, Model, MemoryStorage, rerankWithProfile, init, loadModel } = await import(pkg);
 const artifact = new Uint8Array(await readFile(process.env.POCKETRANK_ARTIFACT));
 const fixture = JSON.parse(await readFile(process.env.POCKETRANK_FIXTURE, 'utf8'));
 
@@ -53,6 +53,12 @@ test('bad artifacts are rejected with clear errors', async () => {
   assert.throws(() => new Model(future), /version 9 is not supported/);
   assert.throws(() => new Model(new TextEncoder().encode('<html>404</html>')), /not a pocketrank artifact/);
   await assert.rejects(Personalizer.load(42), /must be bytes/);
+  // The WebCrypto path checks the same things: a flipped byte or a wrong digest is refused.
+  await assert.rejects(loadModel(flipped), /checksum/);
+  await assert.rejects(loadModel(artifact.slice(0, artifact.length - 100)), /truncated|checksum/);
+  assert.throws(() => Model.withDigest(artifact, new Uint8Array(32)), /checksum/);
+  assert.throws(() => Model.withDigest(artifact, new Uint8Array(5)), /32 bytes/);
+  assert.equal((await loadModel(artifact)).modelVersion, fixture.modelVersion);
 });
 
 test('bad candidates give the shop order back and report the error', async () => {
