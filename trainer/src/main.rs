@@ -166,6 +166,12 @@ enum Command {
         /// Re-evaluate the run's saved student without training it again.
         #[arg(long)]
         evaluate_only: bool,
+        /// The teacher's hardest negatives per candidate list.
+        #[arg(long, default_value_t = 48)]
+        hard_negatives: usize,
+        /// Uniform random items per candidate list.
+        #[arg(long, default_value_t = 48)]
+        random_negatives: usize,
         /// Weight of the query-to-teacher-hidden-state term (0 disables it).
         #[arg(long, default_value_t = 1.0)]
         hint_weight: f64,
@@ -374,6 +380,8 @@ fn main() -> anyhow::Result<()> {
             evaluate_only,
             valid_users,
             test_users,
+            hard_negatives,
+            random_negatives,
         } => {
             let ingested = input.load()?;
             let mut settings = DistillSettings::new(ingested.dataset.catalog.len(), 1);
@@ -384,6 +392,8 @@ fn main() -> anyhow::Result<()> {
             settings.ce_weight = ce_weight;
             settings.hint_weight = hint_weight;
             settings.valid_users = valid_users;
+            settings.hard_negatives = hard_negatives;
+            settings.random_negatives = random_negatives;
             settings.seed = seed;
             let test_users = (test_users > 0).then_some(test_users);
             let result = device.run_distill(&ingested, &run, settings, evaluate_only, test_users)?;
