@@ -2,6 +2,16 @@
 // rerank latency of the pocketrank package. `pocketrank` is the imported package.
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
 
+async function timeAsync(fn, runs) {
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  return { p50: pct(times, 0.5), p95: pct(times, 0.95), runs };
+}
+
 function timeIt(fn, minRuns, minMs) {
   const times = [];
   const start = performance.now();
@@ -42,6 +52,19 @@ export async function run(pocketrank, artifact, fixture) {
     const ids = candidates.map((c) => c.id);
     rows.push({ case: `rerank ${n} (objects in and out)`, ...timeIt(() => pocketrank.rerankWithProfile(model, blob, candidates), 20, 500) });
     rows.push({ case: `scoreIds ${n} (ids in, Float32Array out)`, ...timeIt(() => model.scoreIds(profile, ids, undefined), 20, 500) });
+  }
+  // WebGPU (browsers with an adapter): the same lists through the GPU path, end to end.
+  const gpu = globalThis.navigator?.gpu && (await navigator.gpu.requestAdapter())
+    ? await pocketrank.Personalizer.load(artifact, { storage: 'memory', backend: 'webgpu' })
+    : null;
+  if (gpu) for (const e of fixture.events) await gpu.observe(e);
+  for (const n of [100, 1000, 10000]) {
+    const candidates = Array.from({ length: n }, (_, i) => ({ id: fixture.candidates[i % 990].id }));
+    if (!gpu) { rows.push({ case: `WebGPU rerank ${n}` }); continue; }
+    const first = performance.now();
+    await gpu.rerank(candidates);
+    const row = await timeAsync(() => gpu.rerank(candidates), 10);
+    rows.push({ case: `WebGPU rerank ${n} (first call ${(performance.now() - first).toFixed(0)} ms incl. upload)`, ...row });
   }
   return rows;
 }

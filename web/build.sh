@@ -27,7 +27,7 @@ if command -v wasm-opt >/dev/null && wasm-opt --version | grep -Eq 'version_(1[2
 else
   echo "note: no modern wasm-opt on PATH; the module is not post-optimised" >&2
 fi
-cp web/js/index.js web/js/index.d.ts web/js/package.json web/js/README.md "$out/"
+cp web/js/index.js web/js/webgpu.js web/js/index.d.ts web/js/package.json web/js/README.md "$out/"
 
 raw=$(wc -c < "$out/pocketrank_core_bg.wasm")
 gz=$(gzip -9 -c "$out/pocketrank_core_bg.wasm" | wc -c)

@@ -479,6 +479,25 @@ impl Ranker {
         Ok(())
     }
 
+    /// Everything another scorer needs for `profile` (see `ScoreKernel::packed`): the
+    /// profile-dependent kernel, packed `[query (d) | base (h) | item_w (d×h) |
+    /// context_w (3×h) | out_w (h) | out_b]`. The WebGPU path computes the same scores
+    /// from it and [`item_table`](Self::item_table).
+    pub fn kernel_params(&self, profile: &Profile) -> Result<Vec<f32>, RankError> {
+        self.check(profile)?;
+        Ok(ScoreKernel::new(self, &profile.state).packed())
+    }
+
+    /// The catalog's item vectors, row-major `[n_items, d]`.
+    pub fn item_table(&self) -> &[f32] {
+        &self.items
+    }
+
+    /// Width of the scorer's hidden layer.
+    pub fn hidden_len(&self) -> usize {
+        self.hidden
+    }
+
     /// Scores of every catalog item (no context), into `out` `[n_items]`.
     pub fn score_catalog(&self, profile: &Profile, out: &mut [f32]) -> Result<(), RankError> {
         self.check(profile)?;
@@ -522,6 +541,20 @@ impl<'a> ScoreKernel<'a> {
     #[inline(always)]
     fn output(&self, hidden: &[f32], out_w: &[f32], item: &[f32]) -> f32 {
         lane_sum(hidden, out_w, |x, w| x.max(0.0) * w) + self.ranker.out_b + lane_sum(&self.query, item, |q, v| q * v)
+    }
+
+    /// The kernel's values packed for another implementation (the WebGPU shader):
+    /// `[query (d) | base (h) | item_w (d×h) | context_w (3×h) | out_w (h) | out_b]`.
+    fn packed(&self) -> Vec<f32> {
+        let r = self.ranker;
+        let mut out = Vec::with_capacity(self.query.len() + self.base.len() + self.item_w.len() + 5 * r.hidden + 1);
+        out.extend_from_slice(&self.query);
+        out.extend_from_slice(&self.base);
+        out.extend_from_slice(&self.item_w);
+        out.extend_from_slice(&r.context_w);
+        out.extend_from_slice(&r.out_w);
+        out.push(r.out_b);
+        out
     }
 
     /// Scores `items` (each `d` values) with their contexts into `out`. On x86-64 CPUs with

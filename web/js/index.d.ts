@@ -41,7 +41,11 @@ export interface LoadOptions {
   storage?: 'indexeddb' | 'memory' | ProfileStorage;
   /** Separates profiles of several shops or lists on one origin. Default "default". */
   namespace?: string;
-  /** "cpu" is what runs in this build; asking for "webgpu" records a warning. */
+  /**
+   * "cpu"; "webgpu" (every list of catalog items on the GPU; a warning and the CPU where
+   * there is no adapter); or "auto" (default): a hardware adapter is measured against the
+   * CPU at 10,000 candidates in the background and used from there on only if it wins.
+   */
   backend?: 'auto' | 'cpu' | 'webgpu';
   /** Reject `rerank` on errors instead of returning the shop's order. */
   strict?: boolean;
@@ -65,8 +69,12 @@ export function init(wasm?: unknown): Promise<unknown>;
 export class Personalizer {
   /** Loads the model (bytes or URL) and the shopper's stored profile. */
   static load(source: Uint8Array | ArrayBuffer | string | URL, options?: LoadOptions): Promise<Personalizer>;
-  /** What computes the scores: "cpu". */
+  /** What computes the scores (for large lists with "auto"). */
   readonly backend: 'cpu' | 'webgpu';
+  /** Which backend served the latest `rerank`. */
+  readonly lastBackend: 'cpu' | 'webgpu';
+  /** With "auto": the measurement behind the choice, once done. */
+  readonly calibration?: { candidates: number; gpuMs: number; cpuMs: number; adapter: string; fallbackAdapter: boolean } | { skipped: string };
   /** The model's version tag. */
   readonly modelVersion: string;
   /** Storage and model-update warnings so far. */

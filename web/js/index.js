@@ -7,12 +7,11 @@ export { Model, initSync, version };
 const STORE_VERSION = 1;
 const MAX_CANDIDATES = 100_000;
 const SOURCES = ['catalog', 'title', 'unknown'];
+const RING = 50;
+const KINDS = new Set(['view', 'cart', 'purchase', 'review']);
 
-/**
- * Reranks through the model's typed-array path: candidates are checked and flattened here,
- * one joined id string crosses into WebAssembly, and the result objects are built here.
- */
-function rankOn(model, profile, candidates, topK) {
+/** Checks the candidates and flattens them: ids, server scores (NaN = none), titles. */
+function flatten(candidates) {
   if (!Array.isArray(candidates)) throw new TypeError('pocketrank: invalid candidates: expected an array of { id, title?, score? }');
   const n = candidates.length;
   if (n > MAX_CANDIDATES) throw new RangeError(`pocketrank: cannot rerank: ${n} candidates is more than the ${MAX_CANDIDATES} one call accepts`);
@@ -34,7 +33,21 @@ function rankOn(model, profile, candidates, topK) {
       titles[i] = c.title.replace(/\n/g, ' ');
     }
   }
+  return { ids, scores, titles };
+}
+
+function checkTopK(topK) {
   if (topK !== undefined && !(Number.isInteger(topK) && topK >= 0)) throw new TypeError('pocketrank: invalid options: topK must be a non-negative integer');
+}
+
+/**
+ * Reranks through the model's typed-array path: candidates are checked and flattened here,
+ * one joined id string crosses into WebAssembly, and the result objects are built here.
+ */
+function rankOn(model, profile, candidates, topK) {
+  const { ids, scores, titles } = flatten(candidates);
+  checkTopK(topK);
+  const n = ids.length;
   const r = model.rankJoined(profile, n, ids.join('\n'), scores, titles?.join('\n'));
   const order = r.order, sc = r.scores, src = r.sources;
   r.free();
@@ -46,8 +59,28 @@ function rankOn(model, profile, candidates, topK) {
   }
   return out;
 }
-const RING = 50;
-const KINDS = new Set(['view', 'cart', 'purchase', 'review']);
+
+/**
+ * The same ranking on the GPU. Only for lists whose items are all in the model's catalog
+ * (others take the CPU path); returns null in that case.
+ */
+async function rankOnGpu(gpu, model, profile, candidates, topK) {
+  const { ids, scores } = flatten(candidates);
+  checkTopK(topK);
+  const n = ids.length;
+  const indices = model.catalogIndices(n, ids.join('\n'));
+  if (indices.some((i) => i < 0)) return null;
+  const context = new Float32Array(2 * n);
+  if (scores) {
+    for (let i = 0; i < n; i++) {
+      if (Number.isFinite(scores[i])) { context[2 * i] = Math.max(-50, Math.min(50, scores[i])); context[2 * i + 1] = 1; }
+    }
+  }
+  const sc = await gpu.score(profile, indices, context);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => sc[b] - sc[a] || a - b);
+  const k = topK === undefined ? n : Math.min(n, topK);
+  return order.slice(0, k).map((i) => ({ id: ids[i], index: i, score: sc[i], source: 'catalog' }));
+}
 
 let ready = null;
 
@@ -156,6 +189,8 @@ function checkEvent(event) {
 export class Personalizer {
   #model; #storage; #key; #profile; #events = []; #queue = Promise.resolve();
   #onError; #onWarning; #strict;
+  /** The WebGPU scorer, when one is in use, and the list size from which it is used. */
+  #gpu = null; #gpuFrom = Infinity; #lastBackend = 'cpu';
   /** Warnings so far (e.g. storage unavailable, profile rebuilt after a model update). */
   warnings = [];
 
@@ -185,15 +220,59 @@ export class Personalizer {
       if (typeof indexedDB === 'undefined') { warnings.push('IndexedDB is not available here: the profile is kept in memory'); storage = new MemoryStorage(); }
       else storage = new IndexedDbStorage();
     } else if (storage === 'memory') storage = new MemoryStorage();
-    if (options.backend === 'webgpu') warnings.push('the WebGPU backend is not part of this build: scoring runs on the CPU');
     const p = new Personalizer(model, storage, `profile:${namespace}`, options);
     for (const w of warnings) p.#warn(w);
     await p.#restore();
+    const backend = options.backend ?? 'auto';
+    if (backend === 'webgpu') await p.#startGpu(0);
+    else if (backend === 'auto') p.#startGpu(null).catch(() => {}); // in the background
     return p;
   }
 
-  /** What actually computes scores. */
-  get backend() { return 'cpu'; }
+  /**
+   * Sets up the WebGPU scorer. `from`: the list size from which to use it, or null to
+   * measure: the GPU is used from 10,000 candidates only if it beats the CPU there.
+   */
+  async #startGpu(from) {
+    let gpu;
+    try {
+      const { createWebGpuScorer } = await import('./webgpu.js');
+      // "auto" never picks a software adapter: it cannot beat the CPU path.
+      gpu = await createWebGpuScorer(this.#model, { allowFallback: from !== null });
+    } catch (e) {
+      this.#warn(`WebGPU is unavailable (${e?.message ?? e}); scoring runs on the CPU`);
+      return;
+    }
+    if (!gpu) {
+      if (from !== null) this.#warn('no WebGPU adapter here; scoring runs on the CPU');
+      else this.calibration = { skipped: 'no hardware WebGPU adapter' };
+      return;
+    }
+    if (from === null) {
+      const n = Math.min(10_000, this.#model.itemCount);
+      const indices = Int32Array.from({ length: n }, (_, i) => i);
+      const context = new Float32Array(2 * n);
+      await gpu.score(this.#profile, indices, context); // compiles the pipeline
+      let t = performance.now();
+      await gpu.score(this.#profile, indices, context);
+      const gpuMs = performance.now() - t;
+      t = performance.now();
+      this.#model.scoreIndices(this.#profile, Uint32Array.from(indices));
+      const cpuMs = performance.now() - t;
+      from = gpuMs < cpuMs ? n : Infinity;
+      this.calibration = { candidates: n, gpuMs, cpuMs, adapter: gpu.description, fallbackAdapter: gpu.fallback };
+    }
+    this.#gpu = gpu;
+    this.#gpuFrom = from;
+  }
+
+  /**
+   * What computes the scores: "webgpu" when the GPU path is in use (always with
+   * `backend: "webgpu"`; with "auto" only from the measured list size on), else "cpu".
+   * `lastBackend` tells which one served the latest `rerank`.
+   */
+  get backend() { return this.#gpu && this.#gpuFrom < Infinity ? 'webgpu' : 'cpu'; }
+  get lastBackend() { return this.#lastBackend; }
   /** The model's version tag (stored profiles are tagged with it). */
   get modelVersion() { return this.#model.modelVersion; }
   /** Events folded into the profile that are still in the local ring buffer. */
@@ -279,6 +358,14 @@ export class Personalizer {
    */
   async rerank(candidates, options = {}) {
     try {
+      if (this.#gpu && Array.isArray(candidates) && candidates.length >= this.#gpuFrom) {
+        const ranked = await rankOnGpu(this.#gpu, this.#model, this.#profile, candidates, options.topK);
+        if (ranked) {
+          this.#lastBackend = 'webgpu';
+          return ranked;
+        }
+      }
+      this.#lastBackend = 'cpu';
       return rankOn(this.#model, this.#profile, candidates, options.topK);
     } catch (e) {
       if (this.#strict) throw e;

@@ -277,6 +277,50 @@ impl Model {
         Ok(scored.iter().map(|s| s.score).collect())
     }
 
+    /// The catalog's item vectors `[itemCount × profileLength]` (uploaded once to the GPU).
+    #[wasm_bindgen(js_name = itemTable)]
+    pub fn item_table(&self) -> Vec<f32> {
+        self.ranker.item_table().to_vec()
+    }
+
+    /// Width of profiles and item vectors.
+    #[wasm_bindgen(getter, js_name = profileLength)]
+    pub fn profile_length(&self) -> usize {
+        self.ranker.profile_len()
+    }
+
+    /// Width of the scorer's hidden layer.
+    #[wasm_bindgen(getter, js_name = hiddenLength)]
+    pub fn hidden_length(&self) -> usize {
+        self.ranker.hidden_len()
+    }
+
+    /// The profile-dependent scorer values for the WebGPU path, packed
+    /// `[query | base | item weights | context weights | output weights | output bias]`.
+    #[wasm_bindgen(js_name = kernelParams)]
+    pub fn kernel_params(&self, profile: &[u8]) -> Result<Vec<f32>, JsError> {
+        let p = self.profile(profile)?;
+        self.ranker.kernel_params(&p).map_err(|e| js_error("invalid profile", e))
+    }
+
+    /// CPU scores of catalog items by index, list positions as context (input order).
+    #[wasm_bindgen(js_name = scoreIndices)]
+    pub fn score_indices(&self, profile: &[u8], indices: Vec<u32>) -> Result<Vec<f32>, JsError> {
+        let p = self.profile(profile)?;
+        let mut out = vec![0f32; indices.len()];
+        self.ranker.score_indices(&p, &indices, true, &mut out).map_err(|e| js_error("cannot score", e))?;
+        Ok(out)
+    }
+
+    /// Catalog indices of newline-joined ids (-1 for ids not in the catalog).
+    #[wasm_bindgen(js_name = catalogIndices)]
+    pub fn catalog_indices(&self, count: usize, ids: &str) -> Vec<i32> {
+        if count == 0 {
+            return Vec::new();
+        }
+        ids.split('\n').map(|id| self.ranker.item_index(id).map_or(-1, |i| i as i32)).collect()
+    }
+
     /// Packs a profile for sending to an edge reranker: versioned, int8-quantised state
     /// only (no events, no times, no item ids). Only call this when the shopper opted in.
     #[wasm_bindgen(js_name = exportEdgeProfile)]

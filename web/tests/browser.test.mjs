@@ -117,3 +117,48 @@ test('bad inputs reject with clear errors and the shop order comes back', async 
     await browser.close();
   }
 });
+
+test('the WebGPU path gives the CPU scores; without an adapter it falls back to the CPU', async () => {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs({ webgpu: true }) });
+  try {
+    const { page, errors } = await open(browser);
+    const out = await page.evaluate(async ({ events, candidates }) => {
+      const { Personalizer } = window.pocketrank;
+      const load = async (backend) => {
+        const p = await Personalizer.load('/model.pkr', { storage: 'memory', backend });
+        for (const e of events) await p.observe(e);
+        return p;
+      };
+      const gpu = await load('webgpu');
+      const cpu = await load('cpu');
+      const g = await gpu.rerank(candidates);
+      const c = await cpu.rerank(candidates);
+      const auto = await load('auto');
+      for (let i = 0; i < 200 && !auto.calibration; i++) await new Promise((r) => setTimeout(r, 50));
+      return { backend: gpu.backend, last: gpu.lastBackend, cpuBackend: cpu.backend, g, c, calibration: auto.calibration, autoBackend: auto.backend };
+    }, { events: fixture.events, candidates: fixture.candidates.slice(0, 992) });
+    assert.equal(out.backend, 'webgpu');
+    assert.equal(out.last, 'webgpu');
+    assert.equal(out.cpuBackend, 'cpu');
+    const cpu = new Map(out.c.map((r) => [r.index, r.score]));
+    for (const r of out.g) assert.ok(close(r.score, cpu.get(r.index)), `candidate ${r.index}: GPU ${r.score} vs CPU ${cpu.get(r.index)}`);
+    // Here the only adapter is SwiftShader's software one: "auto" keeps the CPU.
+    assert.deepEqual(out.calibration, { skipped: 'no hardware WebGPU adapter' });
+    assert.equal(out.autoBackend, 'cpu');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+  const noGpu = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs({ webgpu: false }) });
+  try {
+    const { page } = await open(noGpu);
+    const out = await page.evaluate(async () => {
+      const p = await window.pocketrank.Personalizer.load('/model.pkr', { storage: 'memory', backend: 'webgpu' });
+      return { backend: p.backend, warnings: p.warnings };
+    });
+    assert.equal(out.backend, 'cpu');
+    assert.match(out.warnings.join('\n'), /no WebGPU adapter/);
+  } finally {
+    await noGpu.close();
+  }
+});
