@@ -1,0 +1,16 @@
+#![cfg(target_arch = "wasm32")]
+//! The `Model` API in headless Chromium (`wasm-bindgen-test-runner` with chromedriver).
+mod common;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+fn loads_observes_and_reranks() {
+    common::loads_observes_and_reranks();
+}
+
+#[wasm_bindgen_test]
+fn bad_inputs_are_errors_with_messages() {
+    common::bad_inputs_are_errors_with_messages();
+}
