@@ -22,7 +22,9 @@ pub fn loads_observes_and_reranks() {
     let p0 = model.new_profile();
     let p1 = model.observe(&p0, js(r#"{"itemId": "b", "kind": "cart", "ts": 1700000000000}"#)).expect("observes");
     assert_ne!(p0, p1, "the event changed the profile");
-    let ranked = model.rerank(&p1, js(r#"[{"id": "a"}, {"id": "c", "score": 0.5}, {"id": "zz"}]"#), JsValue::UNDEFINED).expect("reranks");
+    let ranked = model
+        .rerank(&p1, js(r#"[{"id": "a"}, {"id": "c", "score": 0.5}, {"id": "zz"}]"#), JsValue::UNDEFINED)
+        .expect("reranks");
     let ranked = js_sys::Array::from(&ranked);
     assert_eq!(ranked.length(), 3);
     let sources: Vec<String> = ranked
@@ -43,7 +45,8 @@ pub fn bad_inputs_are_errors_with_messages() {
     assert!(e.contains("checksum"), "{e}");
     let model = Model::new(SMALL).expect("loads");
     let p = model.new_profile();
-    let e = model.observe(&p, js(r#"{"itemId": "a", "kind": "wishlist", "ts": 0}"#)).err().map(message).unwrap_or_default();
+    let e =
+        model.observe(&p, js(r#"{"itemId": "a", "kind": "wishlist", "ts": 0}"#)).err().map(message).unwrap_or_default();
     assert!(e.contains("invalid event"), "{e}");
     let e = model.rerank(&p, js(r#"{"not": "an array"}"#), JsValue::UNDEFINED).err().map(message).unwrap_or_default();
     assert!(e.contains("expected an array"), "{e}");
