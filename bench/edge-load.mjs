@@ -5,7 +5,7 @@
 // node bench/edge-load.mjs MODEL.pkr FIXTURE.json [seconds=30] [rate=200]
 import { readFile } from 'node:fs/promises';
 import autocannon from 'autocannon';
-import { startWorkerd } from '../web/tests/edge.mjs';
+import { startWorkerd } from '../tests/e2e/edge.mjs';
 
 const [artifactPath, fixturePath, seconds = '30', rate = '200'] = process.argv.slice(2);
 if (!artifactPath || !fixturePath) throw new Error('usage: node bench/edge-load.mjs MODEL.pkr FIXTURE.json [seconds] [rate]');

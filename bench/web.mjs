@@ -6,7 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { serve, chromiumArgs } from '../web/tests/serve.mjs';
+import { serve, chromiumArgs } from '../tests/e2e/serve.mjs';
 import { run } from './web-cases.js';
 
 const [artifactPath, fixturePath] = process.argv.slice(2);
@@ -20,7 +20,7 @@ const node = await run(await import('../web/pkg/index.js'), artifact, fixture);
 const server = await serve(root, { '/model.pkr': artifactPath, '/fixture.json': fixturePath });
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs() });
 const page = await browser.newPage();
-await page.goto(`${server.url}/web/tests/browser/index.html`);
+await page.goto(`${server.url}/tests/e2e/browser/index.html`);
 const chrome = await page.evaluate(async () => {
   const [{ run }, pocketrank, bytes, fixture] = await Promise.all([
     import('/bench/web-cases.js'), import('/web/pkg/index.js'),

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { Personalizer, Model, rerankWithProfile } from '../pkg/index.js';
+import { Personalizer, Model, rerankWithProfile } from '../../web/pkg/index.js';
 import { startWorkerd } from './edge.mjs';
 
 const fixture = JSON.parse(await readFile(process.env.POCKETRANK_FIXTURE, 'utf8'));

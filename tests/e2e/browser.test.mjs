@@ -24,7 +24,7 @@ async function open(browser) {
   const errors = [];
   context.on('request', (r) => requests.push(r.url()));
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${server.url}/web/tests/browser/index.html`);
+  await page.goto(`${server.url}/tests/e2e/browser/index.html`);
   await page.waitForSelector('body[data-ready="1"]', { state: 'attached' });
   return { context, page, requests, errors };
 }

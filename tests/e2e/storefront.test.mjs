@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { serve, chromiumArgs } from '../../web/tests/serve.mjs';
+import { serve, chromiumArgs } from './serve.mjs';
 
-const dist = fileURLToPath(new URL('../dist', import.meta.url));
+const dist = fileURLToPath(new URL('../../www/dist', import.meta.url));
 const screenshot = process.env.POCKETRANK_SCREENSHOT ?? fileURLToPath(new URL('../../target/storefront.png', import.meta.url));
 const catalog = JSON.parse(await readFile(`${dist}/data/catalog.json`, 'utf8'));
 let server;
