@@ -23,6 +23,30 @@ pub enum DeviceChoice {
     Wgpu,
 }
 
+/// Calls `$($run)::+::<Autodiff<B>>(&device, args...)` with the backend `B` and device chosen by
+/// `$choice`, or fails with a message naming the missing cargo feature.
+macro_rules! on_backend {
+    ($choice:expr, $($run:ident)::+, $($arg:expr),* $(,)?) => {
+        match $choice {
+            DeviceChoice::Cpu => $($run)::+::<Autodiff<Flex>>(&Default::default(), $($arg),*),
+            DeviceChoice::Ndarray => $($run)::+::<Autodiff<NdArray>>(&Default::default(), $($arg),*),
+            #[cfg(feature = "cuda")]
+            DeviceChoice::Cuda => {
+                $($run)::+::<Autodiff<burn::backend::Cuda>>(&burn::backend::cuda::CudaDevice::default(), $($arg),*)
+            }
+            #[cfg(feature = "wgpu")]
+            DeviceChoice::Wgpu => {
+                $($run)::+::<Autodiff<burn::backend::Wgpu>>(&burn::backend::wgpu::WgpuDevice::default(), $($arg),*)
+            }
+            #[allow(unreachable_patterns)]
+            other => {
+                let name = format!("{other:?}").to_lowercase();
+                anyhow::bail!("this trainer was built without the {name} backend; rebuild with `--features {name}`")
+            }
+        }
+    };
+}
+
 impl DeviceChoice {
     /// Runs `trainer train` on this backend.
     pub fn run_training(
@@ -33,30 +57,7 @@ impl DeviceChoice {
         resume: bool,
         baselines: &[Baseline],
     ) -> anyhow::Result<Report> {
-        match self {
-            Self::Cpu => {
-                pipeline::run::<Autodiff<Flex>>(&Default::default(), ingested, settings, out, resume, baselines)
-            }
-            Self::Ndarray => {
-                pipeline::run::<Autodiff<NdArray>>(&Default::default(), ingested, settings, out, resume, baselines)
-            }
-            #[cfg(feature = "cuda")]
-            Self::Cuda => {
-                let device = burn::backend::cuda::CudaDevice::default();
-                pipeline::run::<Autodiff<burn::backend::Cuda>>(&device, ingested, settings, out, resume, baselines)
-            }
-            #[cfg(feature = "wgpu")]
-            Self::Wgpu => {
-                let device = burn::backend::wgpu::WgpuDevice::default();
-                pipeline::run::<Autodiff<burn::backend::Wgpu>>(&device, ingested, settings, out, resume, baselines)
-            }
-            #[allow(unreachable_patterns)]
-            other => anyhow::bail!(
-                "this trainer was built without the {} backend; rebuild with `--features {}`",
-                format!("{other:?}").to_lowercase(),
-                format!("{other:?}").to_lowercase()
-            ),
-        }
+        on_backend!(self, pipeline::run, ingested, settings, out, resume, baselines)
     }
 
     /// Runs `trainer distill` on this backend.
@@ -68,53 +69,6 @@ impl DeviceChoice {
         evaluate_only: bool,
         test_users: Option<usize>,
     ) -> anyhow::Result<StudentReport> {
-        match self {
-            Self::Cpu => student_run::distill_run::<Autodiff<Flex>>(
-                &Default::default(),
-                ingested,
-                run,
-                settings,
-                evaluate_only,
-                test_users,
-            ),
-            Self::Ndarray => student_run::distill_run::<Autodiff<NdArray>>(
-                &Default::default(),
-                ingested,
-                run,
-                settings,
-                evaluate_only,
-                test_users,
-            ),
-            #[cfg(feature = "cuda")]
-            Self::Cuda => {
-                let device = burn::backend::cuda::CudaDevice::default();
-                student_run::distill_run::<Autodiff<burn::backend::Cuda>>(
-                    &device,
-                    ingested,
-                    run,
-                    settings,
-                    evaluate_only,
-                    test_users,
-                )
-            }
-            #[cfg(feature = "wgpu")]
-            Self::Wgpu => {
-                let device = burn::backend::wgpu::WgpuDevice::default();
-                student_run::distill_run::<Autodiff<burn::backend::Wgpu>>(
-                    &device,
-                    ingested,
-                    run,
-                    settings,
-                    evaluate_only,
-                    test_users,
-                )
-            }
-            #[allow(unreachable_patterns)]
-            other => anyhow::bail!(
-                "this trainer was built without the {} backend; rebuild with `--features {}`",
-                format!("{other:?}").to_lowercase(),
-                format!("{other:?}").to_lowercase()
-            ),
-        }
+        on_backend!(self, student_run::distill_run, ingested, run, settings, evaluate_only, test_users)
     }
 }
