@@ -68,15 +68,15 @@ impl DistillSettings {
     pub fn new(n_items: usize, vocab_size: usize) -> Self {
         Self {
             student: StudentConfig::new(n_items, vocab_size).with_d(64),
-            max_epochs: 12,
+            max_epochs: 14,
             patience: 3,
             batch_size: 128,
             learning_rate: 3e-3,
             temperature: 2.0,
             ce_weight: 0.5,
-            hint_weight: 1.0,
+            hint_weight: 4.0,
             hard_negatives: 48,
-            random_negatives: 48,
+            random_negatives: 96,
             context_dropout: 0.5,
             max_len: 50,
             valid_users: 3000,

@@ -147,7 +147,7 @@ enum Command {
         /// Width of the scorer's hidden layer.
         #[arg(long, default_value_t = 32)]
         hidden: usize,
-        #[arg(long, default_value_t = 12)]
+        #[arg(long, default_value_t = 14)]
         max_epochs: usize,
         #[arg(long, default_value_t = 3e-3)]
         lr: f64,
@@ -170,10 +170,10 @@ enum Command {
         #[arg(long, default_value_t = 48)]
         hard_negatives: usize,
         /// Uniform random items per candidate list.
-        #[arg(long, default_value_t = 48)]
+        #[arg(long, default_value_t = 96)]
         random_negatives: usize,
         /// Weight of the query-to-teacher-hidden-state term (0 disables it).
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 4.0)]
         hint_weight: f64,
         #[arg(long, default_value_t = 42)]
         seed: u64,
