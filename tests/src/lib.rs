@@ -1,1 +1,0 @@
-pub use pocketrank_model as model;
