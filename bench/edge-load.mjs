@@ -10,7 +10,11 @@ import { startWorkerd } from '../tests/e2e/edge.mjs';
 const [artifactPath, fixturePath, seconds = '30', rate = '200'] = process.argv.slice(2);
 if (!artifactPath || !fixturePath) throw new Error('usage: node bench/edge-load.mjs MODEL.pkr FIXTURE.json [seconds] [rate]');
 const fixture = JSON.parse(await readFile(fixturePath, 'utf8'));
-const candidates = Array.from({ length: 1000 }, (_, i) => fixture.candidates[i % fixture.candidates.length]);
+// What a shop sends: ids in its order, its own score for some.
+const candidates = Array.from({ length: 1000 }, (_, i) => {
+  const id = fixture.candidates[i % fixture.candidates.length].id;
+  return i % 3 === 0 ? { id, score: Number((1 - i / 1000).toFixed(3)) } : { id };
+});
 const body = JSON.stringify({ profile: fixture.profile, candidates, options: { topK: 50 } });
 
 const rss = async (pid) => {
@@ -34,7 +38,7 @@ try {
   const sampler = setInterval(async () => { samples.push((await rss(edge.pid)).toFixed(0)); }, 5000);
   const result = await autocannon({
     url: `${edge.url}/rerank`, method: 'POST', headers: { 'content-type': 'application/json' }, body,
-    duration: Number(seconds), overallRate: Number(rate), connections: 20,
+    duration: Number(seconds), overallRate: Number(rate), connections: Number(process.env.CONNECTIONS ?? 4),
   });
   clearInterval(sampler);
   const after = await rss(edge.pid);
