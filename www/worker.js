@@ -8,7 +8,13 @@ const ops = {
     p = await Personalizer.load('data/model.pkr', options);
     return { backend: p.backend, modelVersion: p.modelVersion };
   },
-  observe: (event) => p.observe(event),
+  // Answer as soon as the profile is updated (a bad event has already rejected by then);
+  // storing it in IndexedDB finishes in the background.
+  observe: (event) => {
+    const stored = p.observe(event);
+    stored.catch(() => {});
+    return Promise.race([stored, Promise.resolve()]);
+  },
   rerank: (candidates) => p.rerank(candidates),
   forget: () => p.forget(),
   events: async () => p.recentEvents,
