@@ -20,6 +20,9 @@ use crate::text::PAD_TOKEN;
 /// Most candidates one call accepts.
 pub const MAX_CANDIDATES: usize = 100_000;
 
+/// Widest profile or hidden layer an artifact may declare.
+const MAX_WIDTH: usize = 4096;
+
 /// Why a call could not be served. In every case the caller still has its original list.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum RankError {
@@ -221,8 +224,12 @@ impl Ranker {
     pub fn from_artifact(mut a: Artifact) -> Result<Self, RankError> {
         let dims = a.manifest.dims;
         let (n, d, h, v) = (dims.n_items, dims.d, dims.hidden, dims.vocab_size);
-        if d == 0 || h == 0 || v == 0 {
-            return Err(ArtifactError::Manifest("model dimensions must be positive".into()).into());
+        // Bounded so that no shape arithmetic below can overflow, whatever the manifest says.
+        if !(1..=MAX_WIDTH).contains(&d) || !(1..=MAX_WIDTH).contains(&h) || v == 0 {
+            return Err(ArtifactError::Manifest(format!(
+                "model dimensions must be between 1 and {MAX_WIDTH} (d = {d}, hidden = {h}, vocabulary = {v})"
+            ))
+            .into());
         }
         if a.manifest.item_ids.len() != n {
             return Err(ArtifactError::Manifest(format!("{} item ids for {n} items", a.manifest.item_ids.len())).into());
@@ -388,8 +395,9 @@ impl Ranker {
         Ok(())
     }
 
-    /// The GRU step on raw features (as in the student's `step`).
-    pub fn step(&self, state: &mut [f32], item: &[f32], event: &[f32; EVENT_FEATURES]) {
+    /// The GRU step on raw features (as in the student's `step`); `state` and `item` are
+    /// `d` long (callers check).
+    fn step(&self, state: &mut [f32], item: &[f32], event: &[f32; EVENT_FEATURES]) {
         let d = self.d;
         let mut gi = self.gru_ib.clone();
         add_vec_mat(item, &self.gru_iw[..d * 3 * d], &mut gi);
@@ -629,9 +637,7 @@ fn score_fixed<const H: usize, const FMA: bool>(
     let (Ok(base), Ok(out_w)) = (<&[f32; H]>::try_from(&k.base[..]), <&[f32; H]>::try_from(&r.out_w[..])) else {
         return score_any::<FMA>(k, items, contexts, out);
     };
-    let rows =
-        |w: &[f32]| -> Vec<[f32; H]> { w.chunks_exact(H).filter_map(|c| <[f32; H]>::try_from(c).ok()).collect() };
-    let (item_w, context_w) = (rows(&k.item_w), rows(&r.context_w));
+    let (item_w, context_w) = (k.item_w.as_chunks::<H>().0, r.context_w.as_chunks::<H>().0);
     let step = |acc: &mut [f32; H], x: f32, row: &[f32; H]| {
         for j in 0..H {
             acc[j] = if FMA { x.mul_add(row[j], acc[j]) } else { acc[j] + x * row[j] };
@@ -644,7 +650,7 @@ fn score_fixed<const H: usize, const FMA: bool>(
         }
         let mut even = *base;
         let mut odd = [0f32; H];
-        for (x, row) in context.iter().zip(&context_w) {
+        for (x, row) in context.iter().zip(context_w) {
             step(&mut odd, *x, row);
         }
         let mut pairs = item.chunks_exact(2).zip(item_w.chunks_exact(2));

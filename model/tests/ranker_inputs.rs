@@ -58,6 +58,10 @@ fn shape_mismatches_and_missing_tensors_are_refused() {
     a.tensors.remove("gru_hidden.bias");
     let e = Ranker::from_bytes(&common::encode(&a)).unwrap_err();
     assert_eq!(e, RankError::Artifact(ArtifactError::MissingTensor("gru_hidden.bias".into())));
+    // Dimensions no tensor could have are refused before any shape arithmetic.
+    let mut a = common::small_artifact(5);
+    a.manifest.dims.d = usize::MAX / 2;
+    assert!(matches!(Ranker::from_bytes(&common::encode(&a)), Err(RankError::Artifact(ArtifactError::Manifest(_)))));
     let mut a = common::small_artifact(5);
     a.manifest.item_ids[1] = "item-0".into();
     assert!(matches!(Ranker::from_bytes(&common::encode(&a)), Err(RankError::Artifact(ArtifactError::Manifest(_)))));

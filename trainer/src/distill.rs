@@ -267,9 +267,11 @@ struct Batch<B: Backend> {
     shape: [usize; 3],
 }
 
+/// One training batch: `windows` with `first_rows[i]`, the first row of window `i`'s
+/// teacher lists.
 fn make_batch<B: Backend>(
     windows: &[&Window<'_>],
-    lists: &[&[usize]],
+    first_rows: &[usize],
     teacher: &TeacherLists,
     popularity: &[f32],
     settings: &DistillSettings,
@@ -293,12 +295,12 @@ fn make_batch<B: Backend>(
     let (mut rows, mut candidates, mut context, mut scores) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let dt = teacher.d_teacher;
     let mut hint = Vec::new();
-    for (i, (w, first)) in windows.iter().zip(lists).enumerate() {
+    for (i, (w, &first)) in windows.iter().zip(first_rows).enumerate() {
         for t in 0..w.items.len() - 1 {
             inputs[i * len + t] = slot(i64::from(w.items[t]) + 1);
             events[(i * len + t) * EVENT_FEATURES..][..EVENT_FEATURES].copy_from_slice(&w.features[t]);
             rows.push((i * len + t) as i64);
-            let r = first[0] + t;
+            let r = first + t;
             let items = &teacher.items[r * k..(r + 1) * k];
             candidates.extend(items.iter().map(|&c| slot(i64::from(c) + 1)));
             scores.extend_from_slice(&teacher.scores[r * k..(r + 1) * k]);
@@ -529,7 +531,7 @@ pub fn distill<B: AutodiffBackend>(
         let (mut loss_sum, mut loss_n) = (0.0, 0usize);
         for batch in batches {
             let ws: Vec<&Window> = batch.iter().map(|&w| &windows[w]).collect();
-            let firsts: Vec<&[usize]> = batch.iter().map(|&w| std::slice::from_ref(&lists.first[w])).collect();
+            let firsts: Vec<usize> = batch.iter().map(|&w| lists.first[w]).collect();
             let b = make_batch::<B>(&ws, &firsts, &lists, &popularity, settings, &mut rng, device);
             let loss = batch_loss(&model, &text, b, settings);
             let value: f64 = loss.clone().into_scalar().elem();

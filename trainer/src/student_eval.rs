@@ -102,13 +102,12 @@ pub fn retrieve<B: Backend>(
     out
 }
 
-/// Where the target lands in one list scored by one model.
-fn outcome(list: &[ItemIdx], scores: &[f32], target: ItemIdx, target_score: f32, inserted: bool) -> RankOutcome {
+/// Where the target lands in one list scored by one model (a miss when it is not in the list).
+fn outcome(list: &[ItemIdx], scores: &[f32], target: ItemIdx) -> RankOutcome {
     match list.iter().position(|&i| i == target) {
         Some(p) => {
             RankOutcome::from_scores(scores[p], scores.iter().enumerate().filter(|(q, _)| *q != p).map(|(_, s)| *s))
         }
-        None if inserted => RankOutcome::from_scores(target_score, scores[..list.len() - 1].iter().copied()),
         None => RankOutcome { greater: list.len(), equal: 0, negatives: list.len() },
     }
 }
@@ -139,15 +138,14 @@ pub fn rerank_rows(
                     items[LIST_LEN - 1] = case.target;
                     teacher[LIST_LEN - 1] = lists.teacher_target[c];
                 }
-                acc[l][g][0].add(outcome(&items, &teacher, case.target, lists.teacher_target[c], false));
+                acc[l][g][0].add(outcome(&items, &teacher, case.target));
                 for (r, ((_, ranker), profile)) in rankers.iter().zip(&profiles).enumerate() {
                     for (p, positions) in [true, false].into_iter().enumerate() {
                         let ok = ranker.score_indices(profile, &items, positions, &mut scores).is_ok();
                         if !ok {
                             scores.fill(f32::NAN);
                         }
-                        let target_score = items.iter().position(|&i| i == case.target).map_or(f32::NAN, |q| scores[q]);
-                        acc[l][g][1 + 2 * r + p].add(outcome(&items, &scores, case.target, target_score, false));
+                        acc[l][g][1 + 2 * r + p].add(outcome(&items, &scores, case.target));
                     }
                 }
             }
