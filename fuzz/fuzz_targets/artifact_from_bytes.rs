@@ -7,8 +7,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pocketrank_model::artifact::{FORMAT_VERSION, MAGIC};
-use pocketrank_model::{Candidate, EventKind, Ranker, ShopperEvent};
+use pocketrank_runtime::artifact::{FORMAT_VERSION, MAGIC};
+use pocketrank_runtime::{Candidate, EventKind, Ranker, ShopperEvent};
 use sha2::{Digest, Sha256};
 
 fn exercise(bytes: &[u8]) {

@@ -6,10 +6,10 @@
 use std::collections::HashMap;
 
 use burn::backend::Flex;
-use pocketrank_model::artifact::{Artifact, Dims, Encoding, Manifest};
 use pocketrank_model::student::StudentConfig;
 use pocketrank_model::teacher::ItemText;
 use pocketrank_model::text::ItemTokens;
+use pocketrank_runtime::artifact::{Artifact, Dims, Encoding, Manifest};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::env::args().nth(1).ok_or("usage: small_artifact OUT.pkr")?;

@@ -11,8 +11,9 @@
 //!   over `[q, item, q ⊙ item, context]` plus the plain dot product `q · item`. Context is what the shop knows about the candidate: its
 //!   server score (if any) and its position in the shop's list.
 //!
-//! This Burn module is what the trainer distils. The hand-written [`crate::ranker::Ranker`]
-//! runs the same arithmetic on the exported weights; a test keeps the two equal.
+//! This Burn module is what the trainer distils. Its layers and exported tensors follow
+//! [`pocketrank_runtime::layout`], which the runtime (`pocketrank_runtime::Ranker`) reads:
+//! the same arithmetic on the exported weights; a test keeps the two equal.
 
 use burn::config::Config;
 use burn::module::{Initializer, Module};
@@ -22,8 +23,10 @@ use burn::tensor::{Distribution, Int, Tensor, backend::Backend};
 
 use std::collections::BTreeMap;
 
-use crate::artifact::Weights;
-pub use crate::features::{CONTEXT_FEATURES, EVENT_FEATURES, context_features, event_features};
+use pocketrank_runtime::artifact::{Dims, Weights};
+pub use pocketrank_runtime::features::{CONTEXT_FEATURES, EVENT_FEATURES, context_features, event_features};
+use pocketrank_runtime::layout::{self, Layer};
+
 use crate::teacher::ItemText;
 
 /// Shape of a student.
@@ -75,24 +78,33 @@ pub struct Student<B: Backend> {
 }
 
 impl StudentConfig {
+    /// The artifact dimensions of this student, reading `title_tokens` tokens per title.
+    pub fn dims(&self, title_tokens: usize) -> Dims {
+        Dims { n_items: self.n_items, d: self.d, hidden: self.hidden, vocab_size: self.vocab_size.max(1), title_tokens }
+    }
+
     /// A freshly initialised student.
     pub fn init<B: Backend>(&self, device: &B::Device) -> Student<B> {
         let d = self.d;
+        let dims = self.dims(1);
         let small = Initializer::Normal { mean: 0.0, std: 0.05 };
         let embedding = |n: usize| EmbeddingConfig::new(n, d).with_initializer(small.clone()).init(device);
-        let linear = |i: usize, o: usize, bias: bool| LinearConfig::new(i, o).with_bias(bias).init(device);
+        let linear = |l: Layer| {
+            let [i, o] = l.weight_shape(&dims);
+            LinearConfig::new(i, o).with_bias(l.bias).init(device)
+        };
         Student {
             item_embedding: embedding(self.n_items + 1),
             token_embedding: embedding(self.vocab_size.max(1)),
-            text_projection: linear(d, d, true),
-            gru_input: linear(d + EVENT_FEATURES, 3 * d, true),
-            gru_hidden: linear(d, 3 * d, true),
-            profile_projection: linear(d, d, true),
-            scorer_profile: linear(d, self.hidden, true),
-            scorer_item: linear(d, self.hidden, false),
-            scorer_interaction: linear(d, self.hidden, false),
-            scorer_context: linear(CONTEXT_FEATURES, self.hidden, false),
-            scorer_output: linear(self.hidden, 1, true),
+            text_projection: linear(layout::TEXT_PROJECTION),
+            gru_input: linear(layout::GRU_INPUT),
+            gru_hidden: linear(layout::GRU_HIDDEN),
+            profile_projection: linear(layout::PROFILE_PROJECTION),
+            scorer_profile: linear(layout::SCORER_PROFILE),
+            scorer_item: linear(layout::SCORER_ITEM),
+            scorer_interaction: linear(layout::SCORER_INTERACTION),
+            scorer_context: linear(layout::SCORER_CONTEXT),
+            scorer_output: linear(layout::SCORER_OUTPUT),
             d,
             id_dropout: self.id_dropout,
         }
@@ -203,10 +215,10 @@ fn weights<B: Backend, const D: usize>(t: Tensor<B, D>) -> Weights {
     Weights::new(shape, values)
 }
 
-fn linear_weights<B: Backend>(out: &mut BTreeMap<String, Weights>, name: &str, l: &Linear<B>) {
-    out.insert(format!("{name}.weight"), weights(l.weight.val()));
+fn linear_weights<B: Backend>(out: &mut BTreeMap<String, Weights>, layer: &Layer, l: &Linear<B>) {
+    out.insert(layer.weight_name(), weights(l.weight.val()));
     if let Some(b) = &l.bias {
-        out.insert(format!("{name}.bias"), weights(b.val()));
+        out.insert(layer.bias_name(), weights(b.val()));
     }
 }
 
@@ -234,26 +246,32 @@ impl<B: Backend> Student<B> {
         self
     }
 
-    /// The tensors the runtime reads ([`crate::ranker::Ranker`]), by artifact name:
-    /// final catalog item vectors `items` `[n_items, d]`, the unknown item `[d]`, the text
-    /// path and every layer (`<layer>.weight` `[in, out]`, `<layer>.bias` `[out]`).
+    /// The tensors the runtime reads, named and shaped as [`pocketrank_runtime::layout`]
+    /// says: final catalog item vectors `[n_items, d]`, the unknown item `[d]`, the token
+    /// table and every layer (`<layer>.weight` `[in, out]`, `<layer>.bias` `[out]`).
     pub fn export_tensors(&self, text: &ItemText<B>) -> BTreeMap<String, Weights> {
         let n = text.ids.dims()[0];
         let all = self.item_vectors_of(text, Tensor::arange(1..n as i64, &text.ids.device()));
         let mut out = BTreeMap::new();
-        out.insert("items".into(), weights(all));
+        out.insert(layout::ITEMS.into(), weights(all));
         let table = self.item_embedding.weight.val();
-        out.insert("unknown_item".into(), weights(table.slice(0..1).reshape([self.d])));
-        out.insert("tokens".into(), weights(self.token_embedding.weight.val()));
-        linear_weights(&mut out, "text_projection", &self.text_projection);
-        linear_weights(&mut out, "gru_input", &self.gru_input);
-        linear_weights(&mut out, "gru_hidden", &self.gru_hidden);
-        linear_weights(&mut out, "profile_projection", &self.profile_projection);
-        linear_weights(&mut out, "scorer_profile", &self.scorer_profile);
-        linear_weights(&mut out, "scorer_item", &self.scorer_item);
-        linear_weights(&mut out, "scorer_interaction", &self.scorer_interaction);
-        linear_weights(&mut out, "scorer_context", &self.scorer_context);
-        linear_weights(&mut out, "scorer_output", &self.scorer_output);
+        out.insert(layout::UNKNOWN_ITEM.into(), weights(table.slice(0..1).reshape([self.d])));
+        out.insert(layout::TOKENS.into(), weights(self.token_embedding.weight.val()));
+        let layers = [
+            (layout::TEXT_PROJECTION, &self.text_projection),
+            (layout::GRU_INPUT, &self.gru_input),
+            (layout::GRU_HIDDEN, &self.gru_hidden),
+            (layout::PROFILE_PROJECTION, &self.profile_projection),
+            (layout::SCORER_PROFILE, &self.scorer_profile),
+            (layout::SCORER_ITEM, &self.scorer_item),
+            (layout::SCORER_INTERACTION, &self.scorer_interaction),
+            (layout::SCORER_CONTEXT, &self.scorer_context),
+            (layout::SCORER_OUTPUT, &self.scorer_output),
+        ];
+        debug_assert_eq!(layers.len(), layout::LAYERS.len());
+        for (layer, l) in &layers {
+            linear_weights(&mut out, layer, l);
+        }
         out
     }
 }

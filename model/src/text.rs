@@ -8,8 +8,7 @@ use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 
 use crate::catalog::ItemIdx;
 
-/// Token id reserved for padding in every tokenizer pocketrank trains.
-pub const PAD_TOKEN: u32 = 0;
+pub use pocketrank_runtime::text::PAD_TOKEN;
 
 /// Every item's first `width` token ids, padded with [`PAD_TOKEN`].
 #[derive(Debug, Clone, PartialEq, Eq)]

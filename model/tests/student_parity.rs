@@ -4,11 +4,11 @@ use std::collections::HashMap;
 
 use burn::backend::Flex;
 use burn::tensor::{Int, Tensor, TensorData};
-use pocketrank_model::artifact::{Artifact, Dims, Encoding, Manifest};
 use pocketrank_model::student::{EVENT_FEATURES, StudentConfig, context_features, event_features};
 use pocketrank_model::teacher::ItemText;
 use pocketrank_model::text::ItemTokens;
-use pocketrank_model::{Candidate, EventKind, Ranker, ShopperEvent};
+use pocketrank_runtime::artifact::{Artifact, Dims, Encoding, Manifest};
+use pocketrank_runtime::{Candidate, EventKind, Ranker, ShopperEvent};
 
 type B = Flex;
 

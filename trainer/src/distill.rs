@@ -20,12 +20,13 @@ use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
-use pocketrank_model::artifact::{Artifact, Dims, Encoding, Manifest};
+use pocketrank_runtime::artifact::{Artifact, Dims, Encoding, Manifest};
 use pocketrank_model::metrics::{CaseScorer, SampledNegatives};
 use pocketrank_model::student::{CONTEXT_FEATURES, EVENT_FEATURES, Student, StudentConfig, event_features};
 use pocketrank_model::teacher::{ItemText, Teacher, history_batch};
 use pocketrank_model::text::ItemTokens;
-use pocketrank_model::{EvalCase, Interaction, ItemIdx, LeaveOneOut, MetricSet, Ranker};
+use pocketrank_model::{EvalCase, Interaction, ItemIdx, LeaveOneOut, MetricSet};
+use pocketrank_runtime::Ranker;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -415,7 +416,7 @@ pub struct RankerCases<'a> {
 
 impl RankerCases<'_> {
     /// The profile after a case's history.
-    pub fn profile(&self, case: &EvalCase) -> pocketrank_model::Profile {
+    pub fn profile(&self, case: &EvalCase) -> pocketrank_runtime::Profile {
         let mut p = self.ranker.new_profile();
         let events = self.events.get(case.user as usize).map_or(&[][..], Vec::as_slice);
         for e in events.iter().take(case.history.len()) {

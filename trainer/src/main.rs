@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use pocketrank_model::artifact::Encoding;
+use pocketrank_runtime::artifact::Encoding;
 use pocketrank_model::teacher::TeacherConfig;
 use pocketrank_trainer::backend::DeviceChoice;
 use pocketrank_trainer::data::{self, Ingested, LoadOptions};

@@ -8,7 +8,8 @@ use burn::tensor::backend::Backend;
 use pocketrank_model::baselines::CoOccurrence;
 use pocketrank_model::metrics::{MetricAccumulator, RankOutcome};
 use pocketrank_model::teacher::{ItemText, Teacher, TeacherScorer};
-use pocketrank_model::{EvalCase, ItemIdx, MetricSet, Ranker, Scorer};
+use pocketrank_model::{EvalCase, ItemIdx, MetricSet, Scorer};
+use pocketrank_runtime::Ranker;
 use serde::{Deserialize, Serialize};
 
 use crate::distill::RankerCases;

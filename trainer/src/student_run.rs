@@ -5,10 +5,11 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
-use pocketrank_model::artifact::{DatasetInfo, Encoding, Manifest};
+use pocketrank_runtime::artifact::{DatasetInfo, Encoding, Manifest};
 use pocketrank_model::baselines::CoOccurrence;
 use pocketrank_model::teacher::ItemText;
-use pocketrank_model::{Dataset, Evaluation, Ranker};
+use pocketrank_model::{Dataset, Evaluation};
+use pocketrank_runtime::Ranker;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 

@@ -1,6 +1,6 @@
 //! pocketrank for JavaScript: the WebAssembly core of the `pocketrank` package.
 //!
-//! [`Model`] wraps the on-device runtime ([`pocketrank_model::Ranker`]): it decodes an
+//! [`Model`] wraps the on-device runtime ([`pocketrank_runtime::Ranker`]): it decodes an
 //! artifact, folds shopper events into a profile and reranks candidate lists. It is
 //! stateless about shoppers — profiles go in and out as bytes — so the same module serves
 //! a page (through the package's `Personalizer`, which keeps the profile in IndexedDB), a
@@ -9,13 +9,12 @@
 //! Every failure is a JavaScript `Error` with a message meant for the developer reading
 //! the console; nothing here panics on input.
 
-use pocketrank_model::ranker::{ItemSource, MAX_CANDIDATES};
-use pocketrank_model::{Candidate, EventKind, Profile, Ranker, ShopperEvent};
+use pocketrank_runtime::edge::{decode_edge_profile, encode_edge_profile};
+use pocketrank_runtime::ranker::{ItemSource, MAX_CANDIDATES};
+use pocketrank_runtime::{Candidate, EventKind, Profile, Ranker, ShopperEvent};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-mod edge;
-pub use edge::{EDGE_PROFILE_VERSION, EdgeProfileError, decode_edge_profile, encode_edge_profile};
 
 /// The version of the pocketrank package, e.g. `"0.1.0"`.
 #[wasm_bindgen(js_name = version)]
@@ -68,14 +67,6 @@ struct JsScored {
     score: f32,
     /// "catalog", "title" or "unknown": how the item's vector was found.
     source: &'static str,
-}
-
-fn source_name(s: ItemSource) -> &'static str {
-    match s {
-        ItemSource::Catalog => "catalog",
-        ItemSource::Title => "title",
-        ItemSource::Unknown => "unknown",
-    }
 }
 
 fn js_error(context: &str, e: impl std::fmt::Display) -> JsError {
@@ -192,7 +183,7 @@ impl Model {
                 id: list[s.index].id.clone(),
                 index: s.index,
                 score: s.score,
-                source: source_name(s.source),
+                source: s.source.as_str(),
             })
             .collect();
         serde_wasm_bindgen::to_value(&out).map_err(|e| js_error("cannot return the ranking", e))
@@ -250,6 +241,7 @@ impl Model {
                     ItemSource::Catalog => 0,
                     ItemSource::Title => 1,
                     ItemSource::Unknown => 2,
+                    ItemSource::Shop => 3,
                 })
                 .collect(),
         })

@@ -1,7 +1,7 @@
 //! The small per-event and per-candidate features the student reads, shared by the Burn
 //! module (training) and the runtime.
 
-use crate::events::EventKind;
+use crate::event_kind::EventKind;
 
 /// Per-event features besides the item vector: the kind one-hot and log Δt.
 pub const EVENT_FEATURES: usize = EventKind::ALL.len() + 1;

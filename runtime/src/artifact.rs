@@ -50,6 +50,10 @@ pub enum ArtifactError {
     TooLarge { max: usize },
     #[error("artifact checksum mismatch: the file is corrupted (a partial download or a changed byte)")]
     Checksum,
+    #[error(
+        "the artifact holds a {found:?} student, which this pocketrank cannot run (it runs {supported:?}); upgrade the package or export the model for it"
+    )]
+    UnsupportedArchitecture { found: String, supported: &'static str },
     #[error("artifact tensors are malformed: {0}")]
     Format(String),
     #[error("artifact manifest is malformed: {0}")]
@@ -104,6 +108,10 @@ pub struct DatasetInfo {
 /// Everything about the model except its weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// The student architecture (see [`crate::layout`]); artifacts written before the
+    /// field existed hold the first one.
+    #[serde(default = "first_architecture")]
+    pub architecture: String,
     pub dims: Dims,
     /// The shop's item ids, in item-table order (stored as one newline-separated UTF-8
     /// tensor, `item_ids`, not in the manifest JSON).
@@ -124,11 +132,16 @@ pub struct Manifest {
     pub created: String,
 }
 
+fn first_architecture() -> String {
+    crate::layout::ARCHITECTURE.to_string()
+}
+
 impl Manifest {
     /// A manifest with the required fields; the record fields (training, metrics,
     /// created, tokenizer hash, dataset counts) start empty.
     pub fn new(dims: Dims, item_ids: Vec<String>, dataset_name: &str, item_encoding: Encoding) -> Self {
         Self {
+            architecture: crate::layout::ARCHITECTURE.to_string(),
             dims,
             item_ids,
             tokenizer_sha256: None,
@@ -403,6 +416,7 @@ mod tests {
 
     fn sample() -> Artifact {
         let manifest = Manifest {
+            architecture: crate::layout::ARCHITECTURE.to_string(),
             dims: Dims { n_items: 3, d: 2, hidden: 2, vocab_size: 1, title_tokens: 4 },
             item_ids: vec!["a".into(), "b".into(), "c".into()],
             tokenizer_sha256: None,

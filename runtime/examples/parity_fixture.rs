@@ -2,9 +2,9 @@
 //! other runtimes (the WebAssembly package in Node, browsers and workerd) can be checked
 //! against it.
 //!
-//! `cargo run -p pocketrank-model --example parity_fixture -- model.pkr fixture.json`
+//! `cargo run -p pocketrank-runtime --example parity_fixture -- model.pkr fixture.json`
 
-use pocketrank_model::{Candidate, EventKind, Ranker, ShopperEvent};
+use pocketrank_runtime::{Candidate, EventKind, Ranker, ShopperEvent};
 use serde_json::json;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

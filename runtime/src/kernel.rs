@@ -1,0 +1,199 @@
+//! The scoring kernel: one candidate costs one `d × hidden` multiply-add pass.
+//!
+//! The profile-dependent parts of the scorer (the query `q`, `W_p·q + b` and
+//! `W_i + diag(q)·W_x`) are computed once per call ([`ScoreKernel::new`]); then every
+//! candidate `x` with context `c` scores `w_out · relu(base + x·W + c·W_c) + b_out + q·x`.
+//! On x86-64 CPUs with AVX2 and FMA the same loop runs compiled for them (chosen at run
+//! time); wasm builds use simd128.
+
+use crate::features::CONTEXT_FEATURES;
+use crate::layout::{Packed, StudentWeights};
+
+/// `x · W` for a row vector `x` `[n]` and `W` `[n, m]`, added into `out` `[m]`.
+pub(crate) fn add_vec_mat(x: &[f32], w: &[f32], out: &mut [f32]) {
+    let m = out.len();
+    for (xi, row) in x.iter().zip(w.chunks_exact(m)) {
+        for (o, wij) in out.iter_mut().zip(row) {
+            *o += xi * wij;
+        }
+    }
+}
+
+/// The profile-dependent parts of the scorer, computed once per call.
+pub struct ScoreKernel<'a> {
+    weights: &'a StudentWeights,
+    /// The query `q = W_q·state + b_q`, `[d]`.
+    query: Vec<f32>,
+    /// `W_p·q + b`, `[hidden]`.
+    base: Vec<f32>,
+    /// `W_i + diag(q)·W_x`, `[d, hidden]`.
+    item_w: Vec<f32>,
+}
+
+impl<'a> ScoreKernel<'a> {
+    /// The kernel for a profile state (`d` values; the caller checks).
+    pub fn new(weights: &'a StudentWeights, state: &[f32]) -> Self {
+        let h = weights.dims.hidden;
+        let mut query = weights.profile_projection.bias.clone();
+        add_vec_mat(state, &weights.profile_projection.weight, &mut query);
+        let mut base = weights.scorer_profile.bias.clone();
+        add_vec_mat(&query, &weights.scorer_profile.weight, &mut base);
+        let mut item_w = weights.scorer_item.weight.clone();
+        let inter = &weights.scorer_interaction.weight;
+        for ((row, inter), p) in item_w.chunks_exact_mut(h).zip(inter.chunks_exact(h)).zip(&query) {
+            for (w, x) in row.iter_mut().zip(inter) {
+                *w += p * x;
+            }
+        }
+        Self { weights, query, base, item_w }
+    }
+
+    /// The kernel's values in the [`Packed`] layout (what the WebGPU shader reads).
+    pub fn packed(&self) -> Vec<f32> {
+        let w = self.weights;
+        let layout = Packed::new(w.dims.d, w.dims.hidden);
+        let mut out = Vec::with_capacity(layout.len());
+        out.extend_from_slice(&self.query);
+        out.extend_from_slice(&self.base);
+        out.extend_from_slice(&self.item_w);
+        out.extend_from_slice(&w.scorer_context.weight);
+        out.extend_from_slice(&w.scorer_output.weight);
+        out.push(w.out_bias());
+        debug_assert_eq!(out.len(), layout.len());
+        out
+    }
+
+    /// The score from the hidden layer's pre-activations: `w_out · relu(h) + b_out + q · item`.
+    #[inline(always)]
+    fn output(&self, hidden: &[f32], out_w: &[f32], item: &[f32]) -> f32 {
+        lane_sum(hidden, out_w, |x, w| x.max(0.0) * w)
+            + self.weights.out_bias()
+            + lane_sum(&self.query, item, |q, v| q * v)
+    }
+
+    /// Scores `items` (each `d` values; any other length scores NaN) with their contexts
+    /// into `out`.
+    pub fn score_all(&self, items: &[&[f32]], contexts: &[[f32; CONTEXT_FEATURES]], out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has the features `score_all_avx2` is compiled for.
+            unsafe { score_all_avx2(self, items, contexts, out) };
+            return;
+        }
+        score_all_body::<false>(self, items, contexts, out);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn score_all_avx2(k: &ScoreKernel<'_>, items: &[&[f32]], contexts: &[[f32; CONTEXT_FEATURES]], out: &mut [f32]) {
+    score_all_body::<true>(k, items, contexts, out);
+}
+
+/// `out += x · W` (`W` row-major `[x.len(), out.len()]`), fused multiply-adds when `FMA`.
+#[inline(always)]
+fn mac<const FMA: bool>(x: &[f32], w: &[f32], out: &mut [f32]) {
+    let m = out.len();
+    for (xi, row) in x.iter().zip(w.chunks_exact(m)) {
+        for (o, wij) in out.iter_mut().zip(row) {
+            *o = if FMA { xi.mul_add(*wij, *o) } else { *o + xi * wij };
+        }
+    }
+}
+
+/// `Σ f(a_i, b_i)` in 8 independent lanes, so the sum vectorises.
+#[inline(always)]
+fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| f(*x, *y)).sum();
+    for (xa, xb) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += f(xa[l], xb[l]);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+#[inline(always)]
+fn score_all_body<const FMA: bool>(
+    k: &ScoreKernel<'_>,
+    items: &[&[f32]],
+    contexts: &[[f32; CONTEXT_FEATURES]],
+    out: &mut [f32],
+) {
+    match k.weights.dims.hidden {
+        16 => score_fixed::<16, FMA>(k, items, contexts, out),
+        32 => score_fixed::<32, FMA>(k, items, contexts, out),
+        64 => score_fixed::<64, FMA>(k, items, contexts, out),
+        _ => score_any::<FMA>(k, items, contexts, out),
+    }
+}
+
+/// The hidden layer width known at compile time: the accumulators live in registers, and
+/// even and odd input rows go to separate accumulators to halve the dependency chains.
+#[inline(always)]
+fn score_fixed<const H: usize, const FMA: bool>(
+    k: &ScoreKernel<'_>,
+    items: &[&[f32]],
+    contexts: &[[f32; CONTEXT_FEATURES]],
+    out: &mut [f32],
+) {
+    let w = k.weights;
+    let (Ok(base), Ok(out_w)) =
+        (<&[f32; H]>::try_from(&k.base[..]), <&[f32; H]>::try_from(&w.scorer_output.weight[..]))
+    else {
+        return score_any::<FMA>(k, items, contexts, out);
+    };
+    let (item_w, context_w) = (k.item_w.as_chunks::<H>().0, w.scorer_context.weight.as_chunks::<H>().0);
+    let step = |acc: &mut [f32; H], x: f32, row: &[f32; H]| {
+        for j in 0..H {
+            acc[j] = if FMA { x.mul_add(row[j], acc[j]) } else { acc[j] + x * row[j] };
+        }
+    };
+    for ((item, context), o) in items.iter().zip(contexts).zip(out) {
+        if item.len() != w.dims.d {
+            *o = f32::NAN;
+            continue;
+        }
+        let mut even = *base;
+        let mut odd = [0f32; H];
+        for (x, row) in context.iter().zip(context_w) {
+            step(&mut odd, *x, row);
+        }
+        let mut pairs = item.chunks_exact(2).zip(item_w.chunks_exact(2));
+        for (x, w) in &mut pairs {
+            step(&mut even, x[0], &w[0]);
+            step(&mut odd, x[1], &w[1]);
+        }
+        if !item.len().is_multiple_of(2) {
+            step(&mut even, item[item.len() - 1], &item_w[item.len() - 1]);
+        }
+        let mut hidden = [0f32; H];
+        for j in 0..H {
+            hidden[j] = even[j] + odd[j];
+        }
+        *o = k.output(&hidden, out_w, item);
+    }
+}
+
+#[inline(always)]
+fn score_any<const FMA: bool>(
+    k: &ScoreKernel<'_>,
+    items: &[&[f32]],
+    contexts: &[[f32; CONTEXT_FEATURES]],
+    out: &mut [f32],
+) {
+    let w = k.weights;
+    let mut hidden = vec![0f32; w.dims.hidden];
+    for ((item, context), o) in items.iter().zip(contexts).zip(out) {
+        if item.len() != w.dims.d {
+            *o = f32::NAN;
+            continue;
+        }
+        hidden.copy_from_slice(&k.base);
+        mac::<FMA>(context, &w.scorer_context.weight, &mut hidden);
+        mac::<FMA>(item, &k.item_w, &mut hidden);
+        *o = k.output(&hidden, &w.scorer_output.weight, item);
+    }
+}

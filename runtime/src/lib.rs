@@ -1,0 +1,32 @@
+//! pocketrank's on-device runtime: what a browser page, a worker, Node or an edge isolate
+//! links. Plain Rust over bytes and `f32` slices — no tensor library, no randomness.
+//!
+//! - [`artifact`]: the one-file, checksummed format that carries a student to devices.
+//! - [`layout`]: the student's tensors and packed scorer parameters, defined once.
+//! - [`profile`]: a shopper's profile (the student's GRU state) and its bytes.
+//! - [`ranker`]: the decoded student: profiles updated per event, candidates reranked.
+//! - [`kernel`]: the per-candidate scoring loop.
+//! - [`session`]: one shopper's session (ring buffer of recent events, model-version tag,
+//!   rebuild after a model update, the shop's order on failure).
+//! - [`edge`]: the compact, opt-in profile blob for edge reranking.
+//! - [`features`], [`event_kind`], [`text`]: the small inputs the student reads.
+//! - [`error`]: typed errors with stable codes.
+
+pub mod artifact;
+pub mod edge;
+pub mod error;
+pub mod event_kind;
+pub mod features;
+pub mod kernel;
+pub mod layout;
+pub mod profile;
+pub mod ranker;
+pub mod session;
+pub mod text;
+
+pub use artifact::{Artifact, ArtifactError, Manifest};
+pub use error::{ErrorCode, RankError};
+pub use event_kind::EventKind;
+pub use profile::Profile;
+pub use ranker::{Candidate, ItemSource, MAX_CANDIDATES, Ranker, Scored, ShopperEvent};
+pub use session::{RecordedEvent, Reranked, Restored, Session};

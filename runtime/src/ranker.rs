@@ -1,0 +1,375 @@
+//! The on-device runtime: a decoded student that updates profiles and reranks candidates.
+//!
+//! Plain Rust over `f32` slices, so it runs the same everywhere (native, wasm in a page, a
+//! worker or an edge isolate) with no tensor runtime to ship. The arithmetic is the
+//! student's (`pocketrank_model::student::Student`, the Burn module); a test keeps the two
+//! equal. The tensors come from [`crate::layout`]; scoring is [`crate::kernel`].
+
+use rustc_hash::FxHashMap;
+
+use crate::artifact::{Artifact, ArtifactError, Manifest};
+use crate::error::RankError;
+use crate::event_kind::EventKind;
+use crate::features::{CONTEXT_FEATURES, EVENT_FEATURES, context_features, event_features};
+use crate::kernel::{ScoreKernel, add_vec_mat};
+use crate::layout::{StudentWeights, TOKENS};
+use crate::profile::Profile;
+use crate::text::{PAD_TOKEN, TitleTokens, load_tokenizer};
+
+/// Most candidates one call accepts.
+pub const MAX_CANDIDATES: usize = 100_000;
+
+/// Something the shopper did.
+#[derive(Debug, Clone, Copy)]
+pub struct ShopperEvent<'a> {
+    /// The shop's item id.
+    pub item_id: &'a str,
+    pub kind: EventKind,
+    /// Seconds since any fixed epoch (only differences are used).
+    pub ts: f64,
+    /// The item's title, used when the id is not in the model's catalog.
+    pub title: Option<&'a str>,
+}
+
+/// One entry of the shop's list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Candidate<'a> {
+    /// The shop's item id.
+    pub id: &'a str,
+    /// Title, used when the id is not in the model's catalog.
+    pub title: Option<&'a str>,
+    /// The shop's own score for this item, if it has one (NaN/∞ read as absent).
+    pub score: Option<f32>,
+}
+
+/// How an item's vector was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemSource {
+    /// The id is in the model's catalog.
+    Catalog,
+    /// Unknown id: the vector comes from the title.
+    Title,
+    /// Unknown id without a usable title: the neutral unknown-item vector.
+    Unknown,
+    /// Not scored: the shop's own order, returned after an error.
+    Shop,
+}
+
+impl ItemSource {
+    /// The name hosts see: `"catalog"`, `"title"`, `"unknown"` or `"shop"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Catalog => "catalog",
+            Self::Title => "title",
+            Self::Unknown => "unknown",
+            Self::Shop => "shop",
+        }
+    }
+}
+
+/// A candidate's place in the reranked list.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scored {
+    /// Position of the candidate in the input list.
+    pub index: usize,
+    /// The model's score (NaN for [`ItemSource::Shop`]).
+    pub score: f32,
+    pub source: ItemSource,
+}
+
+/// A student ready to serve.
+pub struct Ranker {
+    manifest: Manifest,
+    version: String,
+    weights: StudentWeights,
+    /// Item id → dense index. FxHash: SipHash made the id map the slowest part of a cold
+    /// load in WebAssembly, and the ids come from the model, not from an attacker.
+    index: FxHashMap<String, u32>,
+    tokenizer: Option<Box<dyn TitleTokens>>,
+}
+
+impl std::fmt::Debug for Ranker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ranker").field("version", &self.version).field("dims", &self.manifest.dims).finish()
+    }
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+impl Ranker {
+    /// Decodes and checks an artifact (see [`Artifact::decode`]).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, RankError> {
+        Self::from_artifact(Artifact::decode(bytes)?)
+    }
+
+    /// [`from_bytes`](Self::from_bytes) with the SHA-256 computed by the caller (see
+    /// [`Artifact::decode_with_digest`]).
+    pub fn from_bytes_with_digest(bytes: &[u8], digest: [u8; 32]) -> Result<Self, RankError> {
+        Self::from_artifact(Artifact::decode_with_digest(bytes, Some(digest))?)
+    }
+
+    /// Builds the runtime from a decoded artifact, checking the architecture and every
+    /// tensor's shape.
+    pub fn from_artifact(mut a: Artifact) -> Result<Self, RankError> {
+        let n = a.manifest.dims.n_items;
+        // The text path needs both the tokenizer and the token table.
+        let tokenizer = match (&a.tokenizer, a.tensors.contains_key(TOKENS)) {
+            (Some(json), true) => load_tokenizer(json)?,
+            _ => None,
+        };
+        let weights = StudentWeights::take(&mut a)?;
+        if a.manifest.item_ids.len() != n {
+            return Err(ArtifactError::Manifest(format!("{} item ids for {n} items", a.manifest.item_ids.len())).into());
+        }
+        let mut index = FxHashMap::with_capacity_and_hasher(n, Default::default());
+        for (i, id) in a.manifest.item_ids.iter().enumerate() {
+            if index.insert(id.clone(), i as u32).is_some() {
+                return Err(ArtifactError::Manifest(format!("item id {id:?} appears twice")).into());
+            }
+        }
+        Ok(Self { version: a.model_version(), manifest: a.manifest, weights, index, tokenizer })
+    }
+
+    /// The manifest the model was exported with.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Tag that changes with every different model (see [`Artifact::model_version`]).
+    pub fn model_version(&self) -> &str {
+        &self.version
+    }
+
+    /// Width of profiles.
+    pub fn profile_len(&self) -> usize {
+        self.weights.dims.d
+    }
+
+    /// Whether unknown items can be placed by their title.
+    pub fn has_tokenizer(&self) -> bool {
+        self.tokenizer.is_some()
+    }
+
+    /// The profile of a shopper with no events.
+    pub fn new_profile(&self) -> Profile {
+        Profile::empty(self.profile_len())
+    }
+
+    /// Dense index of a catalog item.
+    pub fn item_index(&self, id: &str) -> Option<u32> {
+        self.index.get(id).copied()
+    }
+
+    fn check(&self, profile: &Profile) -> Result<(), RankError> {
+        profile.check(self.profile_len())
+    }
+
+    /// Row `i` of the item table, if `i` is a catalog item.
+    fn row(&self, i: usize) -> Option<&[f32]> {
+        let d = self.profile_len();
+        self.weights.items.get(i * d..(i + 1) * d)
+    }
+
+    /// The vector of an item by id, else by title, else the unknown item's.
+    pub fn item_vector(&self, id: &str, title: Option<&str>) -> (Vec<f32>, ItemSource) {
+        if let Some(row) = self.item_index(id).and_then(|i| self.row(i as usize)) {
+            return (row.to_vec(), ItemSource::Catalog);
+        }
+        let tokens = match (title, &self.tokenizer) {
+            (Some(t), Some(tok)) if !t.trim().is_empty() => tok.encode(t).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        self.text_vector(&tokens)
+    }
+
+    /// Unknown-item vector plus the text path over `tokens` (ids out of range are skipped).
+    pub fn text_vector(&self, tokens: &[u32]) -> (Vec<f32>, ItemSource) {
+        let w = &self.weights;
+        let d = w.dims.d;
+        let width = w.dims.title_tokens.max(1);
+        let vocab = if w.tokens.is_empty() { 0 } else { w.dims.vocab_size };
+        let kept: Vec<usize> = tokens
+            .iter()
+            .filter(|&&t| t != PAD_TOKEN && (t as usize) < vocab)
+            .take(width)
+            .map(|&t| t as usize)
+            .collect();
+        let mut pooled = vec![0f32; d];
+        for &t in &kept {
+            for (p, e) in pooled.iter_mut().zip(&w.tokens[t * d..(t + 1) * d]) {
+                *p += e;
+            }
+        }
+        if !kept.is_empty() {
+            pooled.iter_mut().for_each(|p| *p /= kept.len() as f32);
+        }
+        let mut v = w.text_projection.bias.clone();
+        add_vec_mat(&pooled, &w.text_projection.weight, &mut v);
+        for (x, u) in v.iter_mut().zip(&w.unknown) {
+            *x += u;
+        }
+        (v, if kept.is_empty() { ItemSource::Unknown } else { ItemSource::Title })
+    }
+
+    /// Folds one event into the profile (a GRU step; O(d²)).
+    pub fn observe(&self, profile: &mut Profile, event: &ShopperEvent<'_>) -> Result<ItemSource, RankError> {
+        self.check(profile)?;
+        if !event.ts.is_finite() {
+            return Err(RankError::BadTimestamp(event.ts));
+        }
+        let (item, source) = self.item_vector(event.item_id, event.title);
+        let gap = profile.last_ts.map_or(0.0, |last| event.ts - last);
+        self.step(&mut profile.state, &item, &event_features(event.kind, gap));
+        profile.last_ts = Some(profile.last_ts.map_or(event.ts, |last| last.max(event.ts)));
+        profile.events += 1;
+        Ok(source)
+    }
+
+    /// [`observe`](Self::observe) for a catalog item by dense index (the trainer's path).
+    pub fn observe_item(&self, profile: &mut Profile, item: u32, kind: EventKind, ts: f64) -> Result<(), RankError> {
+        self.check(profile)?;
+        if !ts.is_finite() {
+            return Err(RankError::BadTimestamp(ts));
+        }
+        let unknown;
+        let vector = match self.row(item as usize) {
+            Some(v) => v,
+            None => {
+                unknown = self.text_vector(&[]).0;
+                &unknown
+            }
+        };
+        let gap = profile.last_ts.map_or(0.0, |last| ts - last);
+        let mut state = std::mem::take(&mut profile.state);
+        self.step(&mut state, vector, &event_features(kind, gap));
+        profile.state = state;
+        profile.last_ts = Some(profile.last_ts.map_or(ts, |last| last.max(ts)));
+        profile.events += 1;
+        Ok(())
+    }
+
+    /// The GRU step on raw features (as in the student's `step`); `state` and `item` are
+    /// `d` long (callers check).
+    fn step(&self, state: &mut [f32], item: &[f32], event: &[f32; EVENT_FEATURES]) {
+        let w = &self.weights;
+        let d = w.dims.d;
+        let mut gi = w.gru_input.bias.clone();
+        add_vec_mat(item, &w.gru_input.weight[..d * 3 * d], &mut gi);
+        add_vec_mat(event, &w.gru_input.weight[d * 3 * d..], &mut gi);
+        let mut gh = w.gru_hidden.bias.clone();
+        add_vec_mat(state, &w.gru_hidden.weight, &mut gh);
+        for k in 0..d {
+            let reset = sigmoid(gi[k] + gh[k]);
+            let update = sigmoid(gi[d + k] + gh[d + k]);
+            let candidate = (gi[2 * d + k] + reset * gh[2 * d + k]).tanh();
+            state[k] = candidate + update * (state[k] - candidate);
+        }
+    }
+
+    /// Scores candidates for a profile (input order; see [`rerank`](Self::rerank) to sort).
+    pub fn score(&self, profile: &Profile, candidates: &[Candidate<'_>]) -> Result<Vec<Scored>, RankError> {
+        self.check(profile)?;
+        if candidates.len() > MAX_CANDIDATES {
+            return Err(RankError::TooManyCandidates { count: candidates.len(), max: MAX_CANDIDATES });
+        }
+        // Resolve every candidate's vector first (catalog rows borrowed, others computed),
+        // then score them all in one pass of the kernel.
+        let mut fallback: Vec<Vec<f32>> = Vec::new();
+        let mut sources = Vec::with_capacity(candidates.len());
+        let rows: Vec<Option<usize>> = candidates
+            .iter()
+            .map(|c| match self.item_index(c.id) {
+                Some(i) => {
+                    sources.push(ItemSource::Catalog);
+                    Some(i as usize)
+                }
+                None => {
+                    let (v, s) = self.item_vector(c.id, c.title);
+                    sources.push(s);
+                    fallback.push(v);
+                    None
+                }
+            })
+            .collect();
+        let mut computed = fallback.iter();
+        let vectors: Vec<&[f32]> = rows
+            .iter()
+            .map(|row| match row {
+                Some(i) => self.row(*i).unwrap_or(&[]),
+                None => computed.next().map_or(&[][..], Vec::as_slice),
+            })
+            .collect();
+        let contexts: Vec<[f32; CONTEXT_FEATURES]> =
+            candidates.iter().enumerate().map(|(i, c)| context_features(c.score, i)).collect();
+        let mut scores = vec![0f32; candidates.len()];
+        ScoreKernel::new(&self.weights, &profile.state).score_all(&vectors, &contexts, &mut scores);
+        Ok(scores
+            .into_iter()
+            .zip(sources)
+            .enumerate()
+            .map(|(index, (score, source))| Scored { index, score, source })
+            .collect())
+    }
+
+    /// Reorders candidates for a profile: best first, ties kept in the shop's order.
+    pub fn rerank(&self, profile: &Profile, candidates: &[Candidate<'_>]) -> Result<Vec<Scored>, RankError> {
+        let mut scored = self.score(profile, candidates)?;
+        scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+        Ok(scored)
+    }
+
+    /// Scores of catalog items by dense index, into `out` (same length as `items`). With
+    /// `positions`, each item's place in `items` is its list position; no server scores.
+    /// Indices outside the catalog score as the unknown item.
+    pub fn score_indices(
+        &self,
+        profile: &Profile,
+        items: &[u32],
+        positions: bool,
+        out: &mut [f32],
+    ) -> Result<(), RankError> {
+        self.check(profile)?;
+        let unknown = self.text_vector(&[]).0;
+        let vectors: Vec<&[f32]> = items.iter().map(|&i| self.row(i as usize).unwrap_or(&unknown)).collect();
+        let contexts: Vec<_> =
+            (0..items.len()).map(|k| context_features(None, if positions { k } else { 0 })).collect();
+        let n = out.len().min(items.len());
+        ScoreKernel::new(&self.weights, &profile.state).score_all(&vectors[..n], &contexts[..n], &mut out[..n]);
+        Ok(())
+    }
+
+    /// Everything another scorer needs for `profile`: the profile-dependent kernel in the
+    /// [`Packed`](crate::layout::Packed) layout. The WebGPU path computes the same scores
+    /// from it and [`item_table`](Self::item_table).
+    pub fn kernel_params(&self, profile: &Profile) -> Result<Vec<f32>, RankError> {
+        self.check(profile)?;
+        Ok(ScoreKernel::new(&self.weights, &profile.state).packed())
+    }
+
+    /// The [`Packed`](crate::layout::Packed) layout of [`kernel_params`](Self::kernel_params).
+    pub fn packed_layout(&self) -> crate::layout::Packed {
+        crate::layout::Packed::new(self.weights.dims.d, self.weights.dims.hidden)
+    }
+
+    /// The catalog's item vectors, row-major `[n_items, d]`.
+    pub fn item_table(&self) -> &[f32] {
+        &self.weights.items
+    }
+
+    /// Width of the scorer's hidden layer.
+    pub fn hidden_len(&self) -> usize {
+        self.weights.dims.hidden
+    }
+
+    /// Scores of every catalog item (no context), into `out` `[n_items]`.
+    pub fn score_catalog(&self, profile: &Profile, out: &mut [f32]) -> Result<(), RankError> {
+        self.check(profile)?;
+        let vectors: Vec<&[f32]> = self.weights.items.chunks_exact(self.profile_len()).collect();
+        let contexts = vec![context_features(None, 0); vectors.len()];
+        let n = out.len().min(vectors.len());
+        ScoreKernel::new(&self.weights, &profile.state).score_all(&vectors[..n], &contexts[..n], &mut out[..n]);
+        Ok(())
+    }
+}

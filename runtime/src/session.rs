@@ -1,0 +1,264 @@
+//! One shopper's session on the device: the profile, the ring buffer of recent events it
+//! was folded from, and the stored record that carries both across page loads.
+//!
+//! Every host gets the same behaviour from here (the JavaScript package only adds a
+//! storage adapter):
+//!
+//! - events are checked, folded into the profile and kept in a ring of the last
+//!   [`RECENT_EVENTS`];
+//! - the stored record is tagged with the model version; restoring it under another model,
+//!   or from damaged bytes, rebuilds the profile from the recent events that still read;
+//! - [`Session::rerank`] never fails: on any error the shop's order comes back with the
+//!   error beside it.
+//!
+//! The record never leaves the device through this crate: hosts store it locally and send
+//! it nowhere unless the app explicitly exports it.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::RankError;
+use crate::event_kind::EventKind;
+use crate::profile::Profile;
+use crate::ranker::{Candidate, ItemSource, MAX_CANDIDATES, Ranker, Scored, ShopperEvent};
+
+/// Events kept for rebuilding the profile after a model update.
+pub const RECENT_EVENTS: usize = 50;
+/// Version of the stored record's layout.
+pub const RECORD_FORMAT: u32 = 1;
+/// Longest item id or title kept in the ring (longer ones are cut, on a character boundary).
+const MAX_TEXT: usize = 1024;
+
+/// A shopper event as the session records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedEvent {
+    /// The shop's item id (non-empty).
+    pub item_id: String,
+    pub kind: EventKind,
+    /// Milliseconds since the Unix epoch (as `Date.now()`).
+    pub ts: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+impl RecordedEvent {
+    fn check(&self) -> Result<(), RankError> {
+        if self.item_id.is_empty() {
+            return Err(RankError::Event("itemId is empty".into()));
+        }
+        if !self.ts.is_finite() {
+            return Err(RankError::BadTimestamp(self.ts));
+        }
+        Ok(())
+    }
+
+    fn as_shopper_event(&self) -> ShopperEvent<'_> {
+        ShopperEvent { item_id: &self.item_id, kind: self.kind, ts: self.ts / 1000.0, title: self.title.as_deref() }
+    }
+}
+
+fn cut(mut text: String) -> String {
+    if text.len() > MAX_TEXT {
+        let mut end = MAX_TEXT;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+/// The stored form of a session (JSON).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Record {
+    format: u32,
+    model_version: String,
+    state: Vec<f32>,
+    last_ts: Option<f64>,
+    events: u64,
+    recent: Vec<RecordedEvent>,
+}
+
+/// What [`Session::restore`] found in storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Restored {
+    /// Nothing was stored: a new shopper.
+    Fresh,
+    /// The stored profile, as it was.
+    Stored,
+    /// The record belonged to another model version: the profile was rebuilt from the
+    /// recent events that still read.
+    RebuiltForModel { events: usize },
+    /// The record was damaged: the profile was rebuilt from what could be read of it.
+    RebuiltDamaged { events: usize },
+}
+
+impl Restored {
+    /// A sentence for the host's warning channel, when there is something to say.
+    pub fn warning(&self, model_version: &str) -> Option<String> {
+        match self {
+            Self::Fresh | Self::Stored => None,
+            Self::RebuiltForModel { events } => {
+                Some(format!("profile rebuilt from {events} recent events for model {model_version}"))
+            }
+            Self::RebuiltDamaged { events } => {
+                Some(format!("stored profile was damaged; rebuilt from {events} recent events"))
+            }
+        }
+    }
+}
+
+/// A reranked list that is always usable: the model's order, or the shop's after an error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reranked {
+    /// Best first; after an error, the shop's order with [`ItemSource::Shop`].
+    pub ranked: Vec<Scored>,
+    /// What went wrong, when the shop's order was returned.
+    pub error: Option<RankError>,
+}
+
+/// The shop's own order for `count` candidates, cut to `top_k`.
+pub fn shop_order(count: usize, top_k: Option<usize>) -> Vec<Scored> {
+    let k = top_k.map_or(count, |k| k.min(count));
+    (0..k).map(|index| Scored { index, score: f32::NAN, source: ItemSource::Shop }).collect()
+}
+
+/// One shopper's on-device state for one model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    model_version: String,
+    profile: Profile,
+    recent: VecDeque<RecordedEvent>,
+}
+
+impl Session {
+    /// A shopper with no events.
+    pub fn new(ranker: &Ranker) -> Self {
+        Self {
+            model_version: ranker.model_version().to_string(),
+            profile: ranker.new_profile(),
+            recent: VecDeque::with_capacity(RECENT_EVENTS),
+        }
+    }
+
+    /// The session stored as `bytes` (from [`to_bytes`](Self::to_bytes); empty when nothing
+    /// was stored). Never fails: a record of another model or a damaged one is rebuilt
+    /// from its recent events, and [`Restored`] says which happened.
+    pub fn restore(ranker: &Ranker, bytes: &[u8]) -> (Self, Restored) {
+        if bytes.is_empty() {
+            return (Self::new(ranker), Restored::Fresh);
+        }
+        if let Ok(record) = serde_json::from_slice::<Record>(bytes)
+            && record.format == RECORD_FORMAT
+            && record.model_version == ranker.model_version()
+        {
+            let profile = Profile { state: record.state, last_ts: record.last_ts, events: record.events };
+            let recent_ok = record.recent.iter().all(|e| e.check().is_ok());
+            if profile.check(ranker.profile_len()).is_ok() && recent_ok {
+                let mut recent: VecDeque<RecordedEvent> = record.recent.into();
+                while recent.len() > RECENT_EVENTS {
+                    recent.pop_front();
+                }
+                let session = Self { model_version: ranker.model_version().to_string(), profile, recent };
+                return (session, Restored::Stored);
+            }
+        }
+        // Another model, or damage: keep whatever recent events still read, in order.
+        let value: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+        let same_model = value.get("modelVersion").and_then(|v| v.as_str()) == Some(ranker.model_version());
+        let events: Vec<RecordedEvent> = value
+            .get("recent")
+            .and_then(|r| r.as_array())
+            .map(|list| list.iter().filter_map(|e| serde_json::from_value(e.clone()).ok()).collect())
+            .unwrap_or_default();
+        let mut session = Self::new(ranker);
+        let skip = events.len().saturating_sub(RECENT_EVENTS);
+        for event in events.into_iter().skip(skip) {
+            // Events that no longer fold in (damaged) are dropped.
+            let _ = session.observe(ranker, event);
+        }
+        let events = session.recent.len();
+        let how = if same_model { Restored::RebuiltDamaged { events } } else { Restored::RebuiltForModel { events } };
+        (session, how)
+    }
+
+    /// The stored form: JSON with the model version, the profile and the recent events.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let record = Record {
+            format: RECORD_FORMAT,
+            model_version: self.model_version.clone(),
+            state: self.profile.state.clone(),
+            last_ts: self.profile.last_ts,
+            events: self.profile.events,
+            recent: self.recent.iter().cloned().collect(),
+        };
+        serde_json::to_vec(&record).unwrap_or_default()
+    }
+
+    /// Folds one event into the profile and keeps it in the ring. A malformed event is an
+    /// error and changes nothing.
+    pub fn observe(&mut self, ranker: &Ranker, event: RecordedEvent) -> Result<ItemSource, RankError> {
+        self.check_model(ranker)?;
+        event.check()?;
+        let event = RecordedEvent { item_id: cut(event.item_id), title: event.title.map(cut), ..event };
+        let mut profile = self.profile.clone();
+        let source = ranker.observe(&mut profile, &event.as_shopper_event())?;
+        self.profile = profile;
+        if self.recent.len() == RECENT_EVENTS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(event);
+        Ok(source)
+    }
+
+    /// Reranks the shop's candidates for this shopper: best first, cut to `top_k`. Never
+    /// fails: on any error the shop's order comes back, with the error.
+    pub fn rerank(&self, ranker: &Ranker, candidates: &[Candidate<'_>], top_k: Option<usize>) -> Reranked {
+        let result = self.check_model(ranker).and_then(|()| ranker.rerank(&self.profile, candidates));
+        match result {
+            Ok(mut ranked) => {
+                if let Some(k) = top_k {
+                    ranked.truncate(k);
+                }
+                Reranked { ranked, error: None }
+            }
+            Err(error) => {
+                Reranked { ranked: shop_order(candidates.len().min(MAX_CANDIDATES), top_k), error: Some(error) }
+            }
+        }
+    }
+
+    /// Wipes the profile and the recent events.
+    pub fn forget(&mut self, ranker: &Ranker) {
+        *self = Self::new(ranker);
+    }
+
+    /// The current profile.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// The recent events, oldest first.
+    pub fn recent_events(&self) -> impl ExactSizeIterator<Item = &RecordedEvent> {
+        self.recent.iter()
+    }
+
+    /// The model version this session's profile belongs to.
+    pub fn model_version(&self) -> &str {
+        &self.model_version
+    }
+
+    fn check_model(&self, ranker: &Ranker) -> Result<(), RankError> {
+        if ranker.model_version() != self.model_version {
+            return Err(RankError::ProfileBytes(format!(
+                "the session belongs to model {}, not {}; restore it under this model to rebuild it",
+                self.model_version,
+                ranker.model_version()
+            )));
+        }
+        Ok(())
+    }
+}

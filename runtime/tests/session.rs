@@ -1,0 +1,149 @@
+//! The shopper session: ring buffer, stored record, rebuild after a model update, and the
+//! shop's order on every failure.
+
+mod common;
+
+use pocketrank_runtime::session::{RECENT_EVENTS, shop_order};
+use pocketrank_runtime::{Candidate, EventKind, ItemSource, MAX_CANDIDATES, Ranker, RecordedEvent, Restored, Session};
+
+fn ranker(n_items: usize) -> Ranker {
+    Ranker::from_bytes(&common::encode(&common::small_artifact(n_items))).unwrap()
+}
+
+fn event(item: &str, ts: f64) -> RecordedEvent {
+    RecordedEvent { item_id: item.into(), kind: EventKind::View, ts, title: None }
+}
+
+fn candidates(ids: &[String]) -> Vec<Candidate<'_>> {
+    ids.iter().map(|id| Candidate { id, title: None, score: None }).collect()
+}
+
+#[test]
+fn a_stored_session_comes_back_as_it_was() {
+    let r = ranker(40);
+    let (mut s, how) = Session::restore(&r, &[]);
+    assert_eq!(how, Restored::Fresh);
+    for (k, id) in ["item-3", "item-9", "not-in-catalog"].iter().enumerate() {
+        s.observe(&r, event(id, 1000.0 * k as f64)).unwrap();
+    }
+    let (back, how) = Session::restore(&r, &s.to_bytes());
+    assert_eq!(how, Restored::Stored);
+    assert_eq!(back, s);
+    assert_eq!(how.warning(r.model_version()), None);
+    // The session's profile is the runtime's, event by event.
+    let mut p = r.new_profile();
+    for e in s.recent_events() {
+        r.observe(
+            &mut p,
+            &pocketrank_runtime::ShopperEvent { item_id: &e.item_id, kind: e.kind, ts: e.ts / 1000.0, title: None },
+        )
+        .unwrap();
+    }
+    assert_eq!(&p, s.profile());
+}
+
+#[test]
+fn the_ring_keeps_the_latest_events_only() {
+    let r = ranker(40);
+    let mut s = Session::new(&r);
+    for k in 0..RECENT_EVENTS + 7 {
+        s.observe(&r, event(&format!("item-{}", k % 40), k as f64)).unwrap();
+    }
+    assert_eq!(s.recent_events().len(), RECENT_EVENTS);
+    assert_eq!(s.recent_events().next().unwrap().ts, 7.0);
+    assert_eq!(s.profile().events, (RECENT_EVENTS + 7) as u64, "the profile saw every event");
+    let long = RecordedEvent { title: Some("é".repeat(100_000)), ..event("brand-new", 100.0) };
+    s.observe(&r, long).unwrap();
+    let kept = s.recent_events().last().unwrap();
+    assert!(kept.title.as_ref().unwrap().len() <= 1024, "huge titles are cut before they are stored");
+}
+
+#[test]
+fn a_model_update_rebuilds_the_profile_from_recent_events() {
+    let (old, new) = (ranker(40), ranker(41));
+    assert_ne!(old.model_version(), new.model_version());
+    let mut s = Session::new(&old);
+    for k in 0..5 {
+        s.observe(&old, event(&format!("item-{k}"), k as f64 * 60_000.0)).unwrap();
+    }
+    let (rebuilt, how) = Session::restore(&new, &s.to_bytes());
+    assert_eq!(how, Restored::RebuiltForModel { events: 5 });
+    assert!(how.warning(new.model_version()).unwrap().contains(new.model_version()));
+    let mut expected = Session::new(&new);
+    for e in s.recent_events() {
+        expected.observe(&new, e.clone()).unwrap();
+    }
+    assert_eq!(rebuilt, expected);
+    // The old session is refused by the new model, with the shop's order.
+    let ids: Vec<String> = (0..4).map(|i| format!("item-{i}")).collect();
+    let out = s.rerank(&new, &candidates(&ids), None);
+    assert!(out.error.is_some());
+    assert!(out.ranked.iter().enumerate().all(|(i, x)| x.index == i && x.source == ItemSource::Shop));
+}
+
+#[test]
+fn damaged_records_are_rebuilt_from_what_still_reads() {
+    let r = ranker(40);
+    let mut s = Session::new(&r);
+    s.observe(&r, event("item-1", 0.0)).unwrap();
+    s.observe(&r, event("item-2", 1.0)).unwrap();
+    let text = String::from_utf8(s.to_bytes()).unwrap();
+    // A state of the wrong width (a damaged write): rebuilt from the two events.
+    let bad_state = text.replacen("\"state\":[", "\"state\":[1.0,", 1);
+    let (back, how) = Session::restore(&r, bad_state.as_bytes());
+    assert_eq!(how, Restored::RebuiltDamaged { events: 2 });
+    assert_eq!(back, s);
+    // One unreadable event: the others are kept.
+    let bad_event = text.replacen("\"itemId\":\"item-1\"", "\"itemId\":7", 1);
+    let (back, how) = Session::restore(&r, bad_event.as_bytes());
+    assert_eq!(how, Restored::RebuiltDamaged { events: 1 });
+    assert_eq!(back.recent_events().next().unwrap().item_id, "item-2");
+    // Not JSON at all, or not UTF-8: a fresh profile, never a panic.
+    for garbage in [&b"\xff\xfe\x00garbage"[..], b"{", b"[]", b"null"] {
+        let (back, how) = Session::restore(&r, garbage);
+        assert_eq!(back, Session::new(&r));
+        assert!(matches!(how, Restored::RebuiltForModel { events: 0 } | Restored::RebuiltDamaged { events: 0 }));
+    }
+}
+
+#[test]
+fn malformed_events_change_nothing() {
+    let r = ranker(40);
+    let mut s = Session::new(&r);
+    s.observe(&r, event("item-1", 0.0)).unwrap();
+    let before = s.clone();
+    assert_eq!(s.observe(&r, event("", 1.0)).unwrap_err().code().as_str(), "E_EVENT");
+    assert_eq!(s.observe(&r, event("item-2", f64::NAN)).unwrap_err().code().as_str(), "E_EVENT");
+    assert_eq!(s.observe(&r, event("item-2", f64::INFINITY)).unwrap_err().code().as_str(), "E_EVENT");
+    assert_eq!(s, before);
+}
+
+#[test]
+fn rerank_falls_back_to_the_shop_order() {
+    let r = ranker(40);
+    let mut s = Session::new(&r);
+    s.observe(&r, event("item-1", 0.0)).unwrap();
+    let ids: Vec<String> = (0..10).map(|i| format!("item-{i}")).collect();
+    let ok = s.rerank(&r, &candidates(&ids), Some(3));
+    assert_eq!(ok.error, None);
+    assert_eq!(ok.ranked.len(), 3);
+    assert!(ok.ranked.windows(2).all(|w| w[0].score >= w[1].score));
+    let many: Vec<String> = (0..MAX_CANDIDATES + 1).map(|i| format!("item-{}", i % 40)).collect();
+    let out = s.rerank(&r, &candidates(&many), Some(5));
+    assert_eq!(out.error.as_ref().unwrap().code().as_str(), "E_TOO_MANY");
+    assert_eq!(out.ranked.iter().map(|x| x.index).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
+    assert!(out.ranked.iter().all(|x| x.source == ItemSource::Shop && x.score.is_nan()));
+    assert_eq!(shop_order(3, Some(10)).len(), 3, "topK beyond the list keeps every candidate");
+    assert_eq!(shop_order(3, Some(0)).len(), 0);
+    assert_eq!(shop_order(3, None).len(), 3);
+}
+
+#[test]
+fn forget_wipes_profile_and_events() {
+    let r = ranker(40);
+    let mut s = Session::new(&r);
+    s.observe(&r, event("item-1", 0.0)).unwrap();
+    s.forget(&r);
+    assert_eq!(s, Session::new(&r));
+    assert_eq!(Session::restore(&r, &s.to_bytes()).1, Restored::Stored);
+}
