@@ -7,9 +7,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pocketrank_runtime::artifact::{FORMAT_VERSION, MAGIC};
+use pocketrank_runtime::artifact::frame;
 use pocketrank_runtime::{Candidate, EventKind, Ranker, ShopperEvent};
-use sha2::{Digest, Sha256};
 
 fn exercise(bytes: &[u8]) {
     if let Ok(ranker) = Ranker::from_bytes(bytes) {
@@ -24,12 +23,5 @@ fn exercise(bytes: &[u8]) {
 
 fuzz_target!(|data: &[u8]| {
     exercise(data);
-    let mut sealed = Vec::with_capacity(data.len() + 52);
-    sealed.extend_from_slice(&MAGIC);
-    sealed.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    sealed.extend_from_slice(&(data.len() as u64).to_le_bytes());
-    sealed.extend_from_slice(data);
-    let digest = Sha256::digest(&sealed);
-    sealed.extend_from_slice(&digest);
-    exercise(&sealed);
+    exercise(&frame(data));
 });

@@ -182,6 +182,26 @@ const TOKENIZER_TENSOR: &str = "tokenizer.json";
 const ITEM_IDS_TENSOR: &str = "item_ids";
 const MANIFEST_KEY: &str = "manifest";
 
+/// Wraps a safetensors body in the artifact's header and checksum (what
+/// [`Artifact::encode`] does last). Tests and the fuzzer use it to make mutated bodies
+/// reach the parsers behind the checksum.
+pub fn frame(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + body.len() + CHECKSUM_LEN);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(body);
+    let digest = Sha256::digest(&out);
+    out.extend_from_slice(&digest);
+    out
+}
+
+/// The safetensors body of framed artifact bytes (between header and checksum), when
+/// the bytes are long enough to have one.
+pub fn body_of(bytes: &[u8]) -> Option<&[u8]> {
+    bytes.get(HEADER_LEN..bytes.len().checked_sub(CHECKSUM_LEN)?)
+}
+
 fn quantize_rows(w: &Weights) -> (Vec<u8>, Vec<u8>) {
     let cols = w.shape.iter().skip(1).product::<usize>().max(1);
     let (mut q, mut scales) = (Vec::with_capacity(w.values.len()), Vec::new());
@@ -254,15 +274,7 @@ impl Artifact {
         let manifest = serde_json::to_string(&self.manifest).map_err(|e| ArtifactError::Manifest(e.to_string()))?;
         let meta = std::iter::once((MANIFEST_KEY.to_string(), manifest)).collect();
         let body = safetensors::serialize(views, Some(meta)).map_err(|e| ArtifactError::Format(e.to_string()))?;
-
-        let mut out = Vec::with_capacity(HEADER_LEN + body.len() + CHECKSUM_LEN);
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        out.extend_from_slice(&body);
-        let digest = Sha256::digest(&out);
-        out.extend_from_slice(&digest);
-        Ok(out)
+        Ok(frame(&body))
     }
 
     /// Reads and fully verifies an artifact.

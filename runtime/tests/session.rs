@@ -147,3 +147,37 @@ fn forget_wipes_profile_and_events() {
     assert_eq!(s, Session::new(&r));
     assert_eq!(Session::restore(&r, &s.to_bytes()).1, Restored::Stored);
 }
+
+mod stored_bytes {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Whatever storage hands back — random bytes, or a real record with one byte
+        /// changed — restores to a usable session of this model, never a panic.
+        #[test]
+        fn any_stored_bytes_restore_to_a_usable_session(
+            noise in proptest::collection::vec(any::<u8>(), 0..256),
+            at in any::<prop::sample::Index>(),
+            value in any::<u8>(),
+        ) {
+            let r = ranker(20);
+            let mut s = Session::new(&r);
+            for k in 0..4 {
+                s.observe(&r, event(&format!("item-{k}"), k as f64)).unwrap();
+            }
+            let mut record = s.to_bytes();
+            let i = at.index(record.len());
+            record[i] = value;
+            for bytes in [noise.as_slice(), record.as_slice()] {
+                let (back, _) = Session::restore(&r, bytes);
+                prop_assert!(back.profile().check(r.profile_len()).is_ok());
+                prop_assert!(back.recent_events().len() <= RECENT_EVENTS);
+                let ids = ["item-1".to_string(), "item-2".to_string()];
+                prop_assert_eq!(back.rerank(&r, &candidates(&ids), None).error, None);
+            }
+        }
+    }
+}

@@ -5,9 +5,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use pocketrank_runtime::artifact::{Artifact, Dims, Encoding, FORMAT_VERSION, MAGIC, Manifest, Weights};
+use pocketrank_runtime::artifact::{Artifact, Dims, Encoding, Manifest, Weights};
 use pocketrank_runtime::layout::{self, LAYERS};
-use sha2::{Digest, Sha256};
 
 /// Deterministic values in `[-0.5, 0.5)` (a 64-bit LCG).
 fn values(n: usize, seed: u64) -> Vec<f32> {
@@ -57,17 +56,10 @@ pub fn encode(artifact: &Artifact) -> Vec<u8> {
 /// `body` wrapped in a valid header and checksum, as the fuzz target does: so that
 /// mutations reach the tensor and manifest parsing instead of stopping at the checksum.
 pub fn seal(body: &[u8]) -> Vec<u8> {
-    let mut sealed = Vec::with_capacity(body.len() + 52);
-    sealed.extend_from_slice(&MAGIC);
-    sealed.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    sealed.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    sealed.extend_from_slice(body);
-    let digest = Sha256::digest(&sealed);
-    sealed.extend_from_slice(&digest);
-    sealed
+    pocketrank_runtime::artifact::frame(body)
 }
 
 /// The body of an encoded artifact (between header and checksum).
 pub fn body(bytes: &[u8]) -> &[u8] {
-    &bytes[20..bytes.len() - 32]
+    pocketrank_runtime::artifact::body_of(bytes).expect("a whole artifact")
 }
