@@ -1,15 +1,5 @@
 //! Run-time choice of the Burn backend the trainer computes on.
 
-use std::path::Path;
-
-use burn::backend::{Autodiff, Flex, NdArray};
-
-use crate::data::Ingested;
-use crate::distill::DistillSettings;
-use crate::evaluate::{Baseline, Report};
-use crate::pipeline::{self, RunSettings};
-use crate::student_run::{self, StudentReport};
-
 /// Where training runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DeviceChoice {
@@ -23,10 +13,12 @@ pub enum DeviceChoice {
     Wgpu,
 }
 
-/// Calls `$($run)::+::<Autodiff<B>>(&device, args...)` with the backend `B` and device chosen by
-/// `$choice`, or fails with a message naming the missing cargo feature.
+/// Calls `$run::<Autodiff<B>>(&device, args...)` with the backend `B` and device chosen by
+/// `$choice` (a [`DeviceChoice`]), or fails with a message naming the missing cargo feature.
 macro_rules! on_backend {
-    ($choice:expr, $($run:ident)::+, $($arg:expr),* $(,)?) => {
+    ($choice:expr, $($run:ident)::+, $($arg:expr),* $(,)?) => {{
+        use burn::backend::{Autodiff, Flex, NdArray};
+        use $crate::backend::DeviceChoice;
         match $choice {
             DeviceChoice::Cpu => $($run)::+::<Autodiff<Flex>>(&Default::default(), $($arg),*),
             DeviceChoice::Ndarray => $($run)::+::<Autodiff<NdArray>>(&Default::default(), $($arg),*),
@@ -44,31 +36,7 @@ macro_rules! on_backend {
                 anyhow::bail!("this trainer was built without the {name} backend; rebuild with `--features {name}`")
             }
         }
-    };
+    }};
 }
 
-impl DeviceChoice {
-    /// Runs `trainer train` on this backend.
-    pub fn run_training(
-        self,
-        ingested: &Ingested,
-        settings: RunSettings,
-        out: &Path,
-        resume: bool,
-        baselines: &[Baseline],
-    ) -> anyhow::Result<Report> {
-        on_backend!(self, pipeline::run, ingested, settings, out, resume, baselines)
-    }
-
-    /// Runs `trainer distill` on this backend.
-    pub fn run_distill(
-        self,
-        ingested: &Ingested,
-        run: &Path,
-        settings: DistillSettings,
-        evaluate_only: bool,
-        test_users: Option<usize>,
-    ) -> anyhow::Result<StudentReport> {
-        on_backend!(self, student_run::distill_run, ingested, run, settings, evaluate_only, test_users)
-    }
-}
+pub(crate) use on_backend;

@@ -1,4 +1,5 @@
-//! The `evaluate` command's work: split, baselines, the three protocols, one report.
+//! Evaluation: the split, baselines, the three protocols (full masked, full unmasked,
+//! sampled-100) and one report, shared by every command that evaluates.
 
 use std::time::Instant;
 
@@ -8,6 +9,7 @@ use pocketrank_model::{DatasetStats, Evaluation, LeaveOneOut, Scorer};
 use serde::{Deserialize, Serialize};
 
 use crate::data::Ingested;
+use crate::progress::progress_bar;
 
 /// Baselines the trainer can compute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
@@ -167,18 +169,6 @@ pub fn evaluate_with_progress<S: pocketrank_model::CaseScorer + ?Sized>(
     let eval = metrics::evaluate(scorer, cases, negatives, &mut |n| bar.inc(n as u64));
     bar.finish_and_clear();
     eval
-}
-
-/// A progress bar on stderr (hidden when stderr is not a terminal).
-pub fn progress_bar(len: u64, label: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg:>14} [{bar:30}] {pos}/{len} ({eta} left)")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar.set_message(label.to_string());
-    bar
 }
 
 /// Evaluates the requested baselines on one dataset.

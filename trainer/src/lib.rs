@@ -1,13 +1,16 @@
-//! The trainer: ingestion, evaluation, reports. `main.rs` is only the command line.
+//! The trainer: ingestion, teacher training, distillation, evaluation, export, reports.
+//! `main.rs` is only the command line; each command is a module of [`commands`].
 
 pub mod backend;
+pub mod commands;
 pub mod data;
-pub mod distill;
-pub mod evaluate;
-pub mod pipeline;
+pub mod distillation;
+pub mod evaluation;
 pub mod plots;
+pub mod progress;
 pub mod report;
-pub mod student_eval;
-pub mod student_run;
-pub mod teacher_train;
+pub mod run_dir;
+pub mod settings;
+pub mod teacher;
 pub mod tokenizer;
+pub mod training;

@@ -6,7 +6,7 @@ use std::sync::Once;
 use anyhow::anyhow;
 use plotters::prelude::*;
 
-use crate::teacher_train::TrainState;
+use crate::training::History;
 
 static FONT: Once = Once::new();
 
@@ -47,12 +47,12 @@ fn line_plot(path: &Path, title: &str, y_label: &str, points: &[(f64, f64)]) -> 
 }
 
 /// Writes `loss.png` and `valid_ndcg10.png` into `dir`.
-pub fn training_curves(state: &TrainState, dir: &Path) -> anyhow::Result<()> {
-    if state.epochs.is_empty() {
+pub fn training_curves(history: &History, dir: &Path) -> anyhow::Result<()> {
+    if history.epochs.is_empty() {
         return Ok(());
     }
-    let loss: Vec<(f64, f64)> = state.epochs.iter().map(|e| (e.epoch as f64, e.loss)).collect();
-    let ndcg: Vec<(f64, f64)> = state.epochs.iter().map(|e| (e.epoch as f64, e.valid.ndcg10)).collect();
+    let loss: Vec<(f64, f64)> = history.epochs.iter().map(|e| (e.epoch as f64, e.loss)).collect();
+    let ndcg: Vec<(f64, f64)> = history.epochs.iter().map(|e| (e.epoch as f64, e.valid.ndcg10)).collect();
     line_plot(&dir.join("loss.png"), "Training loss (cross-entropy)", "loss", &loss)?;
     line_plot(&dir.join("valid_ndcg10.png"), "Validation NDCG@10 (full ranking, masked)", "NDCG@10", &ndcg)?;
     Ok(())
@@ -61,9 +61,8 @@ pub fn training_curves(state: &TrainState, dir: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::teacher_train::{EpochLog, TrainSettings};
+    use crate::training::EpochLog;
     use pocketrank_model::MetricSet;
-    use pocketrank_model::teacher::TeacherConfig;
 
     #[test]
     fn writes_both_curves_as_png() {
@@ -77,26 +76,9 @@ mod tests {
                 targets_per_second: 1.0,
             })
             .collect();
-        let state = TrainState {
-            settings: TrainSettings {
-                model: TeacherConfig::new(10, 1),
-                max_epochs: 4,
-                patience: 4,
-                batch_size: 1,
-                learning_rate: 1e-3,
-                weight_decay: 0.0,
-                seed: 0,
-                valid_users: None,
-                negatives: 0,
-            },
-            epochs,
-            best_epoch: Some(4),
-            best_ndcg10: 0.04,
-            finished: true,
-            stopped: None,
-        };
+        let history = History { epochs, best_epoch: Some(4), best_ndcg10: 0.04, stopped: None };
         let dir = tempfile::tempdir().unwrap();
-        training_curves(&state, dir.path()).unwrap();
+        training_curves(&history, dir.path()).unwrap();
         for name in ["loss.png", "valid_ndcg10.png"] {
             let bytes = std::fs::read(dir.path().join(name)).unwrap();
             assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 5_000, "{name}: {} bytes", bytes.len());

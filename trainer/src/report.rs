@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use pocketrank_model::MetricSet;
 
-use crate::evaluate::Report;
+use crate::evaluation::Report;
 
 /// The Markdown file written next to a JSON report (`x.json` → `x.md`).
 pub fn markdown_path(json: &Path) -> PathBuf {

@@ -4,7 +4,7 @@
 mod common;
 
 use pocketrank_trainer::data::{self, LoadOptions};
-use pocketrank_trainer::evaluate::{self, Baseline, EvalSettings};
+use pocketrank_trainer::evaluation::{self, Baseline, EvalSettings};
 
 fn beauty() -> data::Ingested {
     data::load("amazon-beauty-s3rec", &common::data_dir(), &LoadOptions::default(), &|_| {}).unwrap()
@@ -34,7 +34,7 @@ fn split_never_leaks_held_out_events_into_training() {
 fn beauty_baselines_match_reference_numbers() {
     let ing = beauty();
     let report =
-        evaluate::run_baselines(&ing, EvalSettings::default(), &[Baseline::Popularity, Baseline::Cooccurrence]);
+        evaluation::run_baselines(&ing, EvalSettings::default(), &[Baseline::Popularity, Baseline::Cooccurrence]);
     assert_eq!(report.users, 22_363);
     let pop = &report.model("popularity").unwrap().metrics;
     // Most-popular from exact training counts, full ranking, leave-one-out (computed

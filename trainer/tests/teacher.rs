@@ -11,7 +11,7 @@ use pocketrank_model::teacher::{ItemText, TeacherConfig};
 use pocketrank_model::text::ItemTokens;
 use pocketrank_model::{Evaluation, LeaveOneOut};
 use pocketrank_trainer::data::{self, LoadOptions};
-use pocketrank_trainer::teacher_train::{self, Checkpoints, TrainSettings, TrainState};
+use pocketrank_trainer::teacher::{self, Checkpoints, TrainInputs, TrainSettings, TrainState};
 use pocketrank_trainer::tokenizer::CatalogTokenizer;
 
 type B = Autodiff<Flex>;
@@ -36,26 +36,30 @@ fn slice() -> Slice {
     Slice { split: LeaveOneOut::new(seqs), tokens, n_items: catalog.len() }
 }
 
-fn settings(s: &Slice, epochs: usize, lr: f64) -> TrainSettings {
+fn settings(epochs: usize, lr: f64) -> TrainSettings {
     TrainSettings {
-        model: TeacherConfig::new(s.n_items, s.tokens.max_token() as usize + 1)
-            .with_d_model(32)
-            .with_n_layers(1)
-            .with_max_len(20)
-            .with_dropout(0.2),
+        d_model: 32,
+        n_layers: 1,
+        max_len: 20,
+        dropout: 0.2,
         max_epochs: epochs,
         patience: epochs,
         batch_size: 256,
         learning_rate: lr,
-        weight_decay: 0.0,
         seed: 1,
-        valid_users: Some(EVAL_USERS),
+        valid_users: EVAL_USERS,
         negatives: 256,
+        ..TrainSettings::default()
     }
 }
 
+fn config(s: &Slice, settings: &TrainSettings) -> TeacherConfig {
+    settings.teacher(s.n_items, s.tokens.max_token() as usize + 1)
+}
+
 fn train(s: &Slice, run: &std::path::Path, settings: TrainSettings, resume: bool) -> anyhow::Result<TrainState> {
-    teacher_train::train::<B>(&Default::default(), &s.split, None, &s.tokens, settings, run, resume, &|_| {})
+    let inputs = TrainInputs { split: &s.split, held_out: None, tokens: &s.tokens };
+    teacher::train::<B>(&Default::default(), &inputs, &config(s, &settings), &settings, run, resume, &|_| {})
 }
 
 #[test]
@@ -63,18 +67,18 @@ fn loss_falls_and_the_teacher_beats_popularity() {
     let s = slice();
     let run = tempfile::tempdir().unwrap();
     let device = Default::default();
-    let state = train(&s, run.path(), settings(&s, EPOCHS, 3e-3), false).unwrap();
-    assert_eq!(state.epochs.len(), EPOCHS);
-    let losses: Vec<f64> = state.epochs.iter().map(|e| e.loss).collect();
+    let state = train(&s, run.path(), settings(EPOCHS, 3e-3), false).unwrap();
+    assert_eq!(state.history.epochs.len(), EPOCHS);
+    let losses: Vec<f64> = state.history.epochs.iter().map(|e| e.loss).collect();
     assert!(losses[EPOCHS - 1] < losses[0] * 0.9, "loss should fall: {losses:?}");
 
     let ckpt = Checkpoints::new(run.path());
-    let config = settings(&s, EPOCHS, 3e-3).model;
+    let config = config(&s, &settings(EPOCHS, 3e-3));
     let model = ckpt.load_model(config.init::<Flex>(&device), &ckpt.best_model(), &device).unwrap();
     let text = ItemText::<Flex>::new(&s.tokens, &device);
     let cases = &s.split.test[..EVAL_USERS];
     let negatives = SampledNegatives::draw(cases, &s.split, s.n_items, 100, 3);
-    let teacher = teacher_train::evaluate_teacher(model, &text, cases, &negatives, &device, "test");
+    let teacher = teacher::evaluate_teacher(model, &text, cases, &negatives, &device, "test");
     let pop = Popularity::fit(&s.split.train, s.n_items);
     let pop: Evaluation = metrics::evaluate(&pop, cases, &negatives, &mut |_| {});
     assert!(
@@ -86,16 +90,16 @@ fn loss_falls_and_the_teacher_beats_popularity() {
     assert!(teacher.sampled100.ndcg10 > pop.sampled100.ndcg10);
 
     // A finished run resumes as a no-op.
-    let again = train(&s, run.path(), settings(&s, EPOCHS, 3e-3), true).unwrap();
-    assert_eq!(again.epochs.len(), EPOCHS);
+    let again = train(&s, run.path(), settings(EPOCHS, 3e-3), true).unwrap();
+    assert_eq!(again.history.epochs.len(), EPOCHS);
 }
 
 #[test]
 fn nan_loss_stops_with_a_clear_message_and_keeps_the_checkpoint() {
     let s = slice();
     let run = tempfile::tempdir().unwrap();
-    let err = train(&s, run.path(), settings(&s, 2, 1e30), false).unwrap_err().to_string();
+    let err = train(&s, run.path(), settings(2, 1e30), false).unwrap_err().to_string();
     assert!(err.contains("loss became") && err.contains("lower --lr"), "{err}");
     let state = Checkpoints::new(run.path()).load_state().unwrap().unwrap();
-    assert!(state.stopped.is_some() && !state.finished);
+    assert!(state.history.stopped.is_some() && !state.finished);
 }

@@ -10,15 +10,15 @@
 //! seen in the events becomes an item without text.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use pocketrank_model::{Catalog, Dataset, Event, EventKind, Item};
 use serde_json::Value;
 
-use super::Ingested;
 use super::error::IngestError;
 use super::ids::{Interner, RowPolicy};
 use super::source::{self, column, csv_error};
+use super::{Ingested, Source};
 
 /// True for `.jsonl`, `.ndjson` and `.json` (optionally followed by `.gz`).
 fn is_json_lines(path: &Path) -> bool {
@@ -160,8 +160,30 @@ pub fn load_catalog(path: &Path, policy: &mut RowPolicy) -> Result<Catalog, Inge
     Ok(Catalog::new(items)?)
 }
 
-/// Reads a shop export: events plus an optional catalog.
-pub fn load(
+/// A shop's export: an events file plus an optional catalog file.
+#[derive(Debug, Clone)]
+pub struct ShopExport {
+    /// The dataset's name (the events file's stem).
+    pub name: String,
+    pub events: PathBuf,
+    pub catalog: Option<PathBuf>,
+}
+
+impl ShopExport {
+    /// The export of `events` (and `catalog`), named after the events file.
+    pub fn new(events: &Path, catalog: Option<&Path>) -> Self {
+        let name = events.file_stem().and_then(|s| s.to_str()).unwrap_or("events").to_string();
+        Self { name, events: events.to_path_buf(), catalog: catalog.map(Path::to_path_buf) }
+    }
+}
+
+impl Source for ShopExport {
+    fn read(&self, policy: &mut RowPolicy) -> Result<Ingested, IngestError> {
+        read(&self.name, &self.events, self.catalog.as_deref(), policy)
+    }
+}
+
+fn read(
     name: &str,
     events_path: &Path,
     catalog_path: Option<&Path>,

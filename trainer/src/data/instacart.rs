@@ -2,21 +2,43 @@
 //! tables as the catalog.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use pocketrank_model::{Catalog, Dataset, Event, EventKind, Item};
 
-use super::Ingested;
 use super::error::IngestError;
 use super::ids::{Interner, RowPolicy};
 use super::source::{self, column, csv_error, parse_field};
+use super::{Folder, Ingested, Source};
 
 /// Paths of the Instacart tables.
-pub struct InstacartFiles<'a> {
-    pub order_lines: &'a Path,
-    pub products: &'a Path,
-    pub aisles: &'a Path,
-    pub departments: &'a Path,
+#[derive(Debug, Clone)]
+pub struct Instacart {
+    pub order_lines: PathBuf,
+    pub products: PathBuf,
+    pub aisles: PathBuf,
+    pub departments: PathBuf,
+}
+
+impl Instacart {
+    /// The order-line sample and the product, aisle and department tables in `folder`.
+    pub fn open(folder: &Folder) -> Result<Box<dyn Source>, IngestError> {
+        Ok(Box::new(Self {
+            order_lines: folder.need(ORDER_LINES)?,
+            products: folder.need("products.csv.gz")?,
+            aisles: folder.need("aisles.csv")?,
+            departments: folder.need("departments.csv")?,
+        }))
+    }
+}
+
+/// The order-line sample: the file that marks an Instacart folder.
+pub const ORDER_LINES: &str = "order_lines_sample.csv.gz";
+
+impl Source for Instacart {
+    fn read(&self, policy: &mut RowPolicy) -> Result<Ingested, IngestError> {
+        read(self, policy)
+    }
 }
 
 /// Reads an `id,name` lookup table.
@@ -39,11 +61,11 @@ fn names(path: &Path, id_col: &str, name_col: &str) -> Result<HashMap<u32, Strin
 /// Time: the data have only days between orders and the hour of day, so an order's clock
 /// is the running sum of `days_since_prior_order` (in seconds) plus its hour, and lines
 /// within a basket are one second apart in cart order.
-pub fn load(files: &InstacartFiles<'_>, policy: &mut RowPolicy) -> Result<Ingested, IngestError> {
-    let aisles = names(files.aisles, "aisle_id", "aisle")?;
-    let departments = names(files.departments, "department_id", "department")?;
+fn read(files: &Instacart, policy: &mut RowPolicy) -> Result<Ingested, IngestError> {
+    let aisles = names(&files.aisles, "aisle_id", "aisle")?;
+    let departments = names(&files.departments, "department_id", "department")?;
 
-    let path = files.products;
+    let path = files.products.as_path();
     let mut reader = source::csv_reader(path)?;
     let header = reader.headers().map_err(|e| csv_error(path, e))?.clone();
     let cols = ["product_id", "product_name", "aisle_id", "department_id"]
@@ -69,7 +91,7 @@ pub fn load(files: &InstacartFiles<'_>, policy: &mut RowPolicy) -> Result<Ingest
     }
     let catalog = Catalog::new(items)?;
 
-    let path = files.order_lines;
+    let path = files.order_lines.as_path();
     let mut reader = source::csv_reader(path)?;
     let header = reader.headers().map_err(|e| csv_error(path, e))?.clone();
     let wanted =

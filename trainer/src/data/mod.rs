@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use pocketrank_model::Dataset;
 
 pub use error::IngestError;
-use ids::RowPolicy;
+pub use ids::RowPolicy;
 
 /// A dataset as read, with what ingestion noticed on the way.
 #[derive(Debug)]
@@ -31,15 +31,38 @@ pub struct Ingested {
     pub baskets: Option<usize>,
 }
 
-/// How a named dataset is stored.
-#[derive(Debug, Clone, Copy)]
-pub enum Layout {
-    /// S3-Rec sequence lines; file names relative to the dataset folder.
-    S3Rec { sequences: &'static str, items: Option<&'static str>, attributes: &'static str, time_gaps: &'static str },
-    /// `user item` lines.
-    Pairs { file: &'static str },
-    /// Instacart tables.
-    Instacart,
+/// One source of shop data, read into a [`Dataset`]. Each format is one implementation:
+/// [`s3rec::S3Rec`] (S3-Rec sequences), [`pairs::Pairs`] (user-item pairs),
+/// [`instacart::Instacart`] (order lines) and [`generic::ShopExport`] (a shop's own
+/// events and catalog); a new format is one more.
+pub trait Source {
+    /// Reads the events and the catalog; `policy` decides whether a malformed row fails
+    /// the read or is skipped (and counted).
+    fn read(&self, policy: &mut RowPolicy) -> Result<Ingested, IngestError>;
+}
+
+/// A named dataset's folder, from which its [`Source`] is opened.
+#[derive(Debug, Clone)]
+pub struct Folder {
+    pub name: &'static str,
+    pub dir: PathBuf,
+}
+
+impl Folder {
+    /// `file` in the folder (or its twin with or without `.gz`), if there.
+    pub fn find(&self, file: &str) -> Option<PathBuf> {
+        find_file(&self.dir, file)
+    }
+
+    /// `file` in the folder, or an error naming it.
+    pub fn need(&self, file: &str) -> Result<PathBuf, IngestError> {
+        self.find(file).ok_or_else(|| IngestError::NotFound {
+            name: self.name.into(),
+            dir: self.dir.clone(),
+            file: file.into(),
+            hint: "the folder is incomplete".into(),
+        })
+    }
 }
 
 /// A dataset the trainer knows by name.
@@ -47,7 +70,10 @@ pub enum Layout {
 pub struct KnownDataset {
     pub name: &'static str,
     pub about: &'static str,
-    pub layout: Layout,
+    /// The file whose presence marks the dataset's folder.
+    pub main_file: &'static str,
+    /// Opens the dataset's [`Source`] in its folder (failing when a required file is missing).
+    pub open: fn(&Folder) -> Result<Box<dyn Source>, IngestError>,
     /// Whether [`download`] can fetch it from its public sources.
     pub downloadable: bool,
 }
@@ -57,52 +83,43 @@ pub const KNOWN: &[KnownDataset] = &[
     KnownDataset {
         name: "amazon-beauty-s3rec",
         about: "Amazon Beauty 5-core (S3-Rec split), titles + brand/category names; 22,363 users, 12,101 items",
-        layout: Layout::S3Rec {
-            sequences: "Beauty.txt.gz",
-            items: Some("items.tsv.gz"),
-            attributes: "Beauty_item2attributes.json.gz",
-            time_gaps: "Beauty_time_gaps.txt.gz",
-        },
+        main_file: "Beauty.txt.gz",
+        open: |f| s3rec::S3Rec::open(f, "Beauty", true),
         downloadable: true,
     },
     KnownDataset {
         name: "amazon-toys-s3rec",
         about: "Amazon Toys 5-core (S3-Rec split), attribute ids only; 19,412 users, 11,924 items",
-        layout: Layout::S3Rec {
-            sequences: "Toys_and_Games.txt.gz",
-            items: None,
-            attributes: "Toys_and_Games_item2attributes.json.gz",
-            time_gaps: "Toys_and_Games_time_gaps.txt.gz",
-        },
+        main_file: "Toys_and_Games.txt.gz",
+        open: |f| s3rec::S3Rec::open(f, "Toys_and_Games", false),
         downloadable: false,
     },
     KnownDataset {
         name: "amazon-sports-s3rec",
         about: "Amazon Sports 5-core (S3-Rec split), attribute ids only; 35,598 users, 18,357 items",
-        layout: Layout::S3Rec {
-            sequences: "Sports_and_Outdoors.txt.gz",
-            items: None,
-            attributes: "Sports_and_Outdoors_item2attributes.json.gz",
-            time_gaps: "Sports_and_Outdoors_time_gaps.txt.gz",
-        },
+        main_file: "Sports_and_Outdoors.txt.gz",
+        open: |f| s3rec::S3Rec::open(f, "Sports_and_Outdoors", false),
         downloadable: false,
     },
     KnownDataset {
         name: "amazon-beauty-bert4rec",
         about: "Amazon Beauty as used by BERT4Rec, ids only; 40,226 users, 54,542 items",
-        layout: Layout::Pairs { file: "beauty.txt.gz" },
+        main_file: "beauty.txt.gz",
+        open: |f| pairs::Pairs::open(f, "beauty.txt.gz"),
         downloadable: false,
     },
     KnownDataset {
         name: "amazon-videogames-sasrec",
         about: "Amazon Video Games as used by SASRec, ids only; 31,013 users, 23,715 items",
-        layout: Layout::Pairs { file: "Video.txt.gz" },
+        main_file: "Video.txt.gz",
+        open: |f| pairs::Pairs::open(f, "Video.txt.gz"),
         downloadable: false,
     },
     KnownDataset {
         name: "instacart",
         about: "Instacart order lines (150,000 lines, 15,183 baskets) + product/aisle/department names",
-        layout: Layout::Instacart,
+        main_file: instacart::ORDER_LINES,
+        open: instacart::Instacart::open,
         downloadable: false,
     },
 ];
@@ -162,11 +179,7 @@ fn dataset_dir(
     opts: &LoadOptions,
     log: &dyn Fn(&str),
 ) -> Result<PathBuf, IngestError> {
-    let main_file = match ds.layout {
-        Layout::S3Rec { sequences, .. } => sequences,
-        Layout::Pairs { file } => file,
-        Layout::Instacart => "order_lines_sample.csv.gz",
-    };
+    let main_file = ds.main_file;
     for dir in [data_dir.join(ds.name), cache_dir().join(ds.name)] {
         if find_file(&dir, main_file).is_some() {
             return Ok(dir);
@@ -194,47 +207,11 @@ fn dataset_dir(
 /// Loads a named dataset.
 pub fn load(name: &str, data_dir: &Path, opts: &LoadOptions, log: &dyn Fn(&str)) -> Result<Ingested, IngestError> {
     let ds = known(name)?;
-    let dir = dataset_dir(ds, data_dir, opts, log)?;
-    let mut policy = RowPolicy::new(opts.skip_bad_rows);
-    let need = |file: &str| {
-        find_file(&dir, file).ok_or_else(|| IngestError::NotFound {
-            name: ds.name.into(),
-            dir: dir.clone(),
-            file: file.into(),
-            hint: "the folder is incomplete".into(),
-        })
-    };
-    match ds.layout {
-        Layout::S3Rec { sequences, items, attributes, time_gaps } => {
-            let sequences = need(sequences)?;
-            let items = items.and_then(|f| find_file(&dir, f));
-            let attributes = find_file(&dir, attributes);
-            let time_gaps = find_file(&dir, time_gaps);
-            let files = s3rec::S3RecFiles {
-                sequences: &sequences,
-                items: items.as_deref(),
-                attributes: attributes.as_deref(),
-                time_gaps: time_gaps.as_deref(),
-            };
-            s3rec::load(ds.name, &files, &mut policy)
-        }
-        Layout::Pairs { file } => pairs::load(ds.name, &need(file)?, &mut policy),
-        Layout::Instacart => {
-            let (lines, products) = (need("order_lines_sample.csv.gz")?, need("products.csv.gz")?);
-            let (aisles, departments) = (need("aisles.csv")?, need("departments.csv")?);
-            let files = instacart::InstacartFiles {
-                order_lines: &lines,
-                products: &products,
-                aisles: &aisles,
-                departments: &departments,
-            };
-            instacart::load(&files, &mut policy)
-        }
-    }
+    let folder = Folder { name: ds.name, dir: dataset_dir(ds, data_dir, opts, log)? };
+    (ds.open)(&folder)?.read(&mut RowPolicy::new(opts.skip_bad_rows))
 }
 
 /// Loads a shop export (events + optional catalog, CSV or JSON Lines).
 pub fn load_export(events: &Path, catalog: Option<&Path>, opts: &LoadOptions) -> Result<Ingested, IngestError> {
-    let name = events.file_stem().and_then(|s| s.to_str()).unwrap_or("events").to_string();
-    generic::load(&name, events, catalog, &mut RowPolicy::new(opts.skip_bad_rows))
+    generic::ShopExport::new(events, catalog).read(&mut RowPolicy::new(opts.skip_bad_rows))
 }

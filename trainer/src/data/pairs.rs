@@ -2,17 +2,36 @@
 //! line, grouped by user, chronological within a user, no item text.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use pocketrank_model::{Catalog, Dataset, Event, EventKind, Item};
 
-use super::Ingested;
 use super::error::IngestError;
 use super::ids::{Interner, RowPolicy};
 use super::source::{self, parse_field};
+use super::{Folder, Ingested, Source};
 
-/// Reads a pair file; the catalog is every item id that occurs, in ascending order.
-pub fn load(name: &str, path: &Path, policy: &mut RowPolicy) -> Result<Ingested, IngestError> {
+/// A pair file; the catalog is every item id that occurs, in ascending order.
+#[derive(Debug, Clone)]
+pub struct Pairs {
+    pub name: String,
+    pub file: PathBuf,
+}
+
+impl Pairs {
+    /// The pair file `file` in `folder`.
+    pub fn open(folder: &Folder, file: &str) -> Result<Box<dyn Source>, IngestError> {
+        Ok(Box::new(Self { name: folder.name.to_string(), file: folder.need(file)? }))
+    }
+}
+
+impl Source for Pairs {
+    fn read(&self, policy: &mut RowPolicy) -> Result<Ingested, IngestError> {
+        read(&self.name, &self.file, policy)
+    }
+}
+
+fn read(name: &str, path: &Path, policy: &mut RowPolicy) -> Result<Ingested, IngestError> {
     let mut users = Interner::default();
     let mut rows: Vec<(u32, u64)> = Vec::new();
     for line in source::lines(path)? {

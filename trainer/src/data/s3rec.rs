@@ -3,29 +3,52 @@
 //! and an optional `items.tsv` with ASINs, titles and attribute names.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use pocketrank_model::{Catalog, Dataset, Event, EventKind, Item};
 
-use super::Ingested;
 use super::error::IngestError;
 use super::ids::{Interner, RowPolicy};
 use super::source::{self, parse_field};
+use super::{Folder, Ingested, Source};
 
-/// Files of one S3-Rec dataset folder.
-pub struct S3RecFiles<'a> {
-    pub sequences: &'a Path,
+/// One S3-Rec dataset's files.
+#[derive(Debug, Clone)]
+pub struct S3Rec {
+    pub name: String,
+    /// `PREFIX.txt(.gz)`: `user_id item_id item_id ...` lines.
+    pub sequences: PathBuf,
     /// `items.tsv(.gz)`: `item_id asin title attributes` with a header.
-    pub items: Option<&'a Path>,
-    /// `*_item2attributes.json(.gz)`: attribute ids per item (used when no `items.tsv`).
-    pub attributes: Option<&'a Path>,
-    /// `*_time_gaps.txt(.gz)`: the same lines plus a TAB and per-event gaps in seconds.
-    pub time_gaps: Option<&'a Path>,
+    pub items: Option<PathBuf>,
+    /// `PREFIX_item2attributes.json(.gz)`: attribute ids per item (used when no `items.tsv`).
+    pub attributes: Option<PathBuf>,
+    /// `PREFIX_time_gaps.txt(.gz)`: the same lines plus a TAB and per-event gaps in seconds.
+    pub time_gaps: Option<PathBuf>,
 }
 
-/// Reads one S3-Rec dataset.
-pub fn load(name: &str, files: &S3RecFiles<'_>, policy: &mut RowPolicy) -> Result<Ingested, IngestError> {
-    let path = files.sequences;
+impl S3Rec {
+    /// The files of the S3-Rec dataset `PREFIX` in `folder`; `items.tsv` (titles) is read
+    /// when `with_titles`.
+    pub fn open(folder: &Folder, prefix: &str, with_titles: bool) -> Result<Box<dyn Source>, IngestError> {
+        Ok(Box::new(Self {
+            name: folder.name.to_string(),
+            sequences: folder.need(&format!("{prefix}.txt.gz"))?,
+            items: if with_titles { folder.find("items.tsv.gz") } else { None },
+            attributes: folder.find(&format!("{prefix}_item2attributes.json.gz")),
+            time_gaps: folder.find(&format!("{prefix}_time_gaps.txt.gz")),
+        }))
+    }
+}
+
+impl Source for S3Rec {
+    fn read(&self, policy: &mut RowPolicy) -> Result<Ingested, IngestError> {
+        read(self, policy)
+    }
+}
+
+fn read(files: &S3Rec, policy: &mut RowPolicy) -> Result<Ingested, IngestError> {
+    let name = files.name.as_str();
+    let path = files.sequences.as_path();
     let mut users = Interner::default();
     let mut rows: Vec<(u32, Vec<u64>)> = Vec::new();
     for line in source::lines(path)? {
@@ -54,11 +77,11 @@ pub fn load(name: &str, files: &S3RecFiles<'_>, policy: &mut RowPolicy) -> Resul
         return Err(IngestError::Empty { path: path.to_path_buf(), expected: "lines `user_id item_id ...`".into() });
     }
 
-    let (catalog, dense) = match (files.items, files.attributes) {
+    let (catalog, dense) = match (files.items.as_deref(), files.attributes.as_deref()) {
         (Some(items), _) => catalog_from_items_tsv(items)?,
         (None, attributes) => catalog_from_ids(rows.iter().flat_map(|(_, items)| items.iter().copied()), attributes)?,
     };
-    let gaps = match files.time_gaps {
+    let gaps = match files.time_gaps.as_deref() {
         Some(p) => Some(read_time_gaps(p, &rows, &users)?),
         None => None,
     };

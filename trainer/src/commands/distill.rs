@@ -1,0 +1,193 @@
+//! `trainer distill`: distils the on-device student from a run's teacher, evaluates it
+//! (full ranking, and reranking retrievers' top-100; f32 and int8) and writes RUN/student/.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::tensor::backend::AutodiffBackend;
+use clap::Args;
+use pocketrank_model::Evaluation;
+use pocketrank_model::baselines::CoOccurrence;
+use pocketrank_model::teacher::ItemText;
+use pocketrank_runtime::Ranker;
+use pocketrank_runtime::artifact::{Encoding, Manifest};
+use serde::{Deserialize, Serialize};
+
+use super::export::manifest;
+use super::input::Input;
+use crate::backend::{DeviceChoice, on_backend};
+use crate::data::Ingested;
+use crate::distillation::ranker::{RankerCases, bare_manifest, ranker_of};
+use crate::distillation::rerank::{self, RerankRow};
+use crate::distillation::{self, DistillInputs, DistillSettings, StudentDir, StudentSpec};
+use crate::evaluation::{EvalSettings, EvalTask, ModelReport, Report, evaluate_with_progress};
+use crate::report;
+use crate::run_dir::RunDir;
+use crate::teacher;
+use crate::training::History;
+
+/// `trainer distill`.
+#[derive(Args, Debug)]
+pub struct DistillArgs {
+    #[command(flatten)]
+    pub input: Input,
+    /// The teacher's run folder (from `trainer train`).
+    #[arg(long, default_value = "runs/beauty")]
+    pub run: PathBuf,
+    /// Where to train (see `trainer train --help`).
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    pub device: DeviceChoice,
+    #[command(flatten)]
+    pub settings: DistillSettings,
+    /// Evaluate on the first N test users only (0 = all; for quick checks).
+    #[arg(long, default_value_t = 0)]
+    pub test_users: usize,
+    /// Re-evaluate the run's saved student without training it again.
+    #[arg(long)]
+    pub evaluate_only: bool,
+}
+
+impl DistillArgs {
+    /// Distils, evaluates and prints both tables.
+    pub fn run(self) -> anyhow::Result<()> {
+        let ingested = self.input.load()?;
+        let test_users = (self.test_users > 0).then_some(self.test_users);
+        let report = on_backend!(
+            self.device,
+            distill_run,
+            &ingested,
+            &self.run,
+            &self.settings,
+            self.evaluate_only,
+            test_users
+        )?;
+        print!("{}", report::markdown(&report.full));
+        print!("{}", rerank::rerank_markdown(&report.rerank));
+        Ok(())
+    }
+}
+
+/// Artifact sizes in bytes by item-table encoding.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArtifactSizes {
+    pub f32: usize,
+    pub f16: usize,
+    pub int8: usize,
+    /// int8 with the tokenizer embedded.
+    pub int8_with_tokenizer: usize,
+}
+
+/// Everything `trainer distill` reports (`student/metrics.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StudentReport {
+    pub spec: StudentSpec,
+    /// Epochs, the best one.
+    #[serde(flatten)]
+    pub history: History,
+    pub student_parameters: usize,
+    pub artifact_bytes: ArtifactSizes,
+    /// Full ranking on the test cases: teacher, student, quantised student.
+    pub full: Report,
+    /// Reranking retrievers' top-100 lists.
+    pub rerank: Vec<RerankRow>,
+}
+
+/// Distils (unless `evaluate_only`), evaluates and reports the student of the teacher run
+/// in `run_root`, on the first `test_users` test cases (all when `None`).
+pub fn distill_run<B: AutodiffBackend>(
+    device: &B::Device,
+    ingested: &Ingested,
+    run_root: &Path,
+    settings: &DistillSettings,
+    evaluate_only: bool,
+    test_users: Option<usize>,
+) -> anyhow::Result<StudentReport> {
+    let run = RunDir::new(run_root);
+    let config = run.read_config()?;
+    let (tokenizer, tokens) = run.item_tokens(ingested, config.settings.vocab_size, config.settings.title_tokens)?;
+    let teacher = teacher::load_best::<B::InnerBackend>(&run.root, &config.teacher, device)?;
+    let n_items = ingested.dataset.catalog.len();
+    let spec = StudentSpec {
+        student: settings.student(n_items, config.teacher.vocab_size),
+        settings: settings.clone(),
+        window: teacher.max_len(),
+    };
+
+    let task = EvalTask::new(ingested, EvalSettings::default());
+    let dir = StudentDir::new(&run.root);
+    let item_ids: Vec<String> = ingested.dataset.catalog.items().iter().map(|i| i.id.clone()).collect();
+    let inputs = DistillInputs { split: &task.split, events: &ingested.dataset.sequences, tokens: &tokens, item_ids };
+    let history = if evaluate_only {
+        let previous: Option<StudentReport> =
+            std::fs::read_to_string(dir.report()).ok().and_then(|t| serde_json::from_str(&t).ok());
+        previous.map(|r| r.history).unwrap_or_default()
+    } else {
+        distillation::distill::<B>(device, &teacher, &inputs, &spec, &dir, &|m| eprintln!("{m}"))?
+    };
+
+    let (spec, student) = dir.load::<B::InnerBackend>(device)?;
+    let text = ItemText::<B::InnerBackend>::new(&tokens, device);
+    let base = bare_manifest(inputs.item_ids.clone(), &spec, tokens.width());
+    let sha = tokenizer.as_ref().map(|t| t.sha256().to_string());
+    let base = manifest(ingested, base, sha, serde_json::Value::Null);
+    let json = tokenizer.as_ref().map(|t| t.json().to_string());
+    let build = |enc: Encoding, tok: Option<String>| {
+        ranker_of(&student, &text, Manifest { item_encoding: enc, ..base.clone() }, enc, tok)
+    };
+    let (ranker_f32, f32_bytes) = build(Encoding::F32, None)?;
+    let (_, f16_bytes) = build(Encoding::F16, None)?;
+    let (ranker_int8, int8_bytes) = build(Encoding::Int8, None)?;
+    let (_, with_tok) = build(Encoding::Int8, json)?;
+    let artifact_bytes = ArtifactSizes {
+        f32: f32_bytes.len(),
+        f16: f16_bytes.len(),
+        int8: int8_bytes.len(),
+        int8_with_tokenizer: with_tok.len(),
+    };
+
+    let cases = match test_users {
+        Some(n) if n < task.cases().len() => &task.cases()[..n],
+        _ => task.cases(),
+    };
+    let mut full = Report::new(ingested, &task.split, task.settings.clone());
+    let teacher_report: Option<Report> =
+        std::fs::read_to_string(run.report()).ok().and_then(|t| serde_json::from_str(&t).ok());
+    if let Some(t) = teacher_report.as_ref().and_then(|r| r.model("teacher")) {
+        full.models.push(t.clone());
+    }
+    let rankers: [(&str, &Ranker); 2] = [("student", &ranker_f32), ("student (int8)", &ranker_int8)];
+    for (name, ranker) in rankers {
+        let started = Instant::now();
+        let scorer = RankerCases { ranker, events: &ingested.dataset.sequences };
+        let metrics: Evaluation = evaluate_with_progress(&scorer, cases, &task.negatives, name);
+        eprintln!(
+            "{name}: full masked NDCG@10 {:.4} HR@10 {:.4}; sampled NDCG@10 {:.4}",
+            metrics.full_masked.ndcg10, metrics.full_masked.hr10, metrics.sampled100.ndcg10
+        );
+        full.models.push(ModelReport { name: name.into(), metrics, seconds: started.elapsed().as_secs_f64() });
+    }
+
+    let cooccurrence = CoOccurrence::fit(&task.split.train, n_items);
+    let lists = rerank::retrieve(teacher, &text, &cooccurrence, cases, device);
+    let rerank = rerank::rerank_rows(cases, &lists, &rankers, &ingested.dataset.sequences);
+
+    let report =
+        StudentReport { spec, history, student_parameters: student.num_params(), artifact_bytes, full, rerank };
+    write_report(&report, &dir)?;
+    Ok(report)
+}
+
+fn write_report(report: &StudentReport, dir: &StudentDir) -> anyhow::Result<()> {
+    std::fs::write(dir.report(), serde_json::to_string_pretty(report)? + "\n")?;
+    let mut md = report::markdown(&report.full);
+    md.push_str("\n## Reranking a retriever's top-100 (test)\n\n");
+    md.push_str(&rerank::rerank_markdown(&report.rerank));
+    let a = &report.artifact_bytes;
+    md.push_str(&format!(
+        "\n## Artifact\n\n{} student parameters. Artifact bytes: f32 {}, f16 {}, int8 {}, int8 with the tokenizer {}.\n",
+        report.student_parameters, a.f32, a.f16, a.int8, a.int8_with_tokenizer
+    ));
+    std::fs::write(dir.root.join("metrics.md"), md)?;
+    Ok(())
+}

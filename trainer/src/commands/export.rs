@@ -1,0 +1,189 @@
+//! `trainer export`: the run's student as one artifact file (what the web package loads),
+//! and optionally the storefront's product data.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use burn::tensor::backend::Backend;
+use clap::Args;
+use pocketrank_model::Dataset;
+use pocketrank_model::teacher::ItemText;
+use pocketrank_runtime::artifact::{DatasetInfo, Encoding, Manifest};
+use sha2::{Digest, Sha256};
+
+use super::input::Input;
+use crate::data::Ingested;
+use crate::distillation::StudentDir;
+use crate::distillation::ranker::{bare_manifest, ranker_of};
+use crate::run_dir::RunDir;
+use crate::training::popularity::item_counts;
+
+/// How the artifact stores the item table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ItemEncoding {
+    F32,
+    F16,
+    Int8,
+}
+
+impl From<ItemEncoding> for Encoding {
+    fn from(e: ItemEncoding) -> Self {
+        match e {
+            ItemEncoding::F32 => Encoding::F32,
+            ItemEncoding::F16 => Encoding::F16,
+            ItemEncoding::Int8 => Encoding::Int8,
+        }
+    }
+}
+
+/// `trainer export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub input: Input,
+    #[arg(long, default_value = "runs/beauty")]
+    pub run: PathBuf,
+    #[arg(long, default_value = "beauty.pkr")]
+    pub out: PathBuf,
+    /// Storage of the item and token tables.
+    #[arg(long, value_enum, default_value_t = ItemEncoding::Int8)]
+    pub items: ItemEncoding,
+    /// Leave the tokenizer out (unknown items then score from the neutral prior only).
+    #[arg(long)]
+    pub no_tokenizer: bool,
+    /// Also write the most popular items as JSON here (the storefront's product data).
+    #[arg(long)]
+    pub catalog_json: Option<PathBuf>,
+    /// How many items `--catalog-json` writes.
+    #[arg(long, default_value_t = 3000)]
+    pub catalog_items: usize,
+}
+
+impl ExportArgs {
+    /// Writes the artifact (and the catalog JSON when asked).
+    pub fn run(self) -> anyhow::Result<()> {
+        let ingested = self.input.load()?;
+        let device = Default::default();
+        let bytes = export::<burn::backend::Flex>(
+            &device,
+            &ingested,
+            &self.run,
+            &self.out,
+            self.items.into(),
+            !self.no_tokenizer,
+        )?;
+        println!("wrote {} ({bytes} bytes)", self.out.display());
+        if let Some(path) = self.catalog_json {
+            let n = write_catalog_json(&ingested, &path, self.catalog_items)?;
+            println!("wrote {} ({n} items)", path.display());
+        }
+        Ok(())
+    }
+}
+
+/// SHA-256 over every event the trainer saw (user, item, time, kind) and the item ids.
+pub fn dataset_fingerprint(dataset: &Dataset) -> String {
+    let mut h = Sha256::new();
+    for item in dataset.catalog.items() {
+        h.update(item.id.as_bytes());
+        h.update([0]);
+    }
+    for (u, seq) in dataset.sequences.iter().enumerate() {
+        for e in seq {
+            h.update((u as u32).to_le_bytes());
+            h.update(e.item.to_le_bytes());
+            h.update(e.ts.to_le_bytes());
+            h.update([e.kind.index() as u8]);
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn now_rfc3339() -> String {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    chrono::DateTime::from_timestamp(secs, 0).map(|t| t.to_rfc3339()).unwrap_or_default()
+}
+
+/// The full manifest of an export: `base` with the tokenizer hash, the dataset's
+/// description, `metrics` and the time.
+pub fn manifest(
+    ingested: &Ingested,
+    base: Manifest,
+    tokenizer_sha: Option<String>,
+    metrics: serde_json::Value,
+) -> Manifest {
+    let stats = ingested.dataset.stats();
+    Manifest {
+        tokenizer_sha256: tokenizer_sha,
+        dataset: DatasetInfo {
+            name: ingested.dataset.name.clone(),
+            fingerprint: dataset_fingerprint(&ingested.dataset),
+            users: stats.users,
+            items: stats.items,
+            interactions: stats.interactions,
+        },
+        metrics,
+        created: now_rfc3339(),
+        ..base
+    }
+}
+
+/// Writes the `limit` most popular catalog items as JSON (`[{id, title, brand, category,
+/// tags}]`, most popular first): the storefront's product data.
+pub fn write_catalog_json(ingested: &Ingested, path: &Path, limit: usize) -> anyhow::Result<usize> {
+    let catalog = &ingested.dataset.catalog;
+    let counts = item_counts(ingested.dataset.sequences.iter().flatten().map(|e| &e.item), catalog.len());
+    let mut order: Vec<usize> = (0..catalog.len()).collect();
+    order.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then(a.cmp(&b)));
+    let items: Vec<serde_json::Value> = order
+        .iter()
+        .take(limit)
+        .filter_map(|&i| catalog.get(i as u32))
+        .map(|it| serde_json::json!({"id": it.id, "title": it.title, "brand": it.brand, "category": it.category, "tags": it.attributes}))
+        .collect();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, serde_json::to_string(&items)?).with_context(|| format!("writing {}", path.display()))?;
+    Ok(items.len())
+}
+
+/// Writes the artifact of the run's student to `out`; returns its size in bytes.
+pub fn export<B: Backend>(
+    device: &B::Device,
+    ingested: &Ingested,
+    run_root: &Path,
+    out: &Path,
+    encoding: Encoding,
+    embed_tokenizer: bool,
+) -> anyhow::Result<usize> {
+    let run = RunDir::new(run_root);
+    let config = run.read_config()?;
+    let (tokenizer, tokens) = run.item_tokens(ingested, config.settings.vocab_size, config.settings.title_tokens)?;
+    let dir = StudentDir::new(&run.root);
+    let (spec, student) = dir.load::<B>(device)?;
+    let n = ingested.dataset.catalog.len();
+    anyhow::ensure!(
+        spec.student.n_items == n,
+        "the student was trained on {} items but the dataset has {n}: export with the dataset the run used",
+        spec.student.n_items
+    );
+    let metrics = std::fs::read_to_string(dir.report())
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .map(|r| serde_json::json!({"full": r["full"]["models"], "rerank": r["rerank"]}))
+        .unwrap_or_default();
+    let item_ids = ingested.dataset.catalog.items().iter().map(|i| i.id.clone()).collect();
+    let base = bare_manifest(item_ids, &spec, tokens.width());
+    let sha = tokenizer.as_ref().map(|t| t.sha256().to_string());
+    let m = Manifest { item_encoding: encoding, ..manifest(ingested, base, sha, metrics) };
+    let text = ItemText::<B>::new(&tokens, device);
+    let json = if embed_tokenizer { tokenizer.as_ref().map(|t| t.json().to_string()) } else { None };
+    let (_, bytes) = ranker_of(&student, &text, m, encoding, json)?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    Ok(bytes.len())
+}

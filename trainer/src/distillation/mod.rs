@@ -1,0 +1,240 @@
+//! Distilling the student from the teacher.
+//!
+//! 1. The teacher scores the whole catalog at every position of every training window
+//!    ([`windows`], cut to the teacher's own `max_len`). Each position keeps a candidate
+//!    list ([`lists`]): the true next item, the teacher's hardest negatives and uniform
+//!    random items, with the teacher's scores for them.
+//! 2. The student reads the same events one at a time (its GRU profile) and is trained on
+//!    those lists ([`batch`]): listwise KL to the teacher's softmax at temperature `T`
+//!    (scaled by `T²`), cross-entropy on the true next item and a hint term, in the shared
+//!    loop ([`crate::training`]).
+//! 3. Each epoch the student is exported to the on-device [`Ranker`](pocketrank_runtime::Ranker)
+//!    and validated there ([`ranker`]; full ranking, masked NDCG@10): what is measured is
+//!    what ships. [`rerank`] judges it on reranking retrievers' lists.
+
+pub mod batch;
+pub mod lists;
+pub mod ranker;
+pub mod rerank;
+pub mod settings;
+pub mod windows;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use burn::module::{AutodiffModule, Module};
+use burn::optim::AdamWConfig;
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
+use burn::tensor::Tensor;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use pocketrank_model::student::{Student, StudentConfig};
+use pocketrank_model::teacher::{ItemText, Teacher};
+use pocketrank_model::text::ItemTokens;
+use pocketrank_model::{Interaction, LeaveOneOut, MetricSet};
+use pocketrank_runtime::artifact::{Encoding, Manifest};
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+
+pub use settings::DistillSettings;
+
+use crate::evaluation::evaluate_with_progress;
+use crate::training::popularity::{item_counts, standardised_log_popularity};
+use crate::training::{self, History, Keeper, Objective, Validation};
+use batch::{LossWeights, StudentBatch, distill_loss};
+use lists::{TeacherLists, teacher_lists};
+use ranker::{RankerCases, bare_manifest, ranker_of};
+use windows::{Window, training_windows};
+
+type Rec = NamedMpkFileRecorder<FullPrecisionSettings>;
+
+/// What a saved student is and how it was trained (`student/config.json`, and the
+/// artifact's training record).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StudentSpec {
+    pub student: StudentConfig,
+    pub settings: DistillSettings,
+    /// Events per training window: the teacher's `max_len`.
+    pub window: usize,
+}
+
+/// Where a run keeps its student.
+pub struct StudentDir {
+    pub root: PathBuf,
+}
+
+impl StudentDir {
+    pub fn new(run_dir: &Path) -> Self {
+        Self { root: run_dir.join("student") }
+    }
+    pub fn model(&self) -> PathBuf {
+        self.root.join("model.mpk")
+    }
+    pub fn spec(&self) -> PathBuf {
+        self.root.join("config.json")
+    }
+    pub fn report(&self) -> PathBuf {
+        self.root.join("metrics.json")
+    }
+
+    /// Loads the saved student.
+    pub fn load<B: Backend>(&self, device: &B::Device) -> anyhow::Result<(StudentSpec, Student<B>)> {
+        let spec: StudentSpec = serde_json::from_str(
+            &std::fs::read_to_string(self.spec()).with_context(|| format!("reading {}", self.spec().display()))?,
+        )
+        .with_context(|| format!("parsing {}", self.spec().display()))?;
+        let model = spec
+            .student
+            .init::<B>(device)
+            .load_file(self.model(), &Rec::new(), device)
+            .with_context(|| format!("loading {}", self.model().display()))?;
+        Ok((spec, model))
+    }
+}
+
+/// Inputs of a distillation run.
+pub struct DistillInputs<'a> {
+    pub split: &'a LeaveOneOut,
+    /// Every shopper's events (kinds and times), in the split's user order.
+    pub events: &'a [Vec<Interaction>],
+    pub tokens: &'a ItemTokens,
+    pub item_ids: Vec<String>,
+}
+
+/// The student as the shared loop's [`Objective`].
+struct StudentObjective<'a, B: AutodiffBackend> {
+    windows: Vec<Window<'a>>,
+    lengths: Vec<usize>,
+    lists: TeacherLists,
+    popularity: Vec<f32>,
+    settings: &'a DistillSettings,
+    text: ItemText<B>,
+    inner_text: ItemText<B::InnerBackend>,
+    events: &'a [Vec<Interaction>],
+    validation: Validation,
+    manifest: Manifest,
+    device: B::Device,
+}
+
+impl<B: AutodiffBackend> Objective<B, Student<B>> for StudentObjective<'_, B> {
+    fn name(&self) -> &str {
+        "student"
+    }
+
+    fn lengths(&self) -> &[usize] {
+        &self.lengths
+    }
+
+    fn targets(&self) -> usize {
+        self.lists.rows()
+    }
+
+    fn loss(&self, model: &Student<B>, batch: &[usize], rng: &mut StdRng) -> (Tensor<B, 1>, usize) {
+        let ws: Vec<&Window> = batch.iter().map(|&w| &self.windows[w]).collect();
+        let firsts: Vec<usize> = batch.iter().map(|&w| self.lists.first[w]).collect();
+        let s = self.settings;
+        let b =
+            StudentBatch::<B>::new(&ws, &firsts, &self.lists, &self.popularity, s.context_dropout, rng, &self.device);
+        let weights = LossWeights { temperature: s.temperature, ce: s.ce_weight, hint: s.hint_weight };
+        (distill_loss(model, &self.text, b, weights), batch.len())
+    }
+
+    fn validate(&self, model: &Student<B::InnerBackend>) -> anyhow::Result<MetricSet> {
+        let (ranker, _) = ranker_of(model, &self.inner_text, self.manifest.clone(), Encoding::F32, None)?;
+        let scorer = RankerCases { ranker: &ranker, events: self.events };
+        let v = &self.validation;
+        Ok(evaluate_with_progress(&scorer, &v.cases, &v.negatives, "validating").full_masked)
+    }
+}
+
+/// Saves the best student.
+struct StudentKeeper<'a> {
+    dir: &'a StudentDir,
+}
+
+impl<B: AutodiffBackend, O> Keeper<B, Student<B>, O> for StudentKeeper<'_> {
+    fn epoch_done(&mut self, model: &Student<B>, _: &O, _: &History, best: bool) -> anyhow::Result<()> {
+        if best {
+            model.valid().save_file(self.dir.model(), &Rec::new())?;
+        }
+        Ok(())
+    }
+
+    fn stopped(&mut self, history: &History) -> anyhow::Result<String> {
+        Ok(match history.best_epoch {
+            Some(e) => format!("The best student so far (epoch {e}) is {}.", self.dir.model().display()),
+            None => "No student was saved.".to_string(),
+        })
+    }
+}
+
+/// Distils a student from `teacher`; saves the best one (by validation NDCG@10 of its
+/// runtime) in `dir` and returns the epoch log.
+pub fn distill<B: AutodiffBackend>(
+    device: &B::Device,
+    teacher: &Teacher<B::InnerBackend>,
+    inputs: &DistillInputs<'_>,
+    spec: &StudentSpec,
+    dir: &StudentDir,
+    log: &dyn Fn(&str),
+) -> anyhow::Result<History> {
+    let settings = &spec.settings;
+    anyhow::ensure!(
+        spec.window == teacher.max_len(),
+        "the student's window ({}) must be the teacher's max_len ({})",
+        spec.window,
+        teacher.max_len()
+    );
+    std::fs::create_dir_all(&dir.root).with_context(|| format!("creating {}", dir.root.display()))?;
+    std::fs::write(dir.spec(), serde_json::to_string_pretty(spec)?)?;
+    B::seed(device, settings.seed);
+    let windows = training_windows(inputs.split, inputs.events, spec.window);
+    let started = Instant::now();
+    let inner_text = ItemText::<B::InnerBackend>::new(inputs.tokens, device);
+    let lists = teacher_lists(
+        teacher,
+        &inner_text,
+        &windows,
+        settings.hard_negatives,
+        settings.random_negatives,
+        settings.seed,
+        device,
+    )?;
+    log(&format!(
+        "teacher lists: {} positions × {} candidates in {:.0} s",
+        lists.rows(),
+        lists.k,
+        started.elapsed().as_secs_f64()
+    ));
+    let n_items = spec.student.n_items;
+    let popularity = standardised_log_popularity(&item_counts(inputs.split.train.iter().flatten(), n_items));
+    let text = ItemText::<B>::new(inputs.tokens, device);
+    let validation = Validation::new(inputs.split, n_items, settings.valid_users, settings.seed);
+    let manifest = bare_manifest(inputs.item_ids.clone(), spec, inputs.tokens.width());
+
+    let (items, tokens, text_w, text_b) = teacher.item_encoder();
+    let moved = |t: Tensor<B::InnerBackend, 2>| Tensor::<B, 2>::from_data(t.into_data(), device);
+    let model: Student<B> = spec.student.init(device).with_item_encoder(
+        moved(items),
+        moved(tokens),
+        moved(text_w),
+        text_b.map(|b| Tensor::<B, 1>::from_data(b.into_data(), device)),
+    );
+    let optim = AdamWConfig::new().init::<B, Student<B>>();
+    let objective = StudentObjective::<B> {
+        lengths: windows.iter().map(|w| w.items.len()).collect(),
+        windows,
+        lists,
+        popularity,
+        settings,
+        text,
+        inner_text,
+        events: inputs.events,
+        validation,
+        manifest,
+        device: device.clone(),
+    };
+    let mut history = History::default();
+    training::fit(&objective, &mut StudentKeeper { dir }, model, optim, &settings.loop_settings(), &mut history, log)?;
+    Ok(history)
+}

@@ -1,0 +1,105 @@
+//! The teacher's training batches and loss: next-item cross-entropy at every position,
+//! over the whole catalog (full softmax) or the batch's targets plus shared uniform
+//! negatives (sampled softmax).
+
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Int, Tensor, TensorData};
+use pocketrank_model::ItemIdx;
+use pocketrank_model::teacher::{ItemText, Teacher};
+use rand::Rng;
+use rand::rngs::StdRng;
+
+use crate::training::LocalTable;
+
+/// One batch of training sequences over a local item table: the batch only computes the
+/// vectors of the items it reads or scores.
+pub struct TeacherBatch<B: Backend> {
+    /// `[t]` shifted item ids of the local table; entry 0 is padding.
+    pub table: Tensor<B, 1, Int>,
+    /// `[batch, len]` indices into `table`, right-padded with 0.
+    pub inputs: Tensor<B, 2, Int>,
+    /// `[n]` flat `batch * len` indices of the positions that have a next item.
+    pub positions: Tensor<B, 1, Int>,
+    /// `[c]` indices into `table` of the items scored at every position.
+    pub candidates: Tensor<B, 1, Int>,
+    /// `[n]` the next item at each position, as a column of `candidates`.
+    pub targets: Tensor<B, 1, Int>,
+    /// `n`: predicted positions.
+    pub n_targets: usize,
+}
+
+impl<B: Backend> TeacherBatch<B> {
+    /// Builds a batch from sequences of at least 2 items (each already cut to `max_len + 1`).
+    /// With `negatives > 0` the candidates are the batch's targets plus that many distinct
+    /// items drawn uniformly from `catalog` (sampled softmax); with 0, all of `catalog`
+    /// (full softmax). `catalog` lists the items that exist at training time.
+    pub fn new(
+        seqs: &[&[ItemIdx]],
+        catalog: &[ItemIdx],
+        negatives: usize,
+        rng: &mut StdRng,
+        device: &B::Device,
+    ) -> Self {
+        let mut table = LocalTable::new();
+        if negatives == 0 {
+            for &i in catalog {
+                table.row(i64::from(i) + 1);
+            }
+        }
+        let len = seqs.iter().map(|s| s.len() - 1).max().unwrap_or(1).max(1);
+        let mut inputs = vec![0i64; seqs.len() * len];
+        let (mut positions, mut next_items) = (Vec::new(), Vec::new());
+        for (b, s) in seqs.iter().enumerate() {
+            for t in 0..s.len() - 1 {
+                inputs[b * len + t] = table.row(i64::from(s[t]) + 1);
+                positions.push((b * len + t) as i64);
+                next_items.push(i64::from(s[t + 1]) + 1);
+            }
+        }
+        // Candidate columns: every catalog item, or the targets then fresh negatives.
+        let mut columns = LocalTable::empty();
+        let mut candidates: Vec<i64> = Vec::new();
+        let mut add = |shifted: i64, table: &mut LocalTable, columns: &mut LocalTable| {
+            let before = columns.len();
+            let col = columns.row(shifted);
+            if columns.len() > before {
+                candidates.push(table.row(shifted));
+            }
+            col
+        };
+        if negatives == 0 {
+            for &i in catalog {
+                add(i64::from(i) + 1, &mut table, &mut columns);
+            }
+        }
+        let targets: Vec<i64> = next_items.iter().map(|&i| add(i, &mut table, &mut columns)).collect();
+        if negatives > 0 {
+            let wanted = (columns.len() + negatives).min(catalog.len());
+            while columns.len() < wanted {
+                let i = catalog[rng.random_range(0..catalog.len())];
+                add(i64::from(i) + 1, &mut table, &mut columns);
+            }
+        }
+        let ids = table.into_ids();
+        let (n, c, k) = (targets.len(), candidates.len(), ids.len());
+        Self {
+            table: Tensor::from_data(TensorData::new(ids, [k]), device),
+            inputs: Tensor::from_data(TensorData::new(inputs, [seqs.len(), len]), device),
+            positions: Tensor::from_data(TensorData::new(positions, [n]), device),
+            candidates: Tensor::from_data(TensorData::new(candidates, [c]), device),
+            targets: Tensor::from_data(TensorData::new(targets, [n]), device),
+            n_targets: n,
+        }
+    }
+}
+
+/// Mean cross-entropy of one batch over its candidates: returns `[1]`.
+pub fn batch_loss<B: Backend>(model: &Teacher<B>, text: &ItemText<B>, batch: TeacherBatch<B>) -> Tensor<B, 1> {
+    let items = model.item_vectors_of(text, batch.table); // [t, d]
+    let hidden = model.forward(batch.inputs, items.clone()); // [batch, len, d]
+    let [b, l, d] = hidden.dims();
+    let rows = hidden.reshape([b * l, d]).select(0, batch.positions); // [n, d]
+    let logits = model.candidate_logits(rows, items, batch.candidates); // [n, c]
+    CrossEntropyLossConfig::new().init(&logits.device()).forward(logits, batch.targets)
+}

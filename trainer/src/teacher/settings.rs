@@ -1,0 +1,119 @@
+//! `trainer train`'s settings: the teacher's shape, its tokenizer and its optimisation.
+
+use clap::Args;
+use pocketrank_model::teacher::TeacherConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::training::LoopSettings;
+
+/// The model crate's defaults for the teacher's shape (written there, once).
+fn shape() -> TeacherConfig {
+    TeacherConfig::new(0, 0)
+}
+
+/// Everything `trainer train` can be told about the model and its training. The defaults
+/// live in the attributes below (the shape's in [`TeacherConfig`]); [`Default`] reads them.
+#[derive(Args, Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainSettings {
+    /// Epochs at most.
+    #[arg(long, default_value_t = 25)]
+    pub max_epochs: usize,
+    /// Stop after this many epochs without a better validation NDCG@10.
+    #[arg(long, default_value_t = 6)]
+    pub patience: usize,
+    /// Training sequences per batch.
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    /// AdamW learning rate.
+    #[arg(long = "lr", default_value_t = 2e-3)]
+    pub learning_rate: f64,
+    /// AdamW weight decay.
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f32,
+    /// Width of the model.
+    #[arg(long, default_value_t = shape().d_model)]
+    pub d_model: usize,
+    /// Transformer blocks.
+    #[arg(long = "layers", default_value_t = shape().n_layers)]
+    pub n_layers: usize,
+    /// Attention heads per block.
+    #[arg(long = "heads", default_value_t = shape().n_heads)]
+    pub n_heads: usize,
+    /// Longest history read by the model (the student's training window too).
+    #[arg(long, default_value_t = shape().max_len)]
+    pub max_len: usize,
+    /// Dropout on embeddings and inside the blocks.
+    #[arg(long, default_value_t = shape().dropout)]
+    pub dropout: f64,
+    /// Share of training item vectors built from text alone (helps cold start).
+    #[arg(long, default_value_t = shape().id_dropout)]
+    pub id_dropout: f64,
+    /// WordPiece vocabulary size of the catalog tokenizer.
+    #[arg(long, default_value_t = 6000)]
+    pub vocab_size: usize,
+    /// Title tokens kept per item.
+    #[arg(long, default_value_t = 24)]
+    pub title_tokens: usize,
+    /// Sampled softmax with this many shared uniform negatives per batch instead of the
+    /// full softmax over the catalog (0: more accurate, ~3x slower on CPU).
+    #[arg(long, default_value_t = 0)]
+    pub negatives: usize,
+    /// Hold this share of the catalog out of training entirely and report how well those
+    /// items are ranked from their text alone (cold start).
+    #[arg(long, default_value_t = 0.0)]
+    pub cold_items: f64,
+    /// Validate on a fixed random subset of this many users (0 = all).
+    #[arg(long, default_value_t = 10_000)]
+    pub valid_users: usize,
+    /// Seed of initialisation, shuffling, negatives and the validation subset.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        crate::settings::defaults()
+    }
+}
+
+impl TrainSettings {
+    /// The teacher for a catalog of `n_items` with token ids below `vocab_size`.
+    pub fn teacher(&self, n_items: usize, vocab_size: usize) -> TeacherConfig {
+        TeacherConfig::new(n_items, vocab_size)
+            .with_d_model(self.d_model)
+            .with_n_layers(self.n_layers)
+            .with_n_heads(self.n_heads)
+            .with_max_len(self.max_len)
+            .with_dropout(self.dropout)
+            .with_id_dropout(self.id_dropout)
+    }
+
+    /// The shared loop's part.
+    pub fn loop_settings(&self) -> LoopSettings {
+        LoopSettings {
+            max_epochs: self.max_epochs,
+            patience: self.patience,
+            batch_size: self.batch_size,
+            learning_rate: self.learning_rate,
+            seed: self.seed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_flags_defaults_and_the_model_crates() {
+        let s = TrainSettings::default();
+        assert_eq!((s.max_epochs, s.patience, s.batch_size, s.valid_users, s.seed), (25, 6, 256, 10_000, 42));
+        assert_eq!(s.learning_rate, 2e-3);
+        let t = s.teacher(7, 3);
+        let m = TeacherConfig::new(7, 3);
+        assert_eq!(
+            (t.d_model, t.n_layers, t.n_heads, t.max_len, t.dropout, t.id_dropout),
+            (m.d_model, m.n_layers, m.n_heads, m.max_len, m.dropout, m.id_dropout)
+        );
+    }
+}
