@@ -1,13 +1,21 @@
 // Starts the edge example (web/examples/edge) in workerd on a free 127.0.0.1 port, with the
 // built package and a model, for tests and the load benchmark.
+//
+// The package comes from POCKETRANK_PKG_DIR (default web/pkg), so a run can use a copy that
+// a rebuild of web/pkg does not change under it. `worker` names another folder holding a
+// worker.js and config.capnp (the load benchmark's control worker); `v8Flags` are added to
+// the config's own (measurements: --trace-gc).
 import { spawn } from 'node:child_process';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
+export const pkgDir = resolve(repo, process.env.POCKETRANK_PKG_DIR ?? 'web/pkg');
+export const exampleDir = join(repo, 'web/examples/edge');
+const PKG_FILES = ['index.js', 'pocketrank_core.js', 'pocketrank_core_bg.wasm'];
 
 async function freePort() {
   const s = createServer();
@@ -17,30 +25,50 @@ async function freePort() {
   return port;
 }
 
-export async function startWorkerd(artifactPath) {
+export async function startWorkerd(artifactPath, { worker = exampleDir, pkg = pkgDir, v8Flags = [] } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'pocketrank-edge-'));
-  for (const f of ['worker.js', 'config.capnp']) await copyFile(join(repo, 'web/examples/edge', f), join(dir, f));
-  for (const f of ['index.js', 'pocketrank_core.js', 'pocketrank_core_bg.wasm']) await copyFile(join(repo, 'web/pkg', f), join(dir, f));
-  await copyFile(artifactPath, join(dir, 'model.pkr'));
+  for (const f of await readdir(worker, { withFileTypes: true })) {
+    if (f.isFile() && /\.(js|capnp)$/.test(f.name)) await copyFile(join(worker, f.name), join(dir, f.name));
+  }
+  if (v8Flags.length > 0) {
+    const config = await readFile(join(dir, 'config.capnp'), 'utf8');
+    const extra = v8Flags.map((f) => JSON.stringify(f)).join(', ');
+    const list = /^(\s*v8Flags = \[[^\]]*)\]/m;
+    if (!list.test(config)) throw new Error(`${worker}/config.capnp sets no v8Flags to add to`);
+    // After the config's own, so that a flag given here wins.
+    await writeFile(join(dir, 'config.capnp'), config.replace(list, `$1, ${extra}]`));
+  }
+  if (worker === exampleDir) for (const f of PKG_FILES) await copyFile(join(pkg, f), join(dir, f));
+  if (artifactPath) await copyFile(artifactPath, join(dir, 'model.pkr'));
   const port = await freePort();
   const bin = join(repo, 'node_modules/.bin/workerd');
   const child = spawn(bin, ['serve', 'config.capnp', '--socket-addr', `http=127.0.0.1:${port}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });
+  const exited = new Promise((ok) => child.once('exit', ok));
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
       const r = await fetch(`${url}/health`);
       if (r.ok) break;
     } catch { /* not up yet */ }
-    if (child.exitCode !== null || i > 200) throw new Error(`workerd did not start:\n${log}`);
+    if (child.exitCode !== null || child.signalCode !== null || i > 400) {
+      child.kill();
+      await rm(dir, { recursive: true, force: true });
+      throw new Error(`workerd did not start:\n${log}`);
+    }
     await new Promise((ok) => setTimeout(ok, 50));
   }
   return {
     url,
     pid: child.pid,
     log: () => log,
-    stop: async () => { child.kill(); await new Promise((ok) => child.once('exit', ok)); await rm(dir, { recursive: true, force: true }); },
+    exited: () => child.exitCode !== null || child.signalCode !== null,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }
