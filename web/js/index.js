@@ -1,28 +1,119 @@
 // pocketrank: on-device personal reranking. The shopper's profile lives on this device
 // (IndexedDB in browsers, memory elsewhere) and is never sent anywhere by this package.
-import initWasm, { initSync, Model, version } from './pocketrank_core.js';
+//
+// The session logic (the profile, the ring of recent events, the stored record tagged with
+// the model version, rebuilding after a model update, event checks, the shop's order on
+// failure) is the Rust runtime's, through the WebAssembly core. This file adds storage,
+// the WebGPU path and the error policy (strict / onError / onWarning).
+import initWasm, { initSync as initCoreSync, maxCandidates, Model, Session, shopOrder, version } from './pocketrank_core.js';
 
-export { Model, initSync, version };
+export { Model, version };
 
-const STORE_VERSION = 1;
-const MAX_CANDIDATES = 100_000;
-const SOURCES = ['catalog', 'title', 'unknown'];
-const RING = 50;
-const KINDS = new Set(['view', 'cart', 'purchase', 'review']);
+/** @typedef {import('./index.js').ErrorCode} ErrorCode */
+/** @typedef {import('./index.js').PocketrankError} PocketrankError */
+/** @typedef {import('./index.js').Candidate} Candidate */
+/** @typedef {import('./index.js').Ranked} Ranked */
+/** @typedef {import('./index.js').RerankOptions} RerankOptions */
+/** @typedef {import('./index.js').LoadOptions} LoadOptions */
+/** @typedef {import('./index.js').ProfileStorage} ProfileStorage */
+/** @typedef {import('./index.js').ShopperEvent} ShopperEvent */
+/** @typedef {import('./index.js').RecordedEvent} RecordedEvent */
+/** @typedef {import('./index.js').Calibration} Calibration */
+/** @typedef {import('./index.js').ExportedProfile} ExportedProfile */
+/** @typedef {import('./index.js').WasmSource} WasmSource */
+/** @typedef {import('./index.js').ModelSource} ModelSource */
+/** @typedef {import('./webgpu.js').WebGpuScorer} WebGpuScorer */
+/** @typedef {{ ids: string[], scores: Float32Array | undefined, titles: string[] | undefined }} Flat */
+/** @typedef {{ order: Uint32Array, scores: Float32Array, sources: Uint8Array, error: unknown, free(): void }} CoreRanking */
 
-/** Checks the candidates and flattens them: ids, server scores (NaN = none), titles. */
+const SOURCES = /** @type {const} */ (['catalog', 'title', 'unknown', 'shop']);
+const SHOP = 3;
+const BACKENDS = ['auto', 'cpu', 'webgpu'];
+const LOAD_OPTIONS = ['storage', 'namespace', 'backend', 'strict', 'onError', 'onWarning', 'wasm', 'fetch'];
+const RERANK_OPTIONS = ['topK'];
+/** The list size at which "auto" measures the GPU against the CPU. */
+const CALIBRATION_SIZE = 10_000;
+
+/**
+ * An `Error` with a stable `code`; the message starts with "pocketrank: ".
+ * @param {ErrorCode} code
+ * @param {string} message
+ * @param {unknown} [cause]
+ * @returns {PocketrankError}
+ */
+function fail(code, message, cause) {
+  const error = new Error(`pocketrank: ${message}`, cause === undefined ? undefined : { cause });
+  return Object.assign(error, { code });
+}
+
+/** @param {unknown} e */
+const describe = (e) => String((e instanceof Error ? e.message : e) ?? e);
+
+/** @param {unknown} v */
+const show = (v) => (typeof v === 'string' ? JSON.stringify(v) : typeof v === 'function' ? 'a function' : String(v));
+
+/**
+ * Errors from the core already carry a code; anything else (an engine error) is wrapped.
+ * @param {unknown} e
+ * @param {ErrorCode} code
+ * @returns {PocketrankError}
+ */
+function coded(e, code) {
+  if (e instanceof Error && typeof (/** @type {{ code?: unknown }} */ (e).code) === 'string') return /** @type {PocketrankError} */ (e);
+  return fail(code, describe(e), e);
+}
+
+/**
+ * Rejects keys that are not options (a misspelt option would otherwise be ignored).
+ * @param {unknown} options
+ * @param {string[]} known
+ * @param {string} what
+ * @returns {Record<string, unknown>}
+ */
+function optionsObject(options, known, what) {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw fail('E_OPTIONS', `${what} must be an object`);
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw fail('E_OPTIONS', `unknown ${what} key ${JSON.stringify(key)} (known: ${known.join(', ')})`);
+  }
+  return /** @type {Record<string, unknown>} */ (options);
+}
+
+/**
+ * Checks `{ topK? }` and returns `topK`.
+ * @param {unknown} options
+ * @returns {number | undefined}
+ */
+function topKOf(options) {
+  const { topK } = optionsObject(options, RERANK_OPTIONS, 'rerank options');
+  if (topK === undefined) return undefined;
+  if (typeof topK !== 'number' || !Number.isInteger(topK) || topK < 0) {
+    throw fail('E_OPTIONS', `topK must be a non-negative integer (got ${show(topK)})`);
+  }
+  return Math.min(topK, 2 ** 32 - 1);
+}
+
+/**
+ * Checks the candidates and flattens them: ids, server scores (NaN = none), titles.
+ * @param {unknown} candidates
+ * @returns {Flat}
+ */
 function flatten(candidates) {
-  if (!Array.isArray(candidates)) throw new TypeError('pocketrank: invalid candidates: expected an array of { id, title?, score? }');
+  if (!Array.isArray(candidates)) throw fail('E_CANDIDATES', 'invalid candidates: expected an array of { id, title?, score? }');
   const n = candidates.length;
-  if (n > MAX_CANDIDATES) throw new RangeError(`pocketrank: cannot rerank: ${n} candidates is more than the ${MAX_CANDIDATES} one call accepts`);
+  const max = maxCandidates();
+  if (n > max) throw fail('E_TOO_MANY', `${n} candidates is more than the ${max} one call accepts; send the shop's top candidates`);
   const ids = new Array(n);
-  let scores, titles;
+  /** @type {Float32Array | undefined} */
+  let scores;
+  /** @type {string[] | undefined} */
+  let titles;
   for (let i = 0; i < n; i++) {
     const c = candidates[i];
     if (c === null || typeof c !== 'object' || typeof c.id !== 'string') {
-      throw new TypeError(`pocketrank: invalid candidates: candidates[${i}] has no string id (each candidate needs a string id)`);
+      throw fail('E_CANDIDATES', `invalid candidates: candidates[${i}] has no string id (each candidate needs a string id)`);
     }
-    if (c.id.includes('\n')) throw new TypeError(`pocketrank: invalid candidates: candidates[${i}].id contains a line break`);
+    if (c.id.includes('\n')) throw fail('E_CANDIDATES', `invalid candidates: candidates[${i}].id contains a line break`);
     ids[i] = c.id;
     if (c.score !== undefined && c.score !== null) {
       scores ??= new Float32Array(n).fill(NaN);
@@ -36,112 +127,165 @@ function flatten(candidates) {
   return { ids, scores, titles };
 }
 
-function checkTopK(topK) {
-  if (topK !== undefined && !(Number.isInteger(topK) && topK >= 0)) throw new TypeError('pocketrank: invalid options: topK must be a non-negative integer');
-}
-
 /**
- * Reranks through the model's typed-array path: candidates are checked and flattened here,
- * one joined id string crosses into WebAssembly, and the result objects are built here.
+ * The ranked objects from the core's typed arrays.
+ * @param {string[]} ids
+ * @param {CoreRanking} r
+ * @returns {Ranked[]}
  */
-function rankOn(model, profile, candidates, topK) {
-  const { ids, scores, titles } = flatten(candidates);
-  checkTopK(topK);
-  const n = ids.length;
-  const r = model.rankJoined(profile, n, ids.join('\n'), scores, titles?.join('\n'));
+function results(ids, r) {
   const order = r.order, sc = r.scores, src = r.sources;
   r.free();
-  const k = topK === undefined ? n : Math.min(n, topK);
-  const out = new Array(k);
-  for (let j = 0; j < k; j++) {
+  const out = new Array(order.length);
+  for (let j = 0; j < order.length; j++) {
     const i = order[j];
-    out[j] = { id: ids[i], index: i, score: sc[j], source: SOURCES[src[j]] };
+    out[j] = { id: ids[i], index: i, score: src[j] === SHOP ? null : sc[j], source: SOURCES[src[j]] };
   }
   return out;
 }
 
 /**
- * The same ranking on the GPU. Only for lists whose items are all in the model's catalog
- * (others take the CPU path); returns null in that case.
+ * What a failed rerank returns: the candidates in the shop's order (the core's cut).
+ * @param {unknown} candidates
+ * @param {number | undefined} topK
+ * @returns {Ranked[]}
  */
-async function rankOnGpu(gpu, model, profile, candidates, topK) {
-  const { ids, scores } = flatten(candidates);
-  checkTopK(topK);
-  const n = ids.length;
-  const indices = model.catalogIndices(n, ids.join('\n'));
-  if (indices.some((i) => i < 0)) return null;
-  const context = new Float32Array(2 * n);
-  if (scores) {
-    for (let i = 0; i < n; i++) {
-      if (Number.isFinite(scores[i])) { context[2 * i] = Math.max(-50, Math.min(50, scores[i])); context[2 * i + 1] = 1; }
-    }
-  }
-  const sc = await gpu.score(profile, indices, context);
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => sc[b] - sc[a] || a - b);
-  const k = topK === undefined ? n : Math.min(n, topK);
-  return order.slice(0, k).map((i) => ({ id: ids[i], index: i, score: sc[i], source: 'catalog' }));
+function shopResults(candidates, topK) {
+  const list = Array.isArray(candidates) ? candidates : [];
+  return Array.from(shopOrder(list.length, topK), (index) => ({ id: list[index]?.id, index, score: null, source: 'shop' }));
 }
 
+/** @type {Promise<void> | null} */
 let ready = null;
 
 /**
- * Loads the WebAssembly module once. Browsers fetch `pocketrank_core_bg.wasm` next to this
- * file; Node reads it from disk; pass `wasm` (a URL, bytes or a `WebAssembly.Module`) to
- * override.
+ * Loads the WebAssembly module once. Browsers and bundlers fetch `pocketrank_core_bg.wasm`
+ * next to this file; Node reads it from disk; `wasm` (a URL, a Response, bytes or a
+ * `WebAssembly.Module`) overrides both.
+ * @param {WasmSource} [wasm]
+ * @returns {Promise<void>}
  */
 export function init(wasm) {
   if (!ready) {
     ready = (async () => {
-      if (wasm !== undefined) return initWasm({ module_or_path: wasm });
-      if (typeof process !== 'undefined' && process.versions && process.versions.node) {
-        const { readFile } = await import('node:fs/promises');
-        return initWasm({ module_or_path: await readFile(new URL('./pocketrank_core_bg.wasm', import.meta.url)) });
+      try {
+        if (wasm !== undefined) {
+          await initWasm({ module_or_path: wasm });
+          return;
+        }
+        const file = new URL('./pocketrank_core_bg.wasm', import.meta.url);
+        const node = /** @type {{ process?: { versions?: { node?: string } } }} */ (globalThis).process?.versions?.node;
+        if (file.protocol === 'file:' && node) {
+          // Kept out of bundlers' sight: they would try to resolve it for the browser.
+          const fs = 'node:fs/promises';
+          const { readFile } = await import(/* @vite-ignore */ /* webpackIgnore: true */ fs);
+          await initWasm({ module_or_path: await readFile(file) });
+          return;
+        }
+        await initWasm({ module_or_path: file });
+      } catch (e) {
+        throw fail('E_WASM', `cannot load the WebAssembly module (${describe(e)}). Serve pocketrank_core_bg.wasm next to index.js or pass its URL as \`wasm\`; a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src`, e);
       }
-      return initWasm();
     })();
     ready.catch(() => { ready = null; });
   }
   return ready;
 }
 
+/**
+ * Instantiates the WebAssembly module synchronously (edge workers, where the platform hands
+ * the module over): `initSync({ module })` or `initSync(module)`.
+ * @param {{ module: WebAssembly.Module | BufferSource } | WebAssembly.Module | BufferSource} input
+ * @returns {void}
+ */
+export function initSync(input) {
+  const module = input !== null && typeof input === 'object' && 'module' in input ? input.module : input;
+  try {
+    initCoreSync({ module: /** @type {WebAssembly.Module | BufferSource} */ (module) });
+  } catch (e) {
+    throw fail('E_WASM', `cannot instantiate the WebAssembly module (${describe(e)})`, e);
+  }
+  ready ??= Promise.resolve();
+}
+
+/**
+ * @param {ModelSource} source
+ * @param {typeof fetch | undefined} fetchImpl
+ * @returns {Promise<Uint8Array>}
+ */
 async function artifactBytes(source, fetchImpl) {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   if (typeof source === 'string' || source instanceof URL) {
-    const res = await fetchImpl(source);
-    if (!res.ok) throw new Error(`pocketrank: cannot fetch the model from ${source}: HTTP ${res.status}`);
-    return new Uint8Array(await res.arrayBuffer());
+    if (!fetchImpl) throw fail('E_FETCH', `cannot fetch the model from ${source}: there is no fetch here; pass the model's bytes or a \`fetch\` option`);
+    let res;
+    try {
+      res = await fetchImpl(source);
+    } catch (e) {
+      throw fail('E_FETCH', `cannot fetch the model from ${source}: ${describe(e)}`, e);
+    }
+    if (!res.ok) throw fail('E_FETCH', `cannot fetch the model from ${source}: HTTP ${res.status}`);
+    try {
+      return new Uint8Array(await res.arrayBuffer());
+    } catch (e) {
+      throw fail('E_FETCH', `cannot fetch the model from ${source}: the download failed (${describe(e)})`, e);
+    }
   }
-  throw new TypeError('pocketrank: the model source must be bytes (Uint8Array/ArrayBuffer) or a URL');
+  throw fail('E_OPTIONS', 'the model source must be bytes (Uint8Array/ArrayBuffer) or a URL');
 }
 
 /**
  * Decodes an artifact into a `Model`, hashing it with the platform's WebCrypto when there
  * is one (several times faster than hashing inside WebAssembly on a cold start); the
  * checksum is verified either way.
+ * @param {Uint8Array | ArrayBuffer} bytes
+ * @returns {Promise<Model>}
  */
 export async function loadModel(bytes) {
+  if (!(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer)) throw fail('E_OPTIONS', 'loadModel needs the artifact bytes (Uint8Array or ArrayBuffer)');
+  const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   await init();
   const subtle = globalThis.crypto?.subtle;
-  if (subtle && bytes.length > 32) {
-    const digest = new Uint8Array(await subtle.digest('SHA-256', bytes.subarray(0, bytes.length - 32)));
-    return Model.withDigest(bytes, digest);
+  let digest;
+  if (subtle && data.length > 32) {
+    try {
+      const body = /** @type {Uint8Array<ArrayBuffer>} */ (data.subarray(0, data.length - 32));
+      digest = new Uint8Array(await subtle.digest('SHA-256', body));
+    } catch { /* hashed in WebAssembly below */ }
   }
-  return new Model(bytes);
+  try {
+    return digest ? Model.withDigest(data, digest) : new Model(data);
+  } catch (e) {
+    throw coded(e, 'E_ARTIFACT');
+  }
 }
 
-/** Profile storage that lives as long as the page or process. */
+/**
+ * Profile storage that lives as long as the page or process.
+ * @implements {ProfileStorage}
+ */
 export class MemoryStorage {
+  /** @type {Map<string, Uint8Array>} */
   #records = new Map();
-  async get(key) { return this.#records.get(key); }
-  async set(key, record) { this.#records.set(key, structuredClone(record)); }
+  /** @param {string} key */
+  async get(key) { return this.#records.get(key)?.slice(); }
+  /** @param {string} key @param {Uint8Array} record */
+  async set(key, record) { this.#records.set(key, record.slice()); }
+  /** @param {string} key */
   async delete(key) { this.#records.delete(key); }
 }
 
-/** Profile storage in the browser's IndexedDB (database `pocketrank`, store `profiles`). */
+/**
+ * Profile storage in the browser's IndexedDB (database `pocketrank`, store `profiles`).
+ * @implements {ProfileStorage}
+ */
 export class IndexedDbStorage {
+  /** @type {Promise<IDBDatabase> | undefined} */
   #db;
+  /** @param {string} [dbName] */
   constructor(dbName = 'pocketrank') { this.dbName = dbName; }
+  /** @returns {Promise<IDBDatabase>} */
   #open() {
     if (!this.#db) {
       this.#db = new Promise((resolve, reject) => {
@@ -155,6 +299,12 @@ export class IndexedDbStorage {
     }
     return this.#db;
   }
+  /**
+   * @template T
+   * @param {IDBTransactionMode} mode
+   * @param {(store: IDBObjectStore) => IDBRequest<T>} fn
+   * @returns {Promise<T>}
+   */
   async #tx(mode, fn) {
     const db = await this.#open();
     return new Promise((resolve, reject) => {
@@ -165,65 +315,131 @@ export class IndexedDbStorage {
       tx.onabort = () => reject(tx.error || new Error('IndexedDB transaction aborted'));
     });
   }
+  /** @param {string} key @returns {Promise<unknown>} */
   get(key) { return this.#tx('readonly', (s) => s.get(key)); }
-  set(key, record) { return this.#tx('readwrite', (s) => s.put(record, key)); }
-  delete(key) { return this.#tx('readwrite', (s) => s.delete(key)); }
+  /** @param {string} key @param {Uint8Array} record @returns {Promise<void>} */
+  async set(key, record) { await this.#tx('readwrite', (s) => s.put(record, key)); }
+  /** @param {string} key @returns {Promise<void>} */
+  async delete(key) { await this.#tx('readwrite', (s) => s.delete(key)); }
 }
 
-function checkEvent(event) {
-  if (event === null || typeof event !== 'object') throw new TypeError('pocketrank: an event must be an object { itemId, kind?, ts?, title? }');
-  if (typeof event.itemId !== 'string' || event.itemId === '') throw new TypeError('pocketrank: event.itemId must be a non-empty string');
-  const kind = event.kind ?? 'view';
-  if (!KINDS.has(kind)) throw new TypeError(`pocketrank: event.kind must be one of view, cart, purchase, review (got ${JSON.stringify(kind)})`);
-  const ts = event.ts ?? Date.now();
-  if (!Number.isFinite(ts)) throw new TypeError('pocketrank: event.ts must be a finite number of milliseconds');
-  const out = { itemId: event.itemId, kind, ts };
-  if (typeof event.title === 'string' && event.title !== '') out.title = event.title;
-  return out;
+/**
+ * @param {unknown} value
+ * @returns {value is ProfileStorage}
+ */
+function isStorage(value) {
+  const s = /** @type {Record<string, unknown>} */ (value);
+  return value !== null && typeof value === 'object' && typeof s.get === 'function' && typeof s.set === 'function' && typeof s.delete === 'function';
 }
+
+/**
+ * Checks `Personalizer.load`'s options.
+ * @param {unknown} options
+ * @returns {LoadOptions}
+ */
+function loadOptions(options) {
+  const o = optionsObject(options, LOAD_OPTIONS, 'option');
+  if (o.backend !== undefined && !BACKENDS.includes(/** @type {string} */ (o.backend))) {
+    throw fail('E_OPTIONS', `backend must be "auto", "cpu" or "webgpu" (got ${show(o.backend)})`);
+  }
+  if (o.storage !== undefined && o.storage !== 'indexeddb' && o.storage !== 'memory' && !isStorage(o.storage)) {
+    throw fail('E_OPTIONS', `storage must be "indexeddb", "memory" or an object with get, set and delete methods (got ${show(o.storage)})`);
+  }
+  if (o.namespace !== undefined && (typeof o.namespace !== 'string' || o.namespace === '')) throw fail('E_OPTIONS', 'namespace must be a non-empty string');
+  if (o.strict !== undefined && typeof o.strict !== 'boolean') throw fail('E_OPTIONS', 'strict must be true or false');
+  for (const f of ['onError', 'onWarning', 'fetch']) {
+    if (o[f] !== undefined && typeof o[f] !== 'function') throw fail('E_OPTIONS', `${f} must be a function`);
+  }
+  return /** @type {LoadOptions} */ (o);
+}
+
+/**
+ * A record stored by pocketrank 0.1's JavaScript session: `{ v: 1, modelVersion, profile, events }`.
+ * @param {unknown} record
+ * @returns {record is { v: 1, events: unknown[] }}
+ */
+function isLegacyRecord(record) {
+  const r = /** @type {{ v?: unknown, events?: unknown }} */ (record);
+  return record !== null && typeof record === 'object' && r.v === 1 && Array.isArray(r.events);
+}
+
+const token = Symbol('pocketrank.Personalizer');
 
 /**
  * A shopper's personalizer: records their events into a profile kept on this device and
  * reranks the shop's lists for them.
  */
 export class Personalizer {
-  #model; #storage; #key; #profile; #events = []; #queue = Promise.resolve();
-  #onError; #onWarning; #strict;
+  /** @type {Model} */ #model;
+  /** @type {Session} */ #session;
+  /** @type {ProfileStorage} */ #storage;
+  /** @type {string} */ #key;
+  /** @type {Promise<unknown>} */ #queue = Promise.resolve();
+  /** @type {((error: PocketrankError) => void) | undefined} */ #onError;
+  /** @type {((warning: PocketrankError) => void) | undefined} */ #onWarning;
+  /** @type {boolean} */ #strict;
   /** The WebGPU scorer, when one is in use, and the list size from which it is used. */
-  #gpu = null; #gpuFrom = Infinity; #lastBackend = 'cpu';
-  /** Warnings so far (e.g. storage unavailable, profile rebuilt after a model update). */
+  /** @type {WebGpuScorer | null} */ #gpu = null;
+  #gpuFrom = Infinity;
+  /** @type {'cpu' | 'webgpu'} */ #lastBackend = 'cpu';
+  /**
+   * Warnings so far (storage unavailable, profile rebuilt after a model update, no GPU).
+   * @type {PocketrankError[]}
+   */
   warnings = [];
+  /**
+   * With backend "auto": the measurement behind the choice, once done.
+   * @type {Calibration | undefined}
+   */
+  calibration = undefined;
 
-  constructor(model, storage, key, options) {
+  /**
+   * Use `Personalizer.load`.
+   * @param {symbol} key
+   * @param {Model} model
+   * @param {ProfileStorage} storage
+   * @param {string} storageKey
+   * @param {LoadOptions} options
+   */
+  constructor(key, model, storage, storageKey, options) {
+    if (key !== token) throw fail('E_OPTIONS', 'create a Personalizer with `await Personalizer.load(model, options)`');
     this.#model = model;
     this.#storage = storage;
-    this.#key = key;
+    this.#key = storageKey;
     this.#onError = options.onError;
     this.#onWarning = options.onWarning;
     this.#strict = Boolean(options.strict);
-    this.#profile = model.newProfile();
+    this.#session = Session.restore(model, new Uint8Array(0));
   }
 
   /**
    * Loads a model and the shopper's stored profile.
-   * @param source the artifact: bytes or a URL to fetch.
-   * @param options `{ storage: "indexeddb" | "memory" | store, namespace, backend, strict, onError, onWarning, wasm, fetch }`
+   * @param {ModelSource} source the artifact: bytes or a URL to fetch.
+   * @param {LoadOptions} [options]
+   * @returns {Promise<Personalizer>}
    */
-  static async load(source, options = {}) {
-    await init(options.wasm);
-    const bytes = await artifactBytes(source, options.fetch ?? globalThis.fetch?.bind(globalThis));
+  static async load(source, options) {
+    const o = loadOptions(options);
+    await init(o.wasm);
+    const bytes = await artifactBytes(source, o.fetch ?? globalThis.fetch?.bind(globalThis));
     const model = await loadModel(bytes);
-    const namespace = options.namespace ?? 'default';
+    const namespace = o.namespace ?? 'default';
+    /** @type {[ErrorCode, string][]} */
     const warnings = [];
-    let storage = options.storage ?? (typeof indexedDB !== 'undefined' ? 'indexeddb' : 'memory');
-    if (storage === 'indexeddb') {
-      if (typeof indexedDB === 'undefined') { warnings.push('IndexedDB is not available here: the profile is kept in memory'); storage = new MemoryStorage(); }
-      else storage = new IndexedDbStorage();
-    } else if (storage === 'memory') storage = new MemoryStorage();
-    const p = new Personalizer(model, storage, `profile:${namespace}`, options);
-    for (const w of warnings) p.#warn(w);
+    const wanted = o.storage ?? (typeof indexedDB !== 'undefined' ? 'indexeddb' : 'memory');
+    /** @type {ProfileStorage} */
+    let storage;
+    if (wanted === 'indexeddb') {
+      if (typeof indexedDB === 'undefined') {
+        warnings.push(['E_STORAGE', 'IndexedDB is not available here: the profile is kept in memory for this session']);
+        storage = new MemoryStorage();
+      } else storage = new IndexedDbStorage();
+    } else if (wanted === 'memory') storage = new MemoryStorage();
+    else storage = wanted;
+    const p = new Personalizer(token, model, storage, `profile:${namespace}`, o);
+    for (const [code, message] of warnings) p.#warn(code, message);
     await p.#restore();
-    const backend = options.backend ?? 'auto';
+    const backend = o.backend ?? 'auto';
     if (backend === 'webgpu') await p.#startGpu(0);
     else if (backend === 'auto') p.#startGpu(null).catch(() => {}); // in the background
     return p;
@@ -232,6 +448,7 @@ export class Personalizer {
   /**
    * Sets up the WebGPU scorer. `from`: the list size from which to use it, or null to
    * measure: the GPU is used from 10,000 candidates only if it beats the CPU there.
+   * @param {number | null} from
    */
   async #startGpu(from) {
     let gpu;
@@ -240,27 +457,34 @@ export class Personalizer {
       // "auto" never picks a software adapter: it cannot beat the CPU path.
       gpu = await createWebGpuScorer(this.#model, { allowFallback: from !== null });
     } catch (e) {
-      this.#warn(`WebGPU is unavailable (${e?.message ?? e}); scoring runs on the CPU`);
+      this.#warn('E_WEBGPU', `WebGPU is unavailable (${describe(e)}); scoring runs on the CPU`);
       return;
     }
     if (!gpu) {
-      if (from !== null) this.#warn('no WebGPU adapter here; scoring runs on the CPU');
+      if (from !== null) this.#warn('E_WEBGPU', 'no WebGPU adapter here; scoring runs on the CPU');
       else this.calibration = { skipped: 'no hardware WebGPU adapter' };
       return;
     }
     if (from === null) {
-      const n = Math.min(10_000, this.#model.itemCount);
-      const indices = Int32Array.from({ length: n }, (_, i) => i);
-      const context = new Float32Array(2 * n);
-      await gpu.score(this.#profile, indices, context); // compiles the pipeline
-      let t = performance.now();
-      await gpu.score(this.#profile, indices, context);
-      const gpuMs = performance.now() - t;
-      t = performance.now();
-      this.#model.scoreIndices(this.#profile, Uint32Array.from(indices));
-      const cpuMs = performance.now() - t;
-      from = gpuMs < cpuMs ? n : Infinity;
-      this.calibration = { candidates: n, gpuMs, cpuMs, adapter: gpu.description, fallbackAdapter: gpu.fallback };
+      try {
+        const n = Math.min(CALIBRATION_SIZE, this.#model.itemCount);
+        const indices = Int32Array.from({ length: n }, (_, i) => i);
+        const context = this.#model.contextFeatures(n);
+        const params = this.#session.kernelParams(this.#model);
+        await gpu.score(params, indices, context); // compiles the pipeline
+        let t = performance.now();
+        await gpu.score(params, indices, context);
+        const gpuMs = performance.now() - t;
+        t = performance.now();
+        this.#session.scoreIndices(this.#model, Uint32Array.from(indices));
+        const cpuMs = performance.now() - t;
+        from = gpuMs < cpuMs ? n : Infinity;
+        this.calibration = { candidates: n, gpuMs, cpuMs, adapter: gpu.description, fallbackAdapter: gpu.fallback };
+      } catch (e) {
+        this.#warn('E_WEBGPU', `the WebGPU scorer failed while measuring it (${describe(e)}); scoring runs on the CPU`);
+        gpu.destroy();
+        return;
+      }
     }
     this.#gpu = gpu;
     this.#gpuFrom = from;
@@ -269,18 +493,30 @@ export class Personalizer {
   /**
    * What computes the scores: "webgpu" when the GPU path is in use (always with
    * `backend: "webgpu"`; with "auto" only from the measured list size on), else "cpu".
-   * `lastBackend` tells which one served the latest `rerank`.
+   * @returns {'cpu' | 'webgpu'}
    */
   get backend() { return this.#gpu && this.#gpuFrom < Infinity ? 'webgpu' : 'cpu'; }
+  /** Which backend served the latest `rerank`. @returns {'cpu' | 'webgpu'} */
   get lastBackend() { return this.#lastBackend; }
-  /** The model's version tag (stored profiles are tagged with it). */
+  /** The model's version tag (stored profiles are tagged with it). @returns {string} */
   get modelVersion() { return this.#model.modelVersion; }
-  /** Events folded into the profile that are still in the local ring buffer. */
-  get recentEvents() { return this.#events.map((e) => ({ ...e })); }
+  /** The events the profile was folded from that are still in the ring of recent events. @returns {RecordedEvent[]} */
+  get recentEvents() { return this.#session.recentEvents(); }
 
-  #warn(message) {
-    this.warnings.push(message);
-    if (this.#onWarning) this.#onWarning(message);
+  /** @param {ErrorCode} code @param {string} message */
+  #warn(code, message) {
+    const warning = fail(code, message);
+    this.warnings.push(warning);
+    if (this.#onWarning) {
+      try { this.#onWarning(warning); } catch (e) { queueMicrotask(() => { throw e; }); }
+    }
+  }
+
+  /** @param {PocketrankError} error */
+  #report(error) {
+    if (this.#onError) {
+      try { this.#onError(error); } catch (e) { queueMicrotask(() => { throw e; }); }
+    }
   }
 
   async #restore() {
@@ -288,132 +524,187 @@ export class Personalizer {
     try {
       record = await this.#storage.get(this.#key);
     } catch (e) {
-      this.#warn(`stored profile unavailable (${e?.message ?? e}); using an in-memory profile`);
+      this.#warn('E_STORAGE', `the stored profile cannot be read (${describe(e)}); the profile is kept in memory for this session`);
       this.#storage = new MemoryStorage();
       return;
     }
-    if (record === undefined) return;
-    const events = Array.isArray(record?.events) ? record.events : [];
-    if (record?.v === STORE_VERSION && record.modelVersion === this.#model.modelVersion && record.profile instanceof Uint8Array) {
-      try {
-        rankOn(this.#model, record.profile, [], undefined); // validates the bytes
-        this.#profile = record.profile;
-        this.#events = events.slice(-RING);
-        return;
-      } catch { /* corrupt: rebuild below */ }
+    if (record === undefined || record === null) return;
+    if (ArrayBuffer.isView(record)) {
+      this.#session = Session.restore(this.#model, new Uint8Array(record.buffer, record.byteOffset, record.byteLength));
+    } else if (isLegacyRecord(record)) {
+      this.#session = Session.fromEvents(this.#model, record.events);
+    } else {
+      this.#warn('E_PROFILE', 'the stored profile is not a pocketrank record; starting a new profile');
+      await this.#persist();
+      return;
     }
-    // Another model version or a damaged record: rebuild from the recent events.
-    let profile = this.#model.newProfile();
-    const kept = [];
-    for (const raw of events.slice(-RING)) {
-      try { const e = checkEvent(raw); profile = this.#model.observe(profile, e); kept.push(e); } catch { /* skip */ }
+    const warning = this.#session.warning;
+    if (warning) {
+      this.#warn('E_PROFILE', warning);
+      await this.#persist();
     }
-    this.#profile = profile;
-    this.#events = kept;
-    this.#warn(record?.modelVersion !== this.#model.modelVersion
-      ? `profile rebuilt from ${kept.length} recent events for model ${this.#model.modelVersion}`
-      : `stored profile was damaged; rebuilt from ${kept.length} recent events`);
-    await this.#persist();
   }
 
   async #persist() {
-    const record = { v: STORE_VERSION, modelVersion: this.#model.modelVersion, profile: this.#profile, events: this.#events };
+    const record = this.#session.toBytes();
     try {
       await this.#storage.set(this.#key, record);
     } catch (e) {
-      this.#warn(`could not store the profile (${e?.name ?? ''} ${e?.message ?? e}); keeping it in memory`);
+      this.#warn('E_STORAGE', `could not store the profile (${describe(e)}); keeping it in memory for this session`);
       this.#storage = new MemoryStorage();
       await this.#storage.set(this.#key, record);
     }
   }
 
   /**
-   * Records an event: `{ itemId, kind?: "view" | "cart" | "purchase" | "review", ts?: ms, title? }`.
-   * The profile is updated at once (the next `rerank` sees it) and stored on this device
-   * only; the promise settles when it is stored. Rejects with an Error for a malformed
-   * event (the profile is left unchanged).
+   * Records an event. The profile is updated at once (the next `rerank` sees it) and stored
+   * on this device only; the promise settles when it is stored. Rejects with an `E_EVENT`
+   * error for a malformed event (the profile is left unchanged).
+   * @param {ShopperEvent} event
+   * @returns {Promise<void>}
    */
   observe(event) {
-    // The profile changes now, in call order, so a `rerank` right after sees the event;
-    // storing it is queued and the returned promise settles when it is stored.
-    let e;
     try {
-      e = checkEvent(event);
-      this.#profile = this.#model.observe(this.#profile, e);
-    } catch (error) {
-      return Promise.reject(error);
+      this.#session.observe(this.#model, event);
+    } catch (e) {
+      return Promise.reject(coded(e, 'E_EVENT'));
     }
-    this.#events.push(e);
-    if (this.#events.length > RING) this.#events.splice(0, this.#events.length - RING);
     const done = this.#queue.then(() => this.#persist());
     this.#queue = done.catch(() => {});
     return done;
   }
 
   /**
-   * Reorders the shop's candidates for this shopper: `[{ id, title?, score? }]` →
-   * `[{ id, index, score, source }]`, best first. On any failure the candidates come back
-   * in the shop's order (with `score: null`) and the error goes to `onError` — unless the
-   * personalizer was loaded with `strict: true`, in which case the promise rejects.
+   * Reorders the shop's candidates for this shopper, best first. On any failure the
+   * candidates come back in the shop's order (with `score: null`, `source: "shop"`) and the
+   * error goes to `onError` — unless the personalizer was loaded with `strict: true`, in
+   * which case the promise rejects.
+   * @param {Candidate[]} candidates
+   * @param {RerankOptions} [options]
+   * @returns {Promise<Ranked[]>}
    */
-  async rerank(candidates, options = {}) {
+  async rerank(candidates, options) {
+    /** @type {number | undefined} */
+    let topK;
     try {
-      if (this.#gpu && Array.isArray(candidates) && candidates.length >= this.#gpuFrom) {
-        const ranked = await rankOnGpu(this.#gpu, this.#model, this.#profile, candidates, options.topK);
-        if (ranked) {
-          this.#lastBackend = 'webgpu';
-          return ranked;
+      topK = topKOf(options);
+      const flat = flatten(candidates);
+      const n = flat.ids.length;
+      if (this.#gpu && n >= this.#gpuFrom) {
+        try {
+          const ranked = await this.#rankOnGpu(this.#gpu, flat, topK);
+          if (ranked) {
+            this.#lastBackend = 'webgpu';
+            return ranked;
+          }
+        } catch (e) {
+          this.#warn('E_WEBGPU', `the WebGPU scorer failed (${describe(e)}); scoring runs on the CPU from now on`);
+          this.#gpu.destroy();
+          this.#gpu = null;
         }
       }
       this.#lastBackend = 'cpu';
-      return rankOn(this.#model, this.#profile, candidates, options.topK);
+      const r = this.#session.rankJoined(this.#model, n, flat.ids.join('\n'), flat.scores, flat.titles?.join('\n'), topK);
+      const error = r.error;
+      if (error) {
+        r.free();
+        throw error;
+      }
+      return results(flat.ids, r);
     } catch (e) {
-      if (this.#strict) throw e;
-      if (this.#onError) this.#onError(e);
-      return shopOrder(candidates, options.topK);
+      const error = coded(e, 'E_CANDIDATES');
+      if (this.#strict) throw error;
+      this.#report(error);
+      return shopResults(candidates, topK);
     }
   }
 
-  /** Wipes this shopper's profile and events from this device. */
-  async forget() {
-    await this.#queue;
-    this.#profile = this.#model.newProfile();
-    this.#events = [];
-    await this.#storage.delete(this.#key);
+  /**
+   * The same ranking on the GPU, for lists whose items are all in the model's catalog
+   * (null otherwise: those take the CPU path).
+   * @param {WebGpuScorer} gpu
+   * @param {Flat} flat
+   * @param {number | undefined} topK
+   * @returns {Promise<Ranked[] | null>}
+   */
+  async #rankOnGpu(gpu, { ids, scores }, topK) {
+    const n = ids.length;
+    const indices = this.#model.catalogIndices(n, ids.join('\n'));
+    if (indices.some((i) => i < 0)) return null;
+    const context = this.#model.contextFeatures(n, scores);
+    const sc = await gpu.score(this.#session.kernelParams(this.#model), indices, context);
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => sc[b] - sc[a] || a - b);
+    const k = topK === undefined ? n : Math.min(n, topK);
+    return order.slice(0, k).map((i) => ({ id: ids[i], index: i, score: sc[i], source: 'catalog' }));
   }
 
   /**
-   * The profile, for the host app to move explicitly (e.g. to another device).
-   * Returns copies; nothing is sent anywhere.
+   * Wipes this shopper's profile and events from this device. The profile in memory is
+   * reset at once; the promise settles when the stored record is deleted (rejects with an
+   * `E_STORAGE` error if the storage refused).
+   * @returns {Promise<void>}
+   */
+  forget() {
+    this.#session.forget(this.#model);
+    const done = this.#queue.then(async () => {
+      try {
+        await this.#storage.delete(this.#key);
+      } catch (e) {
+        throw fail('E_STORAGE', `the stored profile could not be deleted (${describe(e)})`, e);
+      }
+    });
+    this.#queue = done.catch(() => {});
+    return done;
+  }
+
+  /**
+   * Copies of the profile vector and the recent events, for the host app to move
+   * explicitly (the vector is what `rerankWithProfile` accepts). Nothing is sent anywhere.
+   * @returns {ExportedProfile}
    */
   exportProfile() {
-    return { modelVersion: this.#model.modelVersion, profile: this.#profile.slice(), events: this.recentEvents };
+    return { modelVersion: this.#model.modelVersion, profile: this.#session.profileVector(), events: this.recentEvents };
   }
 
   /**
    * The compact, quantised profile blob for an edge reranker (opt-in only): no item ids,
    * no events, no times — see the package README's privacy note.
+   * @returns {Uint8Array}
    */
-  edgeProfile() { return this.#model.exportEdgeProfile(this.#profile); }
-}
-
-function shopOrder(candidates, topK) {
-  if (!Array.isArray(candidates)) return [];
-  const out = candidates.map((c, index) => ({ id: c?.id, index, score: null, source: 'shop' }));
-  return topK === undefined ? out : out.slice(0, topK);
+  edgeProfile() { return this.#session.edgeProfile(); }
 }
 
 /**
  * Stateless rerank for edge workers: a loaded `Model`, the shopper's opt-in profile — the
  * edge blob from `Personalizer.edgeProfile()` (a `Uint8Array`) or the raw profile vector
- * (an array of numbers) — and the candidates. Throws on bad input.
+ * (an array of numbers) — and the candidates. Throws an Error with a `code` on bad input:
+ * `E_TOO_MANY`, `E_CANDIDATES`, `E_PROFILE` or `E_OPTIONS`.
+ * @param {import('./index.js').Model} model
+ * @param {Uint8Array | number[] | Float32Array} profile
+ * @param {Candidate[]} candidates
+ * @param {RerankOptions} [options]
+ * @returns {Ranked[]}
  */
-export function rerankWithProfile(model, profile, candidates, options = {}) {
-  let bytes;
-  if (profile instanceof Uint8Array) bytes = model.importEdgeProfile(profile);
+export function rerankWithProfile(model, profile, candidates, options) {
+  if (!(model instanceof Model)) throw fail('E_OPTIONS', 'rerankWithProfile needs a loaded Model (`new Model(bytes)` or `await loadModel(bytes)`)');
+  const topK = topKOf(options);
+  let state;
+  if (profile instanceof Uint8Array) state = model.edgeState(profile);
   else if (Array.isArray(profile) || profile instanceof Float32Array) {
-    if (!Array.from(profile).every((v) => typeof v === 'number')) throw new TypeError('pocketrank: invalid profile: the vector must hold numbers');
-    bytes = model.profileFromVector(Float32Array.from(profile));
-  } else throw new TypeError('pocketrank: invalid profile: expected the edge blob (Uint8Array) or a number array');
-  return rankOn(model, bytes, candidates, options.topK);
+    if (!Array.prototype.every.call(profile, (/** @type {unknown} */ v) => typeof v === 'number')) {
+      throw fail('E_PROFILE', 'invalid profile: the vector must hold numbers');
+    }
+    state = Float32Array.from(profile);
+  } else throw fail('E_PROFILE', 'invalid profile: expected the edge blob (Uint8Array) or a number array');
+  const flat = flatten(candidates);
+  const r = model.rankState(state, flat.ids.length, flat.ids.join('\n'), flat.scores, flat.titles?.join('\n'), topK);
+  return results(flat.ids, r);
 }
+
+// Checked by `tsc -p web` against index.d.ts (a pure expression: no run-time effect, and
+// bundlers drop it): every export has the type the package declares for it (Personalizer:
+// its instances and `load`; its constructor is private to the package).
+/** @typedef {typeof import('./index.js')} Declared */
+void (/** @satisfies {Omit<Declared, 'Personalizer'> & { Personalizer: Pick<Declared['Personalizer'], 'load' | 'prototype'> }} */ ({
+  Model, version, init, initSync, loadModel, Personalizer, rerankWithProfile, MemoryStorage, IndexedDbStorage,
+}));

@@ -1,20 +1,74 @@
 //! pocketrank for JavaScript: the WebAssembly core of the `pocketrank` package.
 //!
-//! [`Model`] wraps the on-device runtime ([`pocketrank_runtime::Ranker`]): it decodes an
-//! artifact, folds shopper events into a profile and reranks candidate lists. It is
-//! stateless about shoppers — profiles go in and out as bytes — so the same module serves
-//! a page (through the package's `Personalizer`, which keeps the profile in IndexedDB), a
-//! worker, Node and an edge isolate (`rerankWithProfile`).
+//! - [`Model`] wraps the on-device runtime ([`pocketrank_runtime::Ranker`]): it decodes an
+//!   artifact once and serves every shopper of the page, worker or edge isolate.
+//! - [`Session`] wraps [`pocketrank_runtime::Session`]: one shopper's profile, the ring of
+//!   their recent events, the stored record (tagged with the model version, rebuilt after
+//!   a model update) and reranking that falls back to the shop's order. The package's
+//!   `Personalizer` only adds storage, the WebGPU path and the error policy.
+//! - `rankState` / `edgeState` serve stateless edge reranking (`rerankWithProfile`).
 //!
 //! Every failure is a JavaScript `Error` with a message meant for the developer reading
-//! the console; nothing here panics on input.
+//! the console and a stable `code` (`E_ARTIFACT`, `E_TOO_MANY`, …) to branch on; nothing
+//! here panics on input.
+//!
+//! The methods used only by the package's JavaScript (the joined-string fast path, the
+//! WebGPU inputs) are typed for its type check but left out of the package's public
+//! types (web/js/index.d.ts).
+
+mod events;
 
 use pocketrank_runtime::edge::{decode_edge_profile, encode_edge_profile};
-use pocketrank_runtime::ranker::{ItemSource, MAX_CANDIDATES};
-use pocketrank_runtime::{Candidate, EventKind, Profile, Ranker, ShopperEvent};
-use serde::{Deserialize, Serialize};
+use pocketrank_runtime::features;
+use pocketrank_runtime::session::shop_order;
+use pocketrank_runtime::{Candidate, ItemSource, MAX_CANDIDATES, Profile, RankError, Ranker, Restored, Scored};
 use wasm_bindgen::prelude::*;
 
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** What the shopper did with an item. Common synonyms ("click", "add_to_cart", "order", "rating") are read as these. */
+export type EventKind = 'view' | 'cart' | 'purchase' | 'review';
+
+/** Something the shopper did. `kind` defaults to "view", `ts` to `Date.now()`. */
+export interface ShopperEvent {
+  itemId: string;
+  kind?: EventKind;
+  /** Milliseconds since the Unix epoch. */
+  ts?: number;
+  /** Lets the model place items it has never seen (when the tokenizer is embedded). */
+  title?: string;
+}
+
+/** An event as the session keeps it in its ring of recent events. */
+export interface RecordedEvent {
+  itemId: string;
+  kind: EventKind;
+  /** Milliseconds since the Unix epoch. */
+  ts: number;
+  title?: string;
+}
+
+/** What an artifact says about itself (item ids left out). */
+export interface ModelManifest {
+  /** The student architecture, e.g. "gru-mlp-v1". */
+  architecture: string;
+  dims: { n_items: number; d: number; hidden: number; vocab_size: number; title_tokens: number };
+  tokenizer_sha256: string | null;
+  dataset: { name: string; fingerprint: string; users: number; items: number; interactions: number };
+  item_encoding: 'f32' | 'f16' | 'int8';
+  /** Training settings, free-form. */
+  training: unknown;
+  /** Evaluation results, free-form. */
+  metrics: unknown;
+  /** When the artifact was exported (RFC 3339). */
+  created: string;
+}
+
+/** How the Rust core reports errors: an Error with a stable code. */
+export interface CoreError extends Error {
+  code: 'E_ARTIFACT' | 'E_UNSUPPORTED' | 'E_TOO_MANY' | 'E_CANDIDATES' | 'E_PROFILE' | 'E_EVENT' | 'E_TOKENIZER';
+}
+"#;
 
 /// The version of the pocketrank package, e.g. `"0.1.0"`.
 #[wasm_bindgen(js_name = version)]
@@ -22,55 +76,29 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
-/// A shopper event as JavaScript passes it.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct JsEvent {
-    item_id: String,
-    #[serde(default = "default_kind")]
-    kind: String,
-    /// Milliseconds since the Unix epoch (`Date.now()`).
-    ts: f64,
-    #[serde(default)]
-    title: Option<String>,
+/// Most candidates one rerank call accepts.
+#[wasm_bindgen(js_name = maxCandidates)]
+pub fn max_candidates() -> usize {
+    MAX_CANDIDATES
 }
 
-fn default_kind() -> String {
-    "view".into()
+/// The shop's own order for `count` candidates, cut to `topK`: what a failed rerank returns.
+#[wasm_bindgen(js_name = shopOrder)]
+pub fn shop_order_js(count: usize, top_k: Option<u32>) -> Vec<u32> {
+    shop_order(count.min(MAX_CANDIDATES), top_k.map(|k| k as usize)).iter().map(|s| s.index as u32).collect()
 }
 
-/// A candidate as JavaScript passes it.
-#[derive(Debug, Deserialize)]
-struct JsCandidate {
-    id: String,
-    #[serde(default)]
-    title: Option<String>,
-    #[serde(default)]
-    score: Option<f64>,
+/// An `Error` with `message` (prefixed "pocketrank: ") and a `code` property.
+pub(crate) fn coded_error(code: &str, message: &str) -> JsValue {
+    let e = js_sys::Error::new(&format!("pocketrank: {message}"));
+    // Setting a property on a fresh Error cannot fail; if it somehow did, the message stays.
+    let _ = js_sys::Reflect::set(&e, &JsValue::from_str("code"), &JsValue::from_str(code));
+    e.into()
 }
 
-/// Options of a rerank call.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct JsRerankOptions {
-    /// Keep only the best `topK` (all by default).
-    #[serde(default)]
-    top_k: Option<usize>,
-}
-
-/// One reranked candidate as JavaScript receives it.
-#[derive(Debug, Serialize)]
-struct JsScored {
-    id: String,
-    /// Position in the input list.
-    index: usize,
-    score: f32,
-    /// "catalog", "title" or "unknown": how the item's vector was found.
-    source: &'static str,
-}
-
-fn js_error(context: &str, e: impl std::fmt::Display) -> JsError {
-    JsError::new(&format!("pocketrank: {context}: {e}"))
+/// A runtime error as JavaScript sees it: `"pocketrank: <context>: <error>"` with its code.
+fn rank_error(context: &str, e: &RankError) -> JsValue {
+    coded_error(e.code().as_str(), &format!("{context}: {e}"))
 }
 
 /// A loaded pocketrank model.
@@ -84,24 +112,24 @@ impl Model {
     /// Decodes and checks an artifact (magic, format version, checksum, shapes).
     ///
     /// @param bytes - the artifact file's bytes.
-    /// @throws Error when the bytes are not a valid artifact for this package version.
+    /// @throws Error with `code` `E_ARTIFACT` (not a valid artifact), `E_UNSUPPORTED` (a
+    /// newer format or another student architecture) or `E_TOKENIZER`.
     #[wasm_bindgen(constructor)]
-    pub fn new(bytes: &[u8]) -> Result<Model, JsError> {
-        let ranker = Ranker::from_bytes(bytes).map_err(|e| js_error("cannot load the model", e))?;
+    pub fn new(bytes: &[u8]) -> Result<Model, JsValue> {
+        let ranker = Ranker::from_bytes(bytes).map_err(|e| rank_error("cannot load the model", &e))?;
         Ok(Model { ranker })
     }
 
     /// Like the constructor, with the SHA-256 of every byte but the last 32 computed by the
     /// caller (the package uses WebCrypto: hashing a 1 MB model in WebAssembly is the
     /// slowest part of a cold load). A wrong digest is rejected like a corrupted file.
-    ///
-    /// @throws Error when the bytes are not a valid artifact or the digest does not match.
     #[wasm_bindgen(js_name = withDigest)]
-    pub fn with_digest(bytes: &[u8], digest: &[u8]) -> Result<Model, JsError> {
+    pub fn with_digest(bytes: &[u8], digest: &[u8]) -> Result<Model, JsValue> {
         let digest: [u8; 32] = digest
             .try_into()
-            .map_err(|_| js_error("cannot load the model", "the digest must be 32 bytes (SHA-256)"))?;
-        let ranker = Ranker::from_bytes_with_digest(bytes, digest).map_err(|e| js_error("cannot load the model", e))?;
+            .map_err(|_| coded_error("E_ARTIFACT", "cannot load the model: the digest must be 32 bytes (SHA-256)"))?;
+        let ranker =
+            Ranker::from_bytes_with_digest(bytes, digest).map_err(|e| rank_error("cannot load the model", &e))?;
         Ok(Model { ranker })
     }
 
@@ -123,156 +151,12 @@ impl Model {
         self.ranker.has_tokenizer()
     }
 
-    /// The manifest (dimensions, dataset, metrics, creation time) as JSON, item ids left out.
-    #[wasm_bindgen(js_name = manifestJson)]
-    pub fn manifest_json(&self) -> String {
+    /// The manifest: dimensions, dataset, metrics, creation time (item ids left out).
+    #[wasm_bindgen(unchecked_return_type = "ModelManifest")]
+    pub fn manifest(&self) -> JsValue {
         let mut m = self.ranker.manifest().clone();
         m.item_ids.clear();
-        serde_json::to_string(&m).unwrap_or_default()
-    }
-
-    /// The profile of a shopper with no events, as bytes.
-    #[wasm_bindgen(js_name = newProfile)]
-    pub fn new_profile(&self) -> Vec<u8> {
-        self.ranker.new_profile().to_bytes()
-    }
-
-    /// Folds one event into a profile and returns the new profile (the input is not changed).
-    ///
-    /// @param profile - profile bytes from `newProfile` or an earlier `observe`.
-    /// @param event - `{ itemId: string, kind?: "view" | "cart" | "purchase" | "review", ts: number (ms), title?: string }`.
-    /// @throws Error for a malformed event or profile.
-    pub fn observe(&self, profile: &[u8], event: JsValue) -> Result<Vec<u8>, JsError> {
-        let mut p = self.profile(profile)?;
-        let e: JsEvent = serde_wasm_bindgen::from_value(event).map_err(|e| js_error("invalid event", e))?;
-        let kind: EventKind = e.kind.parse().map_err(|e| js_error("invalid event", e))?;
-        if e.item_id.is_empty() {
-            return Err(js_error("invalid event", "itemId is empty"));
-        }
-        let event = ShopperEvent { item_id: &e.item_id, kind, ts: e.ts / 1000.0, title: e.title.as_deref() };
-        self.ranker.observe(&mut p, &event).map_err(|e| js_error("invalid event", e))?;
-        Ok(p.to_bytes())
-    }
-
-    /// Reranks candidates for a profile: best first.
-    ///
-    /// @param profile - profile bytes.
-    /// @param candidates - `[{ id: string, title?: string, score?: number }]` in the shop's order.
-    /// @param options - `{ topK?: number }`.
-    /// @returns `[{ id, index, score, source }]`; `index` is the candidate's input position.
-    /// @throws Error for malformed candidates, a profile of another model, or more than 100,000 candidates.
-    pub fn rerank(&self, profile: &[u8], candidates: JsValue, options: JsValue) -> Result<JsValue, JsError> {
-        let p = self.profile(profile)?;
-        let options: JsRerankOptions = if options.is_undefined() || options.is_null() {
-            JsRerankOptions::default()
-        } else {
-            serde_wasm_bindgen::from_value(options).map_err(|e| js_error("invalid options", e))?
-        };
-        let list = candidates_from_js(&candidates)?;
-        let borrowed: Vec<Candidate> = list
-            .iter()
-            .map(|c| Candidate { id: &c.id, title: c.title.as_deref(), score: c.score.map(|s| s as f32) })
-            .collect();
-        let mut ranked = self.ranker.rerank(&p, &borrowed).map_err(|e| js_error("cannot rerank", e))?;
-        if let Some(k) = options.top_k {
-            ranked.truncate(k);
-        }
-        let out: Vec<JsScored> = ranked
-            .iter()
-            .map(|s| JsScored {
-                id: list[s.index].id.clone(),
-                index: s.index,
-                score: s.score,
-                source: s.source.as_str(),
-            })
-            .collect();
-        serde_wasm_bindgen::to_value(&out).map_err(|e| js_error("cannot return the ranking", e))
-    }
-
-    /// The fast path behind the package's `rerank`: candidates as one newline-joined id
-    /// string (and optional server scores and newline-joined titles), the ranking back as
-    /// typed arrays. One string crosses into WebAssembly instead of one object per item.
-    ///
-    /// @param profile - profile bytes.
-    /// @param count - number of candidates (`ids` holds exactly this many lines).
-    /// @param ids - candidate ids joined with "\n".
-    /// @param scores - optional server scores (NaN = none), `count` long.
-    /// @param titles - optional titles joined with "\n" (empty line = none).
-    #[wasm_bindgen(js_name = rankJoined)]
-    pub fn rank_joined(
-        &self,
-        profile: &[u8],
-        count: usize,
-        ids: &str,
-        scores: Option<Vec<f32>>,
-        titles: Option<String>,
-    ) -> Result<Ranking, JsError> {
-        let p = self.profile(profile)?;
-        if count > MAX_CANDIDATES {
-            return Err(js_error(
-                "cannot rerank",
-                format!("{count} candidates is more than the {MAX_CANDIDATES} one call accepts"),
-            ));
-        }
-        let ids: Vec<&str> = if count == 0 { Vec::new() } else { ids.split('\n').collect() };
-        let titles: Option<Vec<&str>> = titles.as_deref().map(|t| t.split('\n').collect());
-        if ids.len() != count
-            || scores.as_ref().is_some_and(|s| s.len() != count)
-            || titles.as_ref().is_some_and(|t| t.len() != count)
-        {
-            return Err(js_error("invalid candidates", "ids, scores and titles disagree on the number of candidates"));
-        }
-        let candidates: Vec<Candidate> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| Candidate {
-                id,
-                title: titles.as_ref().map(|t| t[i]).filter(|t| !t.is_empty()),
-                score: scores.as_ref().map(|s| s[i]),
-            })
-            .collect();
-        let ranked = self.ranker.rerank(&p, &candidates).map_err(|e| js_error("cannot rerank", e))?;
-        Ok(Ranking {
-            order: ranked.iter().map(|s| s.index as u32).collect(),
-            scores: ranked.iter().map(|s| s.score).collect(),
-            sources: ranked
-                .iter()
-                .map(|s| match s.source {
-                    ItemSource::Catalog => 0,
-                    ItemSource::Title => 1,
-                    ItemSource::Unknown => 2,
-                    ItemSource::Shop => 3,
-                })
-                .collect(),
-        })
-    }
-
-    /// Scores of candidate ids in input order (no objects: the fast path for large lists).
-    ///
-    /// @param profile - profile bytes.
-    /// @param ids - item ids in the shop's order.
-    /// @param scores - optional server scores, same length as `ids` (NaN = none).
-    #[wasm_bindgen(js_name = scoreIds)]
-    pub fn score_ids(&self, profile: &[u8], ids: Vec<String>, scores: Option<Vec<f32>>) -> Result<Vec<f32>, JsError> {
-        let p = self.profile(profile)?;
-        if let Some(s) = &scores
-            && s.len() != ids.len()
-        {
-            return Err(js_error("invalid scores", format!("{} scores for {} ids", s.len(), ids.len())));
-        }
-        let candidates: Vec<Candidate> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| Candidate { id, title: None, score: scores.as_ref().map(|s| s[i]) })
-            .collect();
-        let scored = self.ranker.score(&p, &candidates).map_err(|e| js_error("cannot score", e))?;
-        Ok(scored.iter().map(|s| s.score).collect())
-    }
-
-    /// The catalog's item vectors `[itemCount × profileLength]` (uploaded once to the GPU).
-    #[wasm_bindgen(js_name = itemTable)]
-    pub fn item_table(&self) -> Vec<f32> {
-        self.ranker.item_table().to_vec()
+        serde_json::to_string(&m).ok().and_then(|json| js_sys::JSON::parse(&json).ok()).unwrap_or(JsValue::NULL)
     }
 
     /// Width of profiles and item vectors.
@@ -287,24 +171,20 @@ impl Model {
         self.ranker.hidden_len()
     }
 
-    /// The profile-dependent scorer values for the WebGPU path, packed
-    /// `[query | base | item weights | context weights | output weights | output bias]`.
-    #[wasm_bindgen(js_name = kernelParams)]
-    pub fn kernel_params(&self, profile: &[u8]) -> Result<Vec<f32>, JsError> {
-        let p = self.profile(profile)?;
-        self.ranker.kernel_params(&p).map_err(|e| js_error("invalid profile", e))
+    /// WGSL constants for the WebGPU scorer: this model's widths, the offsets into
+    /// `Session.kernelParams` and the list-position feature (from the runtime's layout).
+    #[wasm_bindgen(js_name = wgslPrelude)]
+    pub fn wgsl_prelude(&self) -> String {
+        self.ranker.packed_layout().wgsl_prelude()
     }
 
-    /// CPU scores of catalog items by index, list positions as context (input order).
-    #[wasm_bindgen(js_name = scoreIndices)]
-    pub fn score_indices(&self, profile: &[u8], indices: Vec<u32>) -> Result<Vec<f32>, JsError> {
-        let p = self.profile(profile)?;
-        let mut out = vec![0f32; indices.len()];
-        self.ranker.score_indices(&p, &indices, true, &mut out).map_err(|e| js_error("cannot score", e))?;
-        Ok(out)
+    /// The catalog's item vectors `[itemCount × profileLength]` (uploaded once to the GPU).
+    #[wasm_bindgen(js_name = itemTable)]
+    pub fn item_table(&self) -> Vec<f32> {
+        self.ranker.item_table().to_vec()
     }
 
-    /// Catalog indices of newline-joined ids (-1 for ids not in the catalog).
+    /// Catalog indices of `count` newline-joined ids (-1 for ids not in the catalog).
     #[wasm_bindgen(js_name = catalogIndices)]
     pub fn catalog_indices(&self, count: usize, ids: &str) -> Vec<i32> {
         if count == 0 {
@@ -313,53 +193,244 @@ impl Model {
         ids.split('\n').map(|id| self.ranker.item_index(id).map_or(-1, |i| i as i32)).collect()
     }
 
-    /// Packs a profile for sending to an edge reranker: versioned, int8-quantised state
-    /// only (no events, no times, no item ids). Only call this when the shopper opted in.
-    #[wasm_bindgen(js_name = exportEdgeProfile)]
-    pub fn export_edge_profile(&self, profile: &[u8]) -> Result<Vec<u8>, JsError> {
-        let p = self.profile(profile)?;
-        Ok(encode_edge_profile(&p.state))
+    /// The context features of `count` candidates in list order (`CONTEXT_FEATURES` values
+    /// each: the server score, whether there is one, the list position), for the WebGPU
+    /// scorer; the same values the CPU kernel reads.
+    #[wasm_bindgen(js_name = contextFeatures)]
+    pub fn context_features(&self, count: usize, scores: Option<Vec<f32>>) -> Vec<f32> {
+        (0..count)
+            .flat_map(|i| features::context_features(scores.as_ref().and_then(|s| s.get(i).copied()), i))
+            .collect()
     }
 
-    /// Reads an edge profile blob (from `exportEdgeProfile`) back into profile bytes.
-    #[wasm_bindgen(js_name = importEdgeProfile)]
-    pub fn import_edge_profile(&self, blob: &[u8]) -> Result<Vec<u8>, JsError> {
-        let state =
-            decode_edge_profile(blob, self.ranker.profile_len()).map_err(|e| js_error("invalid edge profile", e))?;
-        Ok(Profile { state, last_ts: None, events: 0 }.to_bytes())
-    }
-
-    /// Profile bytes from a raw profile vector (e.g. one sent to an edge worker as JSON).
+    /// Reads an edge profile blob (from `Session.edgeProfile`) into a profile vector.
     ///
-    /// @throws Error when the length is not this model's profile length or a value is not finite.
-    #[wasm_bindgen(js_name = profileFromVector)]
-    pub fn profile_from_vector(&self, values: Vec<f32>) -> Result<Vec<u8>, JsError> {
-        let expected = self.ranker.profile_len();
-        if values.len() != expected {
-            return Err(js_error(
-                "invalid profile",
-                format!("it has {} values but this model's profiles have {expected}", values.len()),
-            ));
-        }
-        if values.iter().any(|v| !v.is_finite()) {
-            return Err(js_error("invalid profile", "it contains NaN or infinite values"));
-        }
-        Ok(Profile { state: values, last_ts: None, events: 0 }.to_bytes())
+    /// @throws Error with `code` `E_PROFILE` when it is not an edge profile of this model.
+    #[wasm_bindgen(js_name = edgeState)]
+    pub fn edge_state(&self, blob: &[u8]) -> Result<Vec<f32>, JsValue> {
+        decode_edge_profile(blob, self.ranker.profile_len())
+            .map_err(|e| coded_error("E_PROFILE", &format!("invalid edge profile: {e}")))
     }
 
-    fn profile(&self, bytes: &[u8]) -> Result<Profile, JsError> {
-        let p = Profile::from_bytes(bytes).map_err(|e| js_error("invalid profile", e))?;
-        if p.state.len() != self.ranker.profile_len() {
-            return Err(js_error(
-                "invalid profile",
-                format!(
-                    "it has {} values but this model's profiles have {}; it belongs to another model",
-                    p.state.len(),
-                    self.ranker.profile_len()
-                ),
-            ));
+    /// Stateless rerank for a profile vector (edge workers), through the joined-string
+    /// fast path (see `Session.rankJoined`).
+    ///
+    /// @throws Error with `code` `E_PROFILE` (wrong length, NaN or infinite values),
+    /// `E_TOO_MANY` or `E_CANDIDATES`.
+    #[wasm_bindgen(js_name = rankState)]
+    pub fn rank_state(
+        &self,
+        state: Vec<f32>,
+        count: usize,
+        ids: &str,
+        scores: Option<Vec<f32>>,
+        titles: Option<String>,
+        top_k: Option<u32>,
+    ) -> Result<Ranking, JsValue> {
+        let profile = Profile::from_state(state);
+        profile.check(self.ranker.profile_len()).map_err(|e| rank_error("invalid profile", &e))?;
+        let result = joined_candidates(count, ids, scores.as_deref(), titles.as_deref())
+            .and_then(|candidates| self.ranker.rerank(&profile, &candidates));
+        match result {
+            Ok(mut ranked) => {
+                if let Some(k) = top_k {
+                    ranked.truncate(k as usize);
+                }
+                Ok(Ranking::new(&ranked, None))
+            }
+            Err(e) => Err(rank_error("cannot rerank", &e)),
         }
-        Ok(p)
+    }
+}
+
+/// The candidates of the joined-string fast path: `count` ids joined with "\n", optional
+/// server scores (NaN = none) and optional titles joined with "\n" (empty line = none).
+fn joined_candidates<'a>(
+    count: usize,
+    ids: &'a str,
+    scores: Option<&'a [f32]>,
+    titles: Option<&'a str>,
+) -> Result<Vec<Candidate<'a>>, RankError> {
+    if count > MAX_CANDIDATES {
+        return Err(RankError::TooManyCandidates { count, max: MAX_CANDIDATES });
+    }
+    let ids: Vec<&str> = if count == 0 { Vec::new() } else { ids.split('\n').collect() };
+    let titles: Option<Vec<&str>> = titles.map(|t| if count == 0 { Vec::new() } else { t.split('\n').collect() });
+    if ids.len() != count
+        || scores.is_some_and(|s| s.len() != count)
+        || titles.as_ref().is_some_and(|t| t.len() != count)
+    {
+        return Err(RankError::Candidates("ids, scores and titles disagree on the number of candidates".into()));
+    }
+    Ok(ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| Candidate {
+            id,
+            title: titles.as_ref().map(|t| t[i]).filter(|t| !t.is_empty()),
+            score: scores.map(|s| s[i]),
+        })
+        .collect())
+}
+
+/// One shopper's session for one model: the profile, the ring of recent events, the stored
+/// record. Kept by the package's `Personalizer`; the record never leaves the device unless
+/// the host app exports it.
+#[wasm_bindgen]
+pub struct Session {
+    inner: pocketrank_runtime::Session,
+    warning: Option<String>,
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// The session stored as `bytes` (from `toBytes`; empty for a new shopper). Never
+    /// fails: a record of another model version or a damaged one is rebuilt from its
+    /// recent events, and `warning` says so.
+    pub fn restore(model: &Model, bytes: &[u8]) -> Session {
+        let (inner, how) = pocketrank_runtime::Session::restore(&model.ranker, bytes);
+        let warning = how.warning(model.ranker.model_version());
+        let warning = match how {
+            Restored::RebuiltDamaged { .. } => {
+                warning.map(|w| format!("{w} (the stored record could not be read as this model's)"))
+            }
+            _ => warning,
+        };
+        Session { inner, warning }
+    }
+
+    /// A session rebuilt from events kept by an earlier version of the package (records
+    /// `{ v: 1, modelVersion, profile, events }`): the latest readable ones are folded in,
+    /// unreadable ones skipped.
+    #[wasm_bindgen(js_name = fromEvents)]
+    pub fn from_events(model: &Model, #[wasm_bindgen(unchecked_param_type = "unknown")] events: JsValue) -> Session {
+        let mut inner = pocketrank_runtime::Session::new(&model.ranker);
+        let list: Vec<JsValue> =
+            if js_sys::Array::is_array(&events) { js_sys::Array::from(&events).iter().collect() } else { Vec::new() };
+        let skip = list.len().saturating_sub(pocketrank_runtime::session::RECENT_EVENTS);
+        for raw in list.into_iter().skip(skip) {
+            // Earlier records kept their events already checked; any that no longer read are dropped.
+            if let Ok(event) = events::event_from_js(&raw, false) {
+                let _ = inner.observe(&model.ranker, event);
+            }
+        }
+        let kept = inner.recent_events().len();
+        let warning = Some(format!(
+            "profile stored by an earlier pocketrank version; rebuilt from {kept} recent events for model {}",
+            model.ranker.model_version()
+        ));
+        Session { inner, warning }
+    }
+
+    /// What `restore` or `fromEvents` had to do, when it was more than reading the record back.
+    #[wasm_bindgen(getter)]
+    pub fn warning(&self) -> Option<String> {
+        self.warning.clone()
+    }
+
+    /// The model version this session's profile belongs to.
+    #[wasm_bindgen(getter, js_name = modelVersion)]
+    pub fn model_version(&self) -> String {
+        self.inner.model_version().to_string()
+    }
+
+    /// Checks one event, folds it into the profile and keeps it in the ring of recent
+    /// events. `kind` defaults to "view", `ts` to now.
+    ///
+    /// @throws Error with `code` `E_EVENT` for a malformed event (nothing changes).
+    pub fn observe(
+        &mut self,
+        model: &Model,
+        #[wasm_bindgen(unchecked_param_type = "ShopperEvent")] event: JsValue,
+    ) -> Result<(), JsValue> {
+        let event = events::event_from_js(&event, true)?;
+        self.inner.observe(&model.ranker, event).map(|_| ()).map_err(|e| rank_error("cannot record the event", &e))
+    }
+
+    /// The stored record: JSON bytes tagged with the model version.
+    #[wasm_bindgen(js_name = toBytes)]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.inner.to_bytes()
+    }
+
+    /// Wipes the profile and the recent events.
+    pub fn forget(&mut self, model: &Model) {
+        self.inner.forget(&model.ranker);
+    }
+
+    /// The recent events, oldest first (copies).
+    #[wasm_bindgen(js_name = recentEvents, unchecked_return_type = "RecordedEvent[]")]
+    pub fn recent_events(&self) -> JsValue {
+        let list: Vec<_> = self.inner.recent_events().collect();
+        serde_json::to_string(&list)
+            .ok()
+            .and_then(|json| js_sys::JSON::parse(&json).ok())
+            .unwrap_or_else(|| js_sys::Array::new().into())
+    }
+
+    /// The profile vector (what `rerankWithProfile` accepts).
+    #[wasm_bindgen(js_name = profileVector)]
+    pub fn profile_vector(&self) -> Vec<f32> {
+        self.inner.profile().state.clone()
+    }
+
+    /// The compact, int8-quantised profile for an edge reranker: state only (no events, no
+    /// times, no item ids). Only for shoppers who opted in.
+    #[wasm_bindgen(js_name = edgeProfile)]
+    pub fn edge_profile(&self) -> Vec<u8> {
+        encode_edge_profile(&self.inner.profile().state)
+    }
+
+    /// Reranks the joined-string fast path: `count` ids joined with "\n", optional server
+    /// scores (NaN = none), optional titles joined with "\n" (empty line = none), best
+    /// first, cut to `topK`. Never throws: on any error the ranking is the shop's order and
+    /// `error` says why.
+    #[wasm_bindgen(js_name = rankJoined)]
+    pub fn rank_joined(
+        &self,
+        model: &Model,
+        count: usize,
+        ids: &str,
+        scores: Option<Vec<f32>>,
+        titles: Option<String>,
+        top_k: Option<u32>,
+    ) -> Ranking {
+        let top_k = top_k.map(|k| k as usize);
+        match joined_candidates(count, ids, scores.as_deref(), titles.as_deref()) {
+            Ok(candidates) => {
+                let out = self.inner.rerank(&model.ranker, &candidates, top_k);
+                Ranking::new(&out.ranked, out.error)
+            }
+            Err(e) => Ranking::new(&shop_order(count.min(MAX_CANDIDATES), top_k), Some(e)),
+        }
+    }
+
+    /// The profile-dependent scorer values for the WebGPU path, in the layout `wgslPrelude`
+    /// describes.
+    #[wasm_bindgen(js_name = kernelParams)]
+    pub fn kernel_params(&self, model: &Model) -> Result<Vec<f32>, JsValue> {
+        self.check_model(model)?;
+        model.ranker.kernel_params(self.inner.profile()).map_err(|e| rank_error("invalid profile", &e))
+    }
+
+    /// CPU scores of catalog items by index, list positions as context (input order): the
+    /// WebGPU calibration's yardstick.
+    #[wasm_bindgen(js_name = scoreIndices)]
+    pub fn score_indices(&self, model: &Model, indices: Vec<u32>) -> Result<Vec<f32>, JsValue> {
+        self.check_model(model)?;
+        let mut out = vec![0f32; indices.len()];
+        model
+            .ranker
+            .score_indices(self.inner.profile(), &indices, true, &mut out)
+            .map_err(|e| rank_error("cannot score", &e))?;
+        Ok(out)
+    }
+
+    fn check_model(&self, model: &Model) -> Result<(), JsValue> {
+        if self.inner.model_version() != model.ranker.model_version() {
+            return Err(coded_error("E_PROFILE", "the session belongs to another model"));
+        }
+        Ok(())
     }
 }
 
@@ -369,6 +440,26 @@ pub struct Ranking {
     order: Vec<u32>,
     scores: Vec<f32>,
     sources: Vec<u8>,
+    error: Option<RankError>,
+}
+
+impl Ranking {
+    fn new(ranked: &[Scored], error: Option<RankError>) -> Self {
+        Ranking {
+            order: ranked.iter().map(|s| s.index as u32).collect(),
+            scores: ranked.iter().map(|s| s.score).collect(),
+            sources: ranked
+                .iter()
+                .map(|s| match s.source {
+                    ItemSource::Catalog => 0,
+                    ItemSource::Title => 1,
+                    ItemSource::Unknown => 2,
+                    ItemSource::Shop => 3,
+                })
+                .collect(),
+            error,
+        }
+    }
 }
 
 #[wasm_bindgen]
@@ -379,39 +470,56 @@ impl Ranking {
         self.order.clone()
     }
 
-    /// Scores in ranked order.
+    /// Scores in ranked order (NaN for the shop's order after an error).
     #[wasm_bindgen(getter)]
     pub fn scores(&self) -> Vec<f32> {
         self.scores.clone()
     }
 
-    /// How each item's vector was found, in ranked order: 0 catalog, 1 title, 2 unknown.
+    /// How each item's vector was found, in ranked order: 0 catalog, 1 title, 2 unknown,
+    /// 3 shop (not scored: the shop's order after an error).
     #[wasm_bindgen(getter)]
     pub fn sources(&self) -> Vec<u8> {
         self.sources.clone()
     }
-}
 
-/// Reads the candidate array, checking its shape first so the message says what is wrong.
-fn candidates_from_js(candidates: &JsValue) -> Result<Vec<JsCandidate>, JsError> {
-    if !js_sys::Array::is_array(candidates) {
-        return Err(js_error("invalid candidates", "expected an array of { id, title?, score? }"));
+    /// Why the shop's order came back instead of the model's, if it did.
+    #[wasm_bindgen(getter, unchecked_return_type = "CoreError | undefined")]
+    pub fn error(&self) -> JsValue {
+        self.error.as_ref().map_or(JsValue::UNDEFINED, |e| rank_error("cannot rerank", e))
     }
-    let n = js_sys::Array::from(candidates).length() as usize;
-    if n > MAX_CANDIDATES {
-        return Err(js_error(
-            "cannot rerank",
-            format!("{n} candidates is more than the {MAX_CANDIDATES} one call accepts"),
-        ));
-    }
-    serde_wasm_bindgen::from_value(candidates.clone())
-        .map_err(|e| js_error("invalid candidates", format!("{e} (each candidate needs a string id)")))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn version_is_the_crate_version() {
-        assert_eq!(super::version(), env!("CARGO_PKG_VERSION"));
+        assert_eq!(version(), env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn joined_candidates_check_their_counts() {
+        let c = joined_candidates(3, "a\nb\nc", Some(&[1.0, f32::NAN, 2.0]), Some("x\n\nz")).unwrap();
+        assert_eq!(c.iter().map(|c| c.id).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(c[1].title, None);
+        assert_eq!(c[2].title, Some("z"));
+        assert_eq!(c[0].score, Some(1.0));
+        assert!(joined_candidates(0, "", None, Some("")).unwrap().is_empty());
+        let e = joined_candidates(2, "a", None, None).unwrap_err();
+        assert_eq!(e.code().as_str(), "E_CANDIDATES");
+        let e = joined_candidates(2, "a\nb", Some(&[1.0]), None).unwrap_err();
+        assert_eq!(e.code().as_str(), "E_CANDIDATES");
+        let e = joined_candidates(MAX_CANDIDATES + 1, "", None, None).unwrap_err();
+        assert_eq!(e.code().as_str(), "E_TOO_MANY");
+    }
+
+    #[test]
+    fn the_shop_order_is_cut_to_top_k() {
+        assert_eq!(shop_order_js(3, None), [0, 1, 2]);
+        assert_eq!(shop_order_js(3, Some(2)), [0, 1]);
+        assert_eq!(shop_order_js(3, Some(9)), [0, 1, 2]);
+        assert!(shop_order_js(0, Some(1)).is_empty());
     }
 }

@@ -1,16 +1,26 @@
 #![cfg(target_arch = "wasm32")]
-//! The `Model` API in headless Chromium (`wasm-bindgen-test-runner` with chromedriver).
+//! The `Model` and `Session` API in headless Chromium (`wasm-bindgen-test-runner` with chromedriver).
 mod common;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
-fn loads_observes_and_reranks() {
-    common::loads_observes_and_reranks();
+fn a_session_observes_reranks_and_comes_back() {
+    common::a_session_observes_reranks_and_comes_back();
 }
 
 #[wasm_bindgen_test]
-fn bad_inputs_are_errors_with_messages() {
-    common::bad_inputs_are_errors_with_messages();
+fn damaged_and_earlier_records_are_rebuilt_with_a_warning() {
+    common::damaged_and_earlier_records_are_rebuilt_with_a_warning();
+}
+
+#[wasm_bindgen_test]
+fn errors_are_errors_with_codes() {
+    common::errors_are_errors_with_codes();
+}
+
+#[wasm_bindgen_test]
+fn the_webgpu_inputs_follow_the_model() {
+    common::the_webgpu_inputs_follow_the_model();
 }

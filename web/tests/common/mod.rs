@@ -1,8 +1,9 @@
-//! The wasm-bindgen tests shared by the Node and browser runs: the `Model` API on a small
-//! artifact (web/tests/small.pkr, written by `cargo run -p pocketrank-model --example
-//! small_artifact`), with its errors as JavaScript sees them.
+//! The wasm-bindgen tests shared by the Node and browser runs: the `Model` and `Session`
+//! API on a small artifact (web/tests/small.pkr, written by `cargo run -p pocketrank-model
+//! --example small_artifact`), with its errors as JavaScript sees them: an `Error` with a
+//! message and a stable `code`.
 
-use pocketrank_web::Model;
+use pocketrank_web::{Model, Session, max_candidates};
 use wasm_bindgen::JsValue;
 
 const SMALL: &[u8] = include_bytes!("../small.pkr");
@@ -11,47 +12,149 @@ fn js(json: &str) -> JsValue {
     js_sys::JSON::parse(json).expect("test JSON")
 }
 
-fn message(e: wasm_bindgen::JsError) -> String {
-    let v: JsValue = e.into();
-    js_sys::Error::from(v).message().into()
+fn prop(v: &JsValue, name: &str) -> String {
+    js_sys::Reflect::get(v, &name.into()).ok().and_then(|s| s.as_string()).unwrap_or_default()
 }
 
-pub fn loads_observes_and_reranks() {
+/// `(code, message)` of a thrown error.
+fn coded(e: JsValue) -> (String, String) {
+    (prop(&e, "code"), js_sys::Error::from(e).message().into())
+}
+
+fn error_of<T>(r: Result<T, JsValue>) -> (String, String) {
+    r.err().map(coded).unwrap_or_default()
+}
+
+pub fn a_session_observes_reranks_and_comes_back() {
     let model = Model::new(SMALL).expect("loads");
     assert_eq!(model.item_count(), 3);
-    let p0 = model.new_profile();
-    let p1 = model.observe(&p0, js(r#"{"itemId": "b", "kind": "cart", "ts": 1700000000000}"#)).expect("observes");
-    assert_ne!(p0, p1, "the event changed the profile");
-    let ranked = model
-        .rerank(&p1, js(r#"[{"id": "a"}, {"id": "c", "score": 0.5}, {"id": "zz"}]"#), JsValue::UNDEFINED)
-        .expect("reranks");
-    let ranked = js_sys::Array::from(&ranked);
-    assert_eq!(ranked.length(), 3);
-    let sources: Vec<String> = ranked
-        .iter()
-        .map(|r| js_sys::Reflect::get(&r, &"source".into()).ok().and_then(|s| s.as_string()).unwrap_or_default())
-        .collect();
-    assert!(sources.contains(&"unknown".to_string()));
-    let fast = model.rank_joined(&p1, 3, "a\nc\nzz", None, None).expect("ranks");
-    assert_eq!(fast.order().len(), 3);
+    let mut s = Session::restore(&model, &[]);
+    assert_eq!(s.warning(), None, "a new shopper is not a warning");
+    let empty = s.profile_vector();
+    s.observe(&model, js(r#"{"itemId": "b", "kind": "cart", "ts": 1700000000000}"#)).expect("observes");
+    s.observe(&model, js(r#"{"itemId": "never-seen", "kind": "add_to_cart"}"#))
+        .expect("synonym kind, ts defaults to now");
+    assert_ne!(s.profile_vector(), empty, "the events changed the profile");
+    let recent = js_sys::Array::from(&s.recent_events());
+    assert_eq!(recent.length(), 2);
+    assert_eq!(prop(&recent.get(1), "kind"), "cart", "kinds are stored by their canonical name");
+    let ts = js_sys::Reflect::get(&recent.get(1), &"ts".into()).unwrap().as_f64().unwrap();
+    assert!(ts > 1.7e12, "a missing ts is now ({ts})");
+
+    let r = s.rank_joined(&model, 3, "a\nc\nzz", Some(vec![f32::NAN, 0.5, f32::NAN]), None, None);
+    assert!(r.error().is_undefined());
+    let mut order = r.order();
+    assert_eq!(r.sources()[order.iter().position(|&i| i == 2).unwrap()], 2, "zz is unknown");
+    order.sort_unstable();
+    assert_eq!(order, [0, 1, 2]);
+    assert!(r.scores().iter().all(|v| v.is_finite()));
+    assert_eq!(s.rank_joined(&model, 3, "a\nc\nzz", None, None, Some(1)).order().len(), 1);
+
+    // The stored record restores the same session, silently.
+    let back = Session::restore(&model, &s.to_bytes());
+    assert_eq!(back.warning(), None);
+    assert_eq!(back.profile_vector(), s.profile_vector());
+    assert_eq!(js_sys::Array::from(&back.recent_events()).length(), 2);
+
+    s.forget(&model);
+    assert_eq!(s.profile_vector(), empty);
+    assert_eq!(js_sys::Array::from(&s.recent_events()).length(), 0);
 }
 
-pub fn bad_inputs_are_errors_with_messages() {
-    let e = Model::new(&SMALL[..SMALL.len() - 1]).err().map(message).unwrap_or_default();
-    assert!(e.contains("truncated"), "{e}");
+pub fn damaged_and_earlier_records_are_rebuilt_with_a_warning() {
+    let model = Model::new(SMALL).expect("loads");
+    let s = Session::restore(&model, b"{not json");
+    assert!(s.warning().unwrap_or_default().contains("rebuilt from 0 recent events"), "{:?}", s.warning());
+    // This model's record with a profile of the wrong width: rebuilt from its events.
+    let record = format!(
+        r#"{{"format": 1, "modelVersion": "{}", "state": [1.0], "lastTs": null, "events": 1,
+            "recent": [{{"itemId": "b", "kind": "cart", "ts": 1000}}]}}"#,
+        model.model_version()
+    );
+    let s = Session::restore(&model, record.as_bytes());
+    let warning = s.warning().unwrap_or_default();
+    assert!(warning.contains("damaged") && warning.contains("1 recent events"), "{warning}");
+    assert_eq!(s.profile_vector().len(), 4);
+
+    // pocketrank 0.1 kept `{ v: 1, modelVersion, profile, events }` in JavaScript.
+    let events = js(r#"[{"itemId": "b", "kind": "cart", "ts": 1000}, {"itemId": "", "ts": 2000},
+        {"itemId": "c", "kind": "view", "ts": 3000}, "garbage"]"#);
+    let legacy = Session::from_events(&model, events);
+    let warning = legacy.warning().unwrap_or_default();
+    assert!(warning.contains("earlier pocketrank version") && warning.contains("2 recent events"), "{warning}");
+    let mut direct = Session::restore(&model, &[]);
+    direct.observe(&model, js(r#"{"itemId": "b", "kind": "cart", "ts": 1000}"#)).unwrap();
+    direct.observe(&model, js(r#"{"itemId": "c", "kind": "view", "ts": 3000}"#)).unwrap();
+    assert_eq!(legacy.profile_vector(), direct.profile_vector());
+    assert!(Session::from_events(&model, js("{}")).recent_events().is_array());
+}
+
+pub fn errors_are_errors_with_codes() {
+    let (code, message) = error_of(Model::new(&SMALL[..SMALL.len() - 1]));
+    assert_eq!(code, "E_ARTIFACT");
+    assert!(message.starts_with("pocketrank: ") && message.contains("truncated"), "{message}");
     let mut flipped = SMALL.to_vec();
     flipped[100] ^= 1;
-    let e = Model::new(&flipped).err().map(message).unwrap_or_default();
-    assert!(e.contains("checksum"), "{e}");
+    let (code, message) = error_of(Model::new(&flipped));
+    assert_eq!((code.as_str(), message.contains("checksum")), ("E_ARTIFACT", true), "{message}");
+    let mut future = SMALL.to_vec();
+    future[8] = 9;
+    assert_eq!(error_of(Model::new(&future)).0, "E_UNSUPPORTED");
+    assert_eq!(error_of(Model::with_digest(SMALL, &[0; 5])).0, "E_ARTIFACT");
+
     let model = Model::new(SMALL).expect("loads");
-    let p = model.new_profile();
-    let e =
-        model.observe(&p, js(r#"{"itemId": "a", "kind": "wishlist", "ts": 0}"#)).err().map(message).unwrap_or_default();
-    assert!(e.contains("invalid event"), "{e}");
-    let e = model.rerank(&p, js(r#"{"not": "an array"}"#), JsValue::UNDEFINED).err().map(message).unwrap_or_default();
-    assert!(e.contains("expected an array"), "{e}");
-    let e = model.rerank(&[1, 2, 3], js("[]"), JsValue::UNDEFINED).err().map(message).unwrap_or_default();
-    assert!(e.contains("invalid profile"), "{e}");
-    let e = model.rank_joined(&p, 2, "a", None, None).err().map(message).unwrap_or_default();
-    assert!(e.contains("disagree"), "{e}");
+    let mut s = Session::restore(&model, &[]);
+    for bad in [
+        r#"{"itemId": "a", "kind": "wishlist"}"#,
+        r#"{"kind": "view"}"#,
+        r#"{"itemId": "a", "ts": "soon"}"#,
+        "null",
+        "7",
+    ] {
+        let (code, message) = error_of(s.observe(&model, js(bad)));
+        assert_eq!(code, "E_EVENT", "{bad}: {message}");
+        assert!(message.contains("invalid event"), "{message}");
+    }
+    assert_eq!(js_sys::Array::from(&s.recent_events()).length(), 0, "a bad event changes nothing");
+
+    // A failed session rerank is the shop's order with the error beside it.
+    let r = s.rank_joined(&model, 2, "a", None, None, None);
+    assert_eq!(r.order(), [0, 1]);
+    assert_eq!(r.sources(), [3, 3]);
+    assert_eq!(coded(r.error()).0, "E_CANDIDATES");
+    let r = s.rank_joined(&model, max_candidates() + 1, "", None, None, Some(2));
+    assert_eq!((coded(r.error()).0.as_str(), r.order().len()), ("E_TOO_MANY", 2));
+
+    // Stateless (edge) reranks throw.
+    assert_eq!(error_of(model.rank_state(vec![0.0; 3], 1, "a", None, None, None)).0, "E_PROFILE");
+    assert_eq!(error_of(model.rank_state(vec![f32::NAN; 4], 1, "a", None, None, None)).0, "E_PROFILE");
+    assert_eq!(error_of(model.rank_state(vec![0.0; 4], 2, "a", None, None, None)).0, "E_CANDIDATES");
+    assert_eq!(error_of(model.rank_state(vec![0.0; 4], max_candidates() + 1, "", None, None, None)).0, "E_TOO_MANY");
+    assert_eq!(error_of(model.edge_state(b"nope")).0, "E_PROFILE");
+    let blob = s.edge_profile();
+    let state = model.edge_state(&blob).expect("round trip");
+    assert_eq!(model.rank_state(state, 3, "a\nb\nc", None, None, Some(2)).expect("ranks").order().len(), 2);
+}
+
+pub fn the_webgpu_inputs_follow_the_model() {
+    let model = Model::new(SMALL).expect("loads");
+    let prelude = model.wgsl_prelude();
+    for line in ["const D: u32 = 4u;", "const H: u32 = 4u;", "const CONTEXT_FEATURES: u32 = 3u;", "fn position_feature"]
+    {
+        assert!(prelude.contains(line), "{line} in {prelude}");
+    }
+    let s = Session::restore(&model, &[]);
+    let params = s.kernel_params(&model).expect("params");
+    let out_b: usize = prelude
+        .lines()
+        .find_map(|l| l.strip_prefix("const OUT_B: u32 = "))
+        .and_then(|v| v.trim_end_matches("u;").parse().ok())
+        .expect("OUT_B");
+    assert_eq!(params.len(), out_b + 1);
+    let ctx = model.context_features(3, Some(vec![f32::NAN, 100.0, 0.5]));
+    assert_eq!(ctx.len(), 9);
+    assert_eq!(&ctx[..2], &[0.0, 0.0], "NaN reads as no score");
+    assert_eq!(&ctx[3..5], &[50.0, 1.0], "scores are clamped");
+    assert_eq!(model.catalog_indices(3, "a\nzz\nc"), [0, -1, 2]);
+    assert_eq!(model.item_table().len(), 3 * 4);
 }

@@ -1,0 +1,21 @@
+// Compile-only: the public types as an app uses them (checked by `tsc -p web`).
+import { Personalizer, Model, rerankWithProfile, loadModel, MemoryStorage, type Ranked, type PocketrankError, type ErrorCode } from '../../js/index.js';
+
+export async function app(bytes: Uint8Array): Promise<Ranked[]> {
+  const p = await Personalizer.load(bytes, { storage: new MemoryStorage(), backend: 'cpu', onError: (e: PocketrankError) => console.log(e.code) });
+  await p.observe({ itemId: 'B004756YJA', kind: 'cart', ts: Date.now() });
+  const ranked = await p.rerank([{ id: 'a', score: 0.5 }, { id: 'b', title: 'Red lipstick' }], { topK: 10 });
+  const model: Model = await loadModel(bytes);
+  const code: ErrorCode = p.warnings[0]?.code ?? 'E_OPTIONS';
+  console.log(code, model.manifest().dims.d, p.exportProfile().profile.length);
+  return [...ranked, ...rerankWithProfile(model, p.edgeProfile(), [{ id: 'a' }])];
+}
+
+// @ts-expect-error: the constructor is private; use Personalizer.load.
+new Personalizer();
+// @ts-expect-error: not a backend.
+void Personalizer.load('/m.pkr', { backend: 'gpu' });
+// @ts-expect-error: the fast-path internals are not public.
+void ((m: Model) => m.rankState);
+// @ts-expect-error: not an event kind.
+void ((p: Personalizer) => p.observe({ itemId: 'x', kind: 'wishlist' }));
