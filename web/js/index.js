@@ -67,14 +67,14 @@ function coded(e, code) {
  * Rejects keys that are not options (a misspelt option would otherwise be ignored).
  * @param {unknown} options
  * @param {string[]} known
- * @param {string} what
+ * @param {string} where
  * @returns {Record<string, unknown>}
  */
-function optionsObject(options, known, what) {
+function optionsObject(options, known, where) {
   if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw fail('E_OPTIONS', `${what} must be an object`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw fail('E_OPTIONS', `${where} options must be an object`);
   for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw fail('E_OPTIONS', `unknown ${what} key ${JSON.stringify(key)} (known: ${known.join(', ')})`);
+    if (!known.includes(key)) throw fail('E_OPTIONS', `unknown ${where} option ${JSON.stringify(key)} (known: ${known.join(', ')})`);
   }
   return /** @type {Record<string, unknown>} */ (options);
 }
@@ -85,7 +85,7 @@ function optionsObject(options, known, what) {
  * @returns {number | undefined}
  */
 function topKOf(options) {
-  const { topK } = optionsObject(options, RERANK_OPTIONS, 'rerank options');
+  const { topK } = optionsObject(options, RERANK_OPTIONS, 'rerank');
   if (topK === undefined) return undefined;
   if (typeof topK !== 'number' || !Number.isInteger(topK) || topK < 0) {
     throw fail('E_OPTIONS', `topK must be a non-negative integer (got ${show(topK)})`);
@@ -338,7 +338,7 @@ function isStorage(value) {
  * @returns {LoadOptions}
  */
 function loadOptions(options) {
-  const o = optionsObject(options, LOAD_OPTIONS, 'option');
+  const o = optionsObject(options, LOAD_OPTIONS, 'Personalizer.load');
   if (o.backend !== undefined && !BACKENDS.includes(/** @type {string} */ (o.backend))) {
     throw fail('E_OPTIONS', `backend must be "auto", "cpu" or "webgpu" (got ${show(o.backend)})`);
   }

@@ -85,7 +85,7 @@ pub fn max_candidates() -> usize {
 /// The shop's own order for `count` candidates, cut to `topK`: what a failed rerank returns.
 #[wasm_bindgen(js_name = shopOrder)]
 pub fn shop_order_js(count: usize, top_k: Option<u32>) -> Vec<u32> {
-    shop_order(count.min(MAX_CANDIDATES), top_k.map(|k| k as usize)).iter().map(|s| s.index as u32).collect()
+    shop_order(count, top_k.map(|k| k as usize)).iter().map(|s| s.index as u32).collect()
 }
 
 /// An `Error` with `message` (prefixed "pocketrank: ") and a `code` property.
@@ -401,7 +401,8 @@ impl Session {
                 let out = self.inner.rerank(&model.ranker, &candidates, top_k);
                 Ranking::new(&out.ranked, out.error)
             }
-            Err(e) => Ranking::new(&shop_order(count.min(MAX_CANDIDATES), top_k), Some(e)),
+            // The whole list, however long: a failed call drops no candidate.
+            Err(e) => Ranking::new(&shop_order(count, top_k), Some(e)),
         }
     }
 
@@ -521,5 +522,6 @@ mod tests {
         assert_eq!(shop_order_js(3, Some(2)), [0, 1]);
         assert_eq!(shop_order_js(3, Some(9)), [0, 1, 2]);
         assert!(shop_order_js(0, Some(1)).is_empty());
+        assert_eq!(shop_order_js(MAX_CANDIDATES + 1, None).len(), MAX_CANDIDATES + 1, "no candidate is dropped");
     }
 }

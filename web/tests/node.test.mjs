@@ -1,17 +1,25 @@
-// The built package (web/pkg) in Node: same results as the native runtime, and every bad
-// input handled. Run by web/tests/run-node.sh with POCKETRANK_ARTIFACT and
-// POCKETRANK_FIXTURE (from `cargo run -p pocketrank-model --example parity_fixture`).
+// The built package (web/pkg) in Node: same results as the native runtime, every bad
+// input handled with a coded Error, stored records (this version's and the previous one's)
+// restored, and the package's entry points as its types describe them. Needs
+// POCKETRANK_ARTIFACT and POCKETRANK_FIXTURE (from `cargo run -p pocketrank-runtime
+// --example parity_fixture`); POCKETRANK_PKG points at another copy of index.js (the packed
+// tarball).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const pkg = process.env.POCKETRANK_PKG ?? new URL('../pkg/index.js', import.meta.url).href;
-const { Personalizer, Model, MemoryStorage, rerankWithProfile, init, loadModel } = await import(pkg);
+const pkg = process.env.POCKETRANK_PKG ? pathToFileURL(process.env.POCKETRANK_PKG).href : new URL('../pkg/index.js', import.meta.url).href;
+const pocketrank = await import(pkg);
+const { Personalizer, Model, MemoryStorage, rerankWithProfile, init, loadModel } = pocketrank;
 const artifact = new Uint8Array(await readFile(process.env.POCKETRANK_ARTIFACT));
 const fixture = JSON.parse(await readFile(process.env.POCKETRANK_FIXTURE, 'utf8'));
 
 const close = (a, b) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(a), Math.abs(b));
-const state = (bytes) => Array.from(new Float32Array(bytes.slice(20).buffer));
+const decode = (bytes) => JSON.parse(new TextDecoder().decode(bytes));
+const encode = (record) => new TextEncoder().encode(JSON.stringify(record));
 
 async function shopper(options = {}) {
   const p = await Personalizer.load(artifact, { storage: 'memory', ...options });
@@ -19,13 +27,29 @@ async function shopper(options = {}) {
   return p;
 }
 
+/** Asserts that `fn` throws (or the promise rejects with) an Error with `code` and a message matching `message`. */
+async function rejectsWith(pending, code, message) {
+  let error;
+  try {
+    await (typeof pending === 'function' ? pending() : pending);
+  } catch (e) {
+    error = e;
+  }
+  assert.ok(error instanceof Error, `expected an Error with code ${code}, got ${error}`);
+  assert.equal(error.code, code, error.message);
+  assert.match(error.message, /^pocketrank: /);
+  if (message) assert.match(error.message, message);
+  return error;
+}
+
 test('profile and ranking equal the native runtime', async () => {
   const p = await shopper();
   assert.equal(p.modelVersion, fixture.modelVersion);
   assert.equal(p.backend, 'cpu');
-  const s = state(p.exportProfile().profile);
-  assert.equal(s.length, fixture.profile.length);
-  s.forEach((v, k) => assert.ok(close(v, fixture.profile[k]), `profile[${k}]: ${v} vs ${fixture.profile[k]}`));
+  const { profile } = p.exportProfile();
+  assert.ok(profile instanceof Float32Array);
+  assert.equal(profile.length, fixture.profile.length);
+  profile.forEach((v, k) => assert.ok(close(v, fixture.profile[k]), `profile[${k}]: ${v} vs ${fixture.profile[k]}`));
 
   const ranked = await p.rerank(fixture.candidates);
   assert.equal(ranked.length, fixture.candidates.length);
@@ -40,58 +64,124 @@ test('profile and ranking equal the native runtime', async () => {
     }
   }
   assert.equal(ranked[0].id, fixture.candidates[ranked[0].index].id);
+  assert.deepEqual(p.recentEvents.map((e) => e.itemId), fixture.events.map((e) => e.itemId));
 });
 
-test('bad artifacts are rejected with clear errors', async () => {
+test('bad artifacts and sources are rejected with coded errors', async () => {
   await init();
-  assert.throws(() => new Model(artifact.slice(0, artifact.length - 100)), /truncated/);
+  await rejectsWith(() => new Model(artifact.slice(0, artifact.length - 100)), 'E_ARTIFACT', /truncated/);
   const flipped = artifact.slice();
   flipped[Math.floor(flipped.length / 2)] ^= 1;
-  assert.throws(() => new Model(flipped), /checksum/);
+  await rejectsWith(() => new Model(flipped), 'E_ARTIFACT', /checksum/);
   const future = artifact.slice();
   future[8] = 9;
-  assert.throws(() => new Model(future), /version 9 is not supported/);
-  assert.throws(() => new Model(new TextEncoder().encode('<html>404</html>')), /not a pocketrank artifact/);
-  await assert.rejects(Personalizer.load(42), /must be bytes/);
+  await rejectsWith(() => new Model(future), 'E_UNSUPPORTED', /version 9 is not supported/);
+  await rejectsWith(() => new Model(new TextEncoder().encode('<html>404</html>')), 'E_ARTIFACT', /not a pocketrank artifact/);
+  await rejectsWith(Personalizer.load(42), 'E_OPTIONS', /must be bytes/);
   // The WebCrypto path checks the same things: a flipped byte or a wrong digest is refused.
-  await assert.rejects(loadModel(flipped), /checksum/);
-  await assert.rejects(loadModel(artifact.slice(0, artifact.length - 100)), /truncated|checksum/);
-  assert.throws(() => Model.withDigest(artifact, new Uint8Array(32)), /checksum/);
-  assert.throws(() => Model.withDigest(artifact, new Uint8Array(5)), /32 bytes/);
+  await rejectsWith(loadModel(flipped), 'E_ARTIFACT', /checksum/);
+  await rejectsWith(loadModel(artifact.slice(0, artifact.length - 100)), 'E_ARTIFACT', /truncated|checksum/);
+  await rejectsWith(loadModel('/model.pkr'), 'E_OPTIONS', /artifact bytes/);
   assert.equal((await loadModel(artifact)).modelVersion, fixture.modelVersion);
+  assert.equal((await loadModel(artifact.buffer.slice(0))).modelVersion, fixture.modelVersion);
+  // URLs go through `fetch`: HTTP errors and network failures are E_FETCH.
+  const http404 = async () => new Response('not found', { status: 404 });
+  await rejectsWith(Personalizer.load('https://shop.example/model.pkr', { fetch: http404 }), 'E_FETCH', /HTTP 404/);
+  const offline = async () => { throw new TypeError('fetch failed'); };
+  await rejectsWith(Personalizer.load(new URL('https://shop.example/model.pkr'), { fetch: offline }), 'E_FETCH', /fetch failed/);
+  const served = async () => new Response(artifact);
+  assert.equal((await Personalizer.load('https://shop.example/model.pkr', { fetch: served, storage: 'memory' })).modelVersion, fixture.modelVersion);
 });
 
-test('bad candidates give the shop order back and report the error', async () => {
+test('load options are checked: unknown backends, storages and keys are E_OPTIONS', async () => {
+  await rejectsWith(Personalizer.load(artifact, { backend: 'gpu' }), 'E_OPTIONS', /backend must be "auto", "cpu" or "webgpu" \(got "gpu"\)/);
+  await rejectsWith(Personalizer.load(artifact, { storage: 'localStorage' }), 'E_OPTIONS', /storage must be "indexeddb", "memory" or an object/);
+  await rejectsWith(Personalizer.load(artifact, { storage: { get: async () => undefined } }), 'E_OPTIONS', /get, set and delete/);
+  await rejectsWith(Personalizer.load(artifact, { backEnd: 'cpu' }), 'E_OPTIONS', /unknown Personalizer.load option "backEnd"/);
+  await rejectsWith(Personalizer.load(artifact, { namespace: '' }), 'E_OPTIONS', /namespace/);
+  await rejectsWith(Personalizer.load(artifact, { onError: 'console' }), 'E_OPTIONS', /onError must be a function/);
+  await rejectsWith(Personalizer.load(artifact, 'memory'), 'E_OPTIONS', /options must be an object/);
+  await rejectsWith(() => new Personalizer(), 'E_OPTIONS', /Personalizer\.load/);
+  // No WebGPU in Node: asked for, it is a warning and the CPU.
+  const p = await Personalizer.load(artifact, { storage: 'memory', backend: 'webgpu' });
+  assert.equal(p.backend, 'cpu');
+  assert.deepEqual(p.warnings.map((w) => w.code), ['E_WEBGPU']);
+});
+
+test('bad candidates give the shop order back and report a coded error', async () => {
   const errors = [];
   const p = await shopper({ onError: (e) => errors.push(e) });
   const shop = [{ id: 'a' }, { title: 'no id' }, { id: 'c' }];
   const out = await p.rerank(shop);
-  assert.deepEqual(out.map((r) => r.index), [0, 1, 2]);
-  assert.ok(out.every((r) => r.score === null));
-  assert.match(errors.at(-1).message, /invalid candidates.*string id/);
+  assert.deepEqual(out.map((r) => [r.index, r.score, r.source]), [[0, null, 'shop'], [1, null, 'shop'], [2, null, 'shop']]);
+  assert.deepEqual([errors.at(-1).code, /invalid candidates.*string id/.test(errors.at(-1).message)], ['E_CANDIDATES', true]);
   assert.deepEqual(await p.rerank('not an array'), []);
   assert.match(errors.at(-1).message, /expected an array/);
   const huge = Array.from({ length: 100_001 }, (_, i) => ({ id: `x${i}` }));
   assert.equal((await p.rerank(huge)).length, 100_001);
+  assert.equal(errors.at(-1).code, 'E_TOO_MANY');
   assert.match(errors.at(-1).message, /more than the 100000/);
   const withNaN = await p.rerank([{ id: fixture.candidates[0].id, score: NaN }, { id: 'unknown', score: Infinity }]);
   assert.ok(withNaN.every((r) => Number.isFinite(r.score)), 'NaN/Infinity server scores read as absent');
   assert.deepEqual(await p.rerank([]), []);
+  assert.ok(errors.every((e) => e instanceof Error && typeof e.code === 'string'));
 
   const strict = await shopper({ strict: true });
-  await assert.rejects(strict.rerank([{ id: 1 }]), /invalid candidates/);
+  await rejectsWith(strict.rerank([{ id: 1 }]), 'E_CANDIDATES', /invalid candidates/);
+  await rejectsWith(strict.rerank(huge), 'E_TOO_MANY');
   const big = Array.from({ length: 100_000 }, (_, i) => ({ id: fixture.candidates[i % 990].id }));
   assert.equal((await strict.rerank(big, { topK: 10 })).length, 10);
 });
 
-test('bad events are rejected and leave the profile alone', async () => {
+test('topK must be a non-negative integer: -1 no longer drops the last candidate', async () => {
+  const errors = [];
+  const p = await shopper({ onError: (e) => errors.push(e) });
+  const list = fixture.candidates.slice(0, 5);
+  for (const topK of [-1, 1.5, '3', NaN, null]) {
+    const out = await p.rerank(list, { topK });
+    assert.deepEqual(out.map((r) => r.index), [0, 1, 2, 3, 4], `topK ${topK}: the whole list in the shop's order`);
+    assert.equal(errors.at(-1).code, 'E_OPTIONS');
+    assert.match(errors.at(-1).message, /topK must be a non-negative integer/);
+  }
+  // A failed rerank with a valid topK is the shop's order cut to it.
+  assert.deepEqual((await p.rerank([{ id: 'a' }, {}, { id: 'c' }], { topK: 2 })).map((r) => r.index), [0, 1]);
+  await rejectsWith(p.rerank(list, { topk: 2 }).then(() => { throw errors.at(-1); }), 'E_OPTIONS', /unknown rerank option "topk"/);
+  assert.equal((await p.rerank(list, { topK: 0 })).length, 0);
+  assert.equal((await p.rerank(list, { topK: 2 })).length, 2);
+  assert.equal((await p.rerank(list, { topK: 99 })).length, 5);
+  const strict = await shopper({ strict: true });
+  await rejectsWith(strict.rerank(list, { topK: -1 }), 'E_OPTIONS');
+  await rejectsWith(() => rerankWithProfile(new Model(artifact), fixture.profile, list, { topK: -1 }), 'E_OPTIONS');
+});
+
+test('bad events are rejected with E_EVENT and leave the profile alone', async () => {
   const p = await shopper();
-  const before = p.exportProfile().profile;
-  await assert.rejects(p.observe({ itemId: 'x', kind: 'wishlist' }), /kind must be one of/);
-  await assert.rejects(p.observe({ kind: 'view' }), /itemId/);
-  await assert.rejects(p.observe({ itemId: 'x', ts: NaN }), /ts must be a finite/);
-  await assert.rejects(p.observe(null), /must be an object/);
-  assert.deepEqual(p.exportProfile().profile, before);
+  const before = p.exportProfile();
+  await rejectsWith(p.observe({ itemId: 'x', kind: 'wishlist' }), 'E_EVENT', /kind must be one of view, cart, purchase, review \(got "wishlist"\)/);
+  await rejectsWith(p.observe({ kind: 'view' }), 'E_EVENT', /itemId must be a non-empty string/);
+  await rejectsWith(p.observe({ itemId: 'x', ts: NaN }), 'E_EVENT', /ts must be a finite number of milliseconds/);
+  await rejectsWith(p.observe({ itemId: 'x', ts: '2024-01-01' }), 'E_EVENT', /ts must be a finite/);
+  await rejectsWith(p.observe(null), 'E_EVENT', /must be an object/);
+  assert.deepEqual(p.exportProfile(), before);
+  // Synonyms are read as the kinds they mean; a missing ts is now.
+  await p.observe({ itemId: fixture.events[0].itemId, kind: 'add_to_cart' });
+  const last = p.recentEvents.at(-1);
+  assert.equal(last.kind, 'cart');
+  assert.ok(Math.abs(last.ts - Date.now()) < 60_000);
+});
+
+test('the ring keeps the last 50 events and the stored record is the session', async () => {
+  const storage = new MemoryStorage();
+  const p = await Personalizer.load(artifact, { storage, namespace: 'ring' });
+  const ids = fixture.candidates.slice(0, 60).map((c) => c.id);
+  await Promise.all(ids.map((itemId, k) => p.observe({ itemId, ts: 1000 * k })));
+  assert.deepEqual(p.recentEvents.map((e) => e.itemId), ids.slice(10));
+  const record = await storage.get('profile:ring');
+  assert.ok(record instanceof Uint8Array, 'the stored record is bytes');
+  const parsed = decode(record);
+  assert.equal(parsed.modelVersion, fixture.modelVersion, 'tagged with the model version');
+  assert.equal(parsed.recent.length, 50);
+  assert.equal(parsed.events, 60, 'the profile saw every event');
 });
 
 test('concurrent calls are ordered and a forgotten shopper leaves nothing', async () => {
@@ -103,41 +193,97 @@ test('concurrent calls are ordered and a forgotten shopper leaves nothing', asyn
   const ranks = await Promise.all([p.rerank(fixture.candidates), p.rerank(fixture.candidates)]);
   assert.deepEqual(ranks[0], ranks[1]);
   assert.ok(await storage.get('profile:shop-a'));
-  // Reload: the profile comes back from storage.
-  const again = await Personalizer.load(artifact, { storage, namespace: 'shop-a' });
-  assert.deepEqual(again.exportProfile().profile, p.exportProfile().profile);
-  await again.forget();
-  assert.equal(await storage.get('profile:shop-a'), undefined);
-  assert.ok(state(again.exportProfile().profile).every((v) => v === 0), 'back to the empty profile');
+  // Reload: the profile comes back from storage, silently.
+  const warnings = [];
+  const again = await Personalizer.load(artifact, { storage, namespace: 'shop-a', onWarning: (w) => warnings.push(w) });
+  assert.deepEqual(again.exportProfile(), p.exportProfile());
+  assert.deepEqual(warnings, []);
+  // forget() resets at once; an event right after it is kept, in order.
+  const forgotten = again.forget();
+  assert.ok(again.exportProfile().profile.every((v) => v === 0), 'back to the empty profile');
   assert.equal(again.recentEvents.length, 0);
+  await forgotten;
+  assert.equal(await storage.get('profile:shop-a'), undefined);
+  await again.forget();
+  const after = again.observe({ itemId: ids[0], ts: 1 });
+  await again.forget();
+  await after;
+  assert.equal(await storage.get('profile:shop-a'), undefined, 'the delete ran after the queued store');
 });
 
-test('a profile from another model version is rebuilt from recent events', async () => {
+test('a record of another model version or a damaged one is rebuilt from recent events', async () => {
   const storage = new MemoryStorage();
   const p = await Personalizer.load(artifact, { storage, namespace: 'n' });
   for (const e of fixture.events) await p.observe(e);
-  const record = await storage.get('profile:n');
-  await storage.set('profile:n', { ...record, modelVersion: 'older-model', profile: new Uint8Array([1, 2, 3]) });
+  const record = decode(await storage.get('profile:n'));
+  await storage.set('profile:n', encode({ ...record, modelVersion: 'older-model', state: [1, 2, 3] }));
   const warnings = [];
   const q = await Personalizer.load(artifact, { storage, namespace: 'n', onWarning: (w) => warnings.push(w) });
-  assert.match(warnings.join('\n'), /rebuilt from 9 recent events/);
-  assert.deepEqual(q.exportProfile().profile, p.exportProfile().profile);
-  // Garbage in storage: a fresh profile and a warning, never a failure.
-  await storage.set('profile:n', 'garbage');
+  assert.deepEqual(warnings.map((w) => w.code), ['E_PROFILE']);
+  assert.match(warnings[0].message, new RegExp(`rebuilt from 9 recent events for model ${fixture.modelVersion}`));
+  assert.deepEqual(q.exportProfile(), p.exportProfile());
+  assert.equal(decode(await storage.get('profile:n')).modelVersion, fixture.modelVersion, 'the rebuilt record is stored');
+  // This model's record with a broken profile: rebuilt too.
+  await storage.set('profile:n', encode({ ...record, state: [NaN] }));
   const r = await Personalizer.load(artifact, { storage, namespace: 'n', onWarning: (w) => warnings.push(w) });
-  assert.equal(r.recentEvents.length, 0);
+  assert.match(warnings.at(-1).message, /damaged; rebuilt from 9 recent events/);
+  assert.deepEqual(r.exportProfile(), p.exportProfile());
+  // Garbage in storage: a fresh profile and a warning, never a failure.
+  for (const garbage of ['garbage', { v: 2 }, 42, new Uint8Array([1, 2, 3])]) {
+    const store = { get: async () => garbage, set: async () => {}, delete: async () => {} };
+    const g = await Personalizer.load(artifact, { storage: store, namespace: 'n', onWarning: (w) => warnings.push(w) });
+    assert.equal(g.recentEvents.length, 0);
+    assert.equal(warnings.at(-1).code, 'E_PROFILE');
+  }
 });
 
-test('a failing store falls back to memory with a warning', async () => {
-  const broken = { get: async () => { throw new Error('QuotaExceededError'); }, set: async () => { throw new Error('QuotaExceededError'); }, delete: async () => {} };
+test('a record stored by pocketrank 0.1 ({ v: 1, modelVersion, profile, events }) is rebuilt from its events', async () => {
+  const fresh = await shopper();
+  const d = fixture.profile.length;
+  for (const modelVersion of [fixture.modelVersion, 'some-older-model']) {
+    const legacy = {
+      v: 1,
+      modelVersion,
+      profile: new Uint8Array(20 + 4 * d),
+      events: [...fixture.events.map(({ title, ...e }) => (title ? { ...e, title } : e)), { itemId: '', kind: 'view', ts: 0 }],
+    };
+    const records = new Map([['profile:old', legacy]]);
+    const store = { get: async (k) => records.get(k), set: async (k, v) => { records.set(k, v); }, delete: async (k) => { records.delete(k); } };
+    const warnings = [];
+    const p = await Personalizer.load(artifact, { storage: store, namespace: 'old', onWarning: (w) => warnings.push(w) });
+    assert.equal(warnings.length, 1);
+    assert.equal(warnings[0].code, 'E_PROFILE');
+    assert.match(warnings[0].message, /earlier pocketrank version; rebuilt from 9 recent events/);
+    assert.deepEqual(p.exportProfile(), fresh.exportProfile(), 'the same profile as folding the events afresh');
+    assert.ok(records.get('profile:old') instanceof Uint8Array, 'stored again in the new format');
+  }
+});
+
+test('a failing store falls back to memory with E_STORAGE warnings; a failing delete rejects', async () => {
+  const quota = () => { throw new Error('QuotaExceededError'); };
+  const broken = { get: async () => quota(), set: async () => quota(), delete: async () => quota() };
   const warnings = [];
   const p = await Personalizer.load(artifact, { storage: broken, onWarning: (w) => warnings.push(w) });
   await p.observe(fixture.events[0]);
-  assert.match(warnings.join('\n'), /in-memory profile/);
+  assert.deepEqual(warnings.map((w) => w.code), ['E_STORAGE']);
+  assert.match(warnings[0].message, /kept in memory/);
   assert.equal(p.recentEvents.length, 1);
+
+  const noWrites = { get: async () => undefined, set: async () => quota(), delete: async () => quota() };
+  const q = await Personalizer.load(artifact, { storage: noWrites, onWarning: (w) => warnings.push(w) });
+  await q.observe(fixture.events[0]);
+  assert.equal(warnings.at(-1).code, 'E_STORAGE');
+  assert.match(warnings.at(-1).message, /could not store the profile \(QuotaExceededError\)/);
+  // Now in memory: forget works there.
+  await q.forget();
+  const noDelete = { get: async () => undefined, set: async () => {}, delete: async () => quota() };
+  const r = await Personalizer.load(artifact, { storage: noDelete });
+  await r.observe(fixture.events[0]);
+  await rejectsWith(r.forget(), 'E_STORAGE', /could not be deleted/);
+  assert.equal(r.recentEvents.length, 0, 'the profile in memory is wiped even so');
 });
 
-test('edge profiles are compact and rank like the full profile', async () => {
+test('edge profiles are compact, rank like the full profile, and bad input throws coded errors', async () => {
   const p = await shopper();
   const blob = p.edgeProfile();
   assert.ok(blob.length < 100, `${blob.length} bytes`);
@@ -150,5 +296,40 @@ test('edge profiles are compact and rank like the full profile', async () => {
   const cov = mean(xs.map((x, i) => (x - mx) * (ys[i] - my)));
   const corr = cov / Math.sqrt(mean(xs.map((x) => (x - mx) ** 2)) * mean(ys.map((y) => (y - my) ** 2)));
   assert.ok(corr > 0.99, `correlation ${corr}`);
-  assert.throws(() => rerankWithProfile(model, blob.slice(0, 20), fixture.candidates), /invalid edge profile/);
+  // The raw vector ranks exactly like the personalizer.
+  const viaVector = rerankWithProfile(model, Array.from(p.exportProfile().profile), fixture.candidates, { topK: 10 });
+  assert.deepEqual(viaVector, (await p.rerank(fixture.candidates, { topK: 10 })));
+
+  const d = fixture.profile.length;
+  await rejectsWith(() => rerankWithProfile(model, blob.slice(0, 20), fixture.candidates), 'E_PROFILE', /invalid edge profile/);
+  await rejectsWith(() => rerankWithProfile(model, fixture.profile.slice(1), []), 'E_PROFILE', new RegExp(`have ${d}`));
+  await rejectsWith(() => rerankWithProfile(model, [...fixture.profile.slice(1), null], []), 'E_PROFILE', /must hold numbers/);
+  await rejectsWith(() => rerankWithProfile(model, fixture.profile.map(() => Infinity), []), 'E_PROFILE', /NaN or infinite/);
+  await rejectsWith(() => rerankWithProfile(model, 'NaN', []), 'E_PROFILE');
+  await rejectsWith(() => rerankWithProfile(model, fixture.profile, 'nope'), 'E_CANDIDATES', /expected an array/);
+  await rejectsWith(() => rerankWithProfile(model, fixture.profile, [{ title: 'no id' }]), 'E_CANDIDATES', /string id/);
+  await rejectsWith(() => rerankWithProfile(model, fixture.profile, Array.from({ length: 100_001 }, (_, i) => ({ id: `i${i}` }))), 'E_TOO_MANY', /more than the 100000/);
+  await rejectsWith(() => rerankWithProfile(model, fixture.profile, [], { top: 1 }), 'E_OPTIONS');
+  await rejectsWith(() => rerankWithProfile({ modelVersion: 'x' }, fixture.profile, []), 'E_OPTIONS', /loaded Model/);
+});
+
+test('the package is ESM only: import and require get the same module, which index.d.ts describes', async () => {
+  const dir = dirname(fileURLToPath(pkg));
+  const manifest = JSON.parse(await readFile(`${dir}/package.json`, 'utf8'));
+  // One entry for every condition: nothing hands CommonJS a different module.
+  assert.deepEqual(manifest.exports['.'], { types: './index.d.ts', default: './index.js' });
+  assert.equal(manifest.type, 'module');
+  const require = createRequire(import.meta.url);
+  assert.equal(require.resolve(dir), `${dir}/index.js`);
+  if (process.features.require_module) {
+    const required = require(dir);
+    assert.equal(required.Personalizer, Personalizer, 'require(esm) gives the same module');
+  } else {
+    assert.throws(() => require(dir), { code: 'ERR_REQUIRE_ESM' });
+  }
+  // The runtime exports are exactly the declared ones (no internals such as Session).
+  const types = await readFile(`${dir}/index.d.ts`, 'utf8');
+  const declared = [...types.matchAll(/^export (?:declare )?(?:function|class) (\w+)/gm)].map((m) => m[1]).sort();
+  assert.deepEqual(Object.keys(pocketrank).sort(), declared);
+  assert.ok(!/\bany\b/.test(types.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')), 'no `any` in the public types');
 });
