@@ -55,3 +55,71 @@ impl Command {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::Command;
+    use crate::distillation::DistillSettings;
+    use crate::teacher::TrainSettings;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    fn parse(line: &str) -> Command {
+        Cli::try_parse_from(std::iter::once("trainer").chain(line.split_whitespace()))
+            .unwrap_or_else(|e| panic!("{line}: {e}"))
+            .command
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_test_suites_command_lines_parse_to_their_settings() {
+        let Command::Train(t) = parse(
+            "train --out run --max-epochs 2 --d-model 32 --layers 1 --heads 1 --negatives 512 \
+             --valid-users 1000 --vocab-size 1000 --title-tokens 12",
+        ) else {
+            panic!("not train")
+        };
+        let expected = TrainSettings {
+            max_epochs: 2,
+            d_model: 32,
+            n_layers: 1,
+            n_heads: 1,
+            negatives: 512,
+            valid_users: 1000,
+            vocab_size: 1000,
+            title_tokens: 12,
+            ..TrainSettings::default()
+        };
+        assert_eq!(t.settings, expected);
+        assert_eq!(t.out, std::path::PathBuf::from("run"));
+
+        let Command::Distill(d) =
+            parse("distill --run run --d 32 --hidden 16 --max-epochs 3 --valid-users 1000 --test-users 2000")
+        else {
+            panic!("not distill")
+        };
+        let expected =
+            DistillSettings { d: 32, hidden: 16, max_epochs: 3, valid_users: 1000, ..DistillSettings::default() };
+        assert_eq!((d.settings, d.test_users), (expected, 2000));
+
+        let Command::Export(e) = parse("export --run run --out model.pkr --catalog-json catalog.json") else {
+            panic!("not export")
+        };
+        assert_eq!(e.catalog_json, Some("catalog.json".into()));
+
+        // No flags: the settings' own defaults.
+        let Command::Distill(d) = parse("distill") else { panic!("not distill") };
+        assert_eq!(d.settings, DistillSettings::default());
+        assert_eq!(d.settings.learning_rate, 3e-3);
+    }
+}

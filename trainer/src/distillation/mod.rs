@@ -211,6 +211,12 @@ pub fn distill<B: AutodiffBackend>(
     let text = ItemText::<B>::new(inputs.tokens, device);
     let validation = Validation::new(inputs.split, n_items, settings.valid_users, settings.seed);
     let manifest = bare_manifest(inputs.item_ids.clone(), spec, inputs.tokens.width());
+    log(&format!(
+        "{} training windows of at most {} events, {} validation users",
+        windows.len(),
+        spec.window + 1,
+        validation.cases.len()
+    ));
 
     let (items, tokens, text_w, text_b) = teacher.item_encoder();
     let moved = |t: Tensor<B::InnerBackend, 2>| Tensor::<B, 2>::from_data(t.into_data(), device);
