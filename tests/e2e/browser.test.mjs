@@ -1,6 +1,8 @@
 // The built package in headless Chromium (Debian's, driven by playwright-core): native
-// parity in a page and in a Web Worker, IndexedDB persistence across reloads, forget(),
-// clear errors, and no request leaving 127.0.0.1. Needs POCKETRANK_ARTIFACT and
+// parity in a page and in a Web Worker, IndexedDB persistence across reloads (records of
+// this version and of pocketrank 0.1), forget(), coded errors, the WebGPU scorer (its
+// shader built from each model's WGSL prelude) against the CPU on two models of different
+// widths, and no request leaving 127.0.0.1. Needs POCKETRANK_ARTIFACT and
 // POCKETRANK_FIXTURE like node.test.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +16,9 @@ const fixture = JSON.parse(await readFile(process.env.POCKETRANK_FIXTURE, 'utf8'
 const close = (a, b) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(a), Math.abs(b));
 let server;
 
-before(async () => { server = await serve(root, { '/model.pkr': process.env.POCKETRANK_ARTIFACT }); });
+const small = fileURLToPath(new URL('../../web/tests/small.pkr', import.meta.url));
+
+before(async () => { server = await serve(root, { '/model.pkr': process.env.POCKETRANK_ARTIFACT, '/small.pkr': small }); });
 after(async () => { await server.close(); });
 
 async function open(browser) {
@@ -41,7 +45,7 @@ async function session(page, namespace = 'test') {
   return page.evaluate(async ({ events, candidates, namespace }) => {
     const p = await window.pocketrank.Personalizer.load('/model.pkr', { namespace });
     for (const e of events) await p.observe(e);
-    return { backend: p.backend, ranked: await p.rerank(candidates), warnings: p.warnings };
+    return { backend: p.backend, ranked: await p.rerank(candidates), warnings: p.warnings.map((w) => `${w.code}: ${w.message}`) };
   }, { events: fixture.events, candidates: fixture.candidates, namespace });
 }
 
@@ -86,6 +90,22 @@ test('the profile survives a reload; forget() leaves nothing in IndexedDB', asyn
       await p.forget();
     });
     assert.deepEqual(await page.evaluate(() => window.idbKeys()), []);
+
+    // A record pocketrank 0.1 left in IndexedDB ({ v: 1, modelVersion, profile, events })
+    // is rebuilt from its events, with a warning, and stored again in the new format.
+    const legacy = await page.evaluate(async ({ events, candidates, modelVersion }) => {
+      const store = new window.pocketrank.IndexedDbStorage();
+      await store.set('profile:legacy', { v: 1, modelVersion, profile: new Uint8Array(24), events });
+      const warnings = [];
+      const p = await window.pocketrank.Personalizer.load('/model.pkr', { namespace: 'legacy', onWarning: (w) => warnings.push([w.code, w.message]) });
+      const stored = await store.get('profile:legacy');
+      return { warnings, events: p.recentEvents.length, ranked: await p.rerank(candidates), storedBytes: stored instanceof Uint8Array };
+    }, { events: fixture.events, candidates: fixture.candidates, modelVersion: fixture.modelVersion });
+    assert.deepEqual(legacy.warnings.map(([code]) => code), ['E_PROFILE']);
+    assert.match(legacy.warnings[0][1], /earlier pocketrank version; rebuilt from 9 recent events/);
+    assert.equal(legacy.events, fixture.events.length);
+    assert.ok(legacy.storedBytes);
+    checkParity(legacy.ranked);
   } finally {
     await browser.close();
   }
@@ -98,53 +118,83 @@ test('bad inputs reject with clear errors and the shop order comes back', async 
     const out = await page.evaluate(async () => {
       const { Personalizer } = window.pocketrank;
       const seen = [];
-      const p = await Personalizer.load('/model.pkr', { storage: 'memory', onError: (e) => seen.push(e.message) });
+      const p = await Personalizer.load('/model.pkr', { storage: 'memory', onError: (e) => seen.push(`${e.code}: ${e.message}`) });
       const shop = await p.rerank([{ id: 'a' }, { nope: 1 }]);
+      const cut = await p.rerank([{ id: 'a' }, { id: 'b' }, { id: 'c' }], { topK: -1 });
       const strict = await Personalizer.load('/model.pkr', { storage: 'memory', strict: true });
-      const rejected = await strict.rerank({ not: 'an array' }).then(() => 'resolved', (e) => e.message);
-      const missing = await Personalizer.load('/missing.pkr').then(() => 'loaded', (e) => e.message);
+      const failed = (e) => `${e.code}: ${e.message}`;
+      const rejected = await strict.rerank({ not: 'an array' }).then(() => 'resolved', failed);
+      const missing = await Personalizer.load('/missing.pkr').then(() => 'loaded', failed);
       const truncated = await fetch('/model.pkr').then((r) => r.arrayBuffer())
-        .then((b) => Personalizer.load(b.slice(0, 1000))).then(() => 'loaded', (e) => e.message);
-      return { shop, seen, rejected, missing, truncated };
+        .then((b) => Personalizer.load(b.slice(0, 1000))).then(() => 'loaded', failed);
+      const storage = await Personalizer.load('/model.pkr', { storage: 'sessionStorage' }).then(() => 'loaded', failed);
+      const event = await p.observe({ itemId: 'x', kind: 'wishlist' }).then(() => 'stored', failed);
+      return { shop, cut, seen, rejected, missing, truncated, storage, event };
     });
     assert.deepEqual(out.shop.map((r) => [r.index, r.score]), [[0, null], [1, null]]);
-    assert.match(out.seen[0], /pocketrank: invalid candidates/);
-    assert.match(out.rejected, /expected an array/);
-    assert.match(out.missing, /HTTP 404/);
-    assert.match(out.truncated, /truncated/);
+    assert.match(out.seen[0], /^E_CANDIDATES: pocketrank: invalid candidates/);
+    assert.deepEqual(out.cut.map((r) => r.index), [0, 1, 2]);
+    assert.match(out.seen[1], /^E_OPTIONS: .*topK must be a non-negative integer/);
+    assert.match(out.rejected, /^E_CANDIDATES: .*expected an array/);
+    assert.match(out.missing, /^E_FETCH: .*HTTP 404/);
+    assert.match(out.truncated, /^E_ARTIFACT: .*truncated/);
+    assert.match(out.storage, /^E_OPTIONS: .*storage must be/);
+    assert.match(out.event, /^E_EVENT: .*kind must be one of/);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
   }
 });
 
-test('the WebGPU path gives the CPU scores; without an adapter it falls back to the CPU', async () => {
+test('the WebGPU path gives the CPU scores for models of different widths; without an adapter it falls back to the CPU', async () => {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs({ webgpu: true }) });
   try {
     const { page, errors } = await open(browser);
-    const out = await page.evaluate(async ({ events, candidates }) => {
-      const { Personalizer } = window.pocketrank;
-      const load = async (backend) => {
-        const p = await Personalizer.load('/model.pkr', { storage: 'memory', backend });
-        for (const e of events) await p.observe(e);
-        return p;
-      };
-      const gpu = await load('webgpu');
-      const cpu = await load('cpu');
-      const g = await gpu.rerank(candidates);
-      const c = await cpu.rerank(candidates);
-      const auto = await load('auto');
-      for (let i = 0; i < 200 && !auto.calibration; i++) await new Promise((r) => setTimeout(r, 50));
-      return { backend: gpu.backend, last: gpu.lastBackend, cpuBackend: cpu.backend, g, c, calibration: auto.calibration, autoBackend: auto.backend };
-    }, { events: fixture.events, candidates: fixture.candidates.slice(0, 992) });
-    assert.equal(out.backend, 'webgpu');
-    assert.equal(out.last, 'webgpu');
-    assert.equal(out.cpuBackend, 'cpu');
-    const cpu = new Map(out.c.map((r) => [r.index, r.score]));
-    for (const r of out.g) assert.ok(close(r.score, cpu.get(r.index)), `candidate ${r.index}: GPU ${r.score} vs CPU ${cpu.get(r.index)}`);
-    // Here the only adapter is SwiftShader's software one: "auto" keeps the CPU.
-    assert.deepEqual(out.calibration, { skipped: 'no hardware WebGPU adapter' });
-    assert.equal(out.autoBackend, 'cpu');
+    // The CI model and web/tests/small.pkr (d = 4, hidden = 4): the shader's widths and
+    // offsets come from each model's WGSL prelude.
+    const models = [
+      { url: '/model.pkr', events: fixture.events, candidates: fixture.candidates.slice(0, 992) },
+      {
+        url: '/small.pkr',
+        events: [{ itemId: 'b', kind: 'cart', ts: 1_700_000_000_000 }, { itemId: 'c', kind: 'view', ts: 1_700_000_090_000 }],
+        candidates: [{ id: 'a' }, { id: 'c', score: 0.5 }, { id: 'b', score: -3 }, { id: 'a', score: 80 }],
+      },
+    ];
+    const outs = await page.evaluate(async (models) => {
+      const { Personalizer, loadModel } = window.pocketrank;
+      const out = [];
+      for (const { url, events, candidates } of models) {
+        const load = async (backend) => {
+          const p = await Personalizer.load(url, { storage: 'memory', backend });
+          for (const e of events) await p.observe(e);
+          return p;
+        };
+        const gpu = await load('webgpu');
+        const cpu = await load('cpu');
+        const g = await gpu.rerank(candidates);
+        const c = await cpu.rerank(candidates);
+        const auto = await load('auto');
+        for (let i = 0; i < 200 && !auto.calibration; i++) await new Promise((r) => setTimeout(r, 50));
+        const { dims } = (await loadModel(new Uint8Array(await (await fetch(url)).arrayBuffer()))).manifest();
+        out.push({ dims, backend: gpu.backend, last: gpu.lastBackend, cpuBackend: cpu.backend, g, c, calibration: auto.calibration, autoBackend: auto.backend, warnings: gpu.warnings.map((w) => w.message) });
+      }
+      return out;
+    }, models);
+    assert.notEqual(outs[0].dims.hidden, outs[1].dims.hidden, 'two hidden widths');
+    for (const out of outs) {
+      const what = `d ${out.dims.d}, hidden ${out.dims.hidden}`;
+      assert.deepEqual(out.warnings, [], what);
+      assert.equal(out.backend, 'webgpu', what);
+      assert.equal(out.last, 'webgpu', what);
+      assert.equal(out.cpuBackend, 'cpu');
+      assert.equal(out.g.length, out.c.length);
+      const cpu = new Map(out.c.map((r) => [r.index, r.score]));
+      for (const r of out.g) assert.ok(close(r.score, cpu.get(r.index)), `${what}, candidate ${r.index}: GPU ${r.score} vs CPU ${cpu.get(r.index)}`);
+      assert.deepEqual(out.g.map((r) => r.index), out.c.map((r) => r.index), `${what}: same order`);
+      // Here the only adapter is SwiftShader's software one: "auto" keeps the CPU.
+      assert.deepEqual(out.calibration, { skipped: 'no hardware WebGPU adapter' });
+      assert.equal(out.autoBackend, 'cpu');
+    }
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
@@ -154,10 +204,11 @@ test('the WebGPU path gives the CPU scores; without an adapter it falls back to 
     const { page } = await open(noGpu);
     const out = await page.evaluate(async () => {
       const p = await window.pocketrank.Personalizer.load('/model.pkr', { storage: 'memory', backend: 'webgpu' });
-      return { backend: p.backend, warnings: p.warnings };
+      return { backend: p.backend, warnings: p.warnings.map((w) => [w.code, w.message]) };
     });
     assert.equal(out.backend, 'cpu');
-    assert.match(out.warnings.join('\n'), /no WebGPU adapter/);
+    assert.deepEqual(out.warnings.map(([code]) => code), ['E_WEBGPU']);
+    assert.match(out.warnings[0][1], /no WebGPU adapter/);
   } finally {
     await noGpu.close();
   }
