@@ -14,8 +14,11 @@ const TYPES = {
   '.css': 'text/css',
 };
 
-/** Starts the server; `mounts` maps URL prefixes to files (e.g. `{ '/model.pkr': path }`). */
-export async function serve(root, mounts = {}) {
+/**
+ * Starts the server; `mounts` maps URL paths to files (e.g. `{ '/model.pkr': path }`);
+ * `headers` are added to every response (e.g. a Content-Security-Policy).
+ */
+export async function serve(root, mounts = {}, { headers = {} } = {}) {
   root = resolve(root);
   const server = createServer(async (req, res) => {
     try {
@@ -25,7 +28,7 @@ export async function serve(root, mounts = {}) {
       if (!mounted && !path.startsWith(root)) throw new Error('outside the root');
       const file = (await stat(path)).isDirectory() ? join(path, 'index.html') : path;
       const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...headers });
       res.end(body);
     } catch {
       res.writeHead(404);
