@@ -1,12 +1,17 @@
-// The edge example in workerd: same ranking as the native runtime, 4xx JSON errors for
-// every bad request, and the worker keeps serving. Needs POCKETRANK_ARTIFACT and
-// POCKETRANK_FIXTURE like node.test.mjs.
+// The edge example in workerd: same ranking as the native runtime, JSON errors whose status
+// comes from the error's code (never its message), no internals in a 500, and the worker
+// keeps serving; its WebAssembly memory does not grow from request to request. Needs
+// POCKETRANK_ARTIFACT and POCKETRANK_FIXTURE like node.test.mjs; the package comes from
+// POCKETRANK_PKG_DIR (default web/pkg).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { Personalizer, Model, rerankWithProfile } from '../../web/pkg/index.js';
-import { startWorkerd } from './edge.mjs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startWorkerd, pkgDir, exampleDir } from './edge.mjs';
+import { errorAnswer, STATUS, INTERNAL } from '../../web/examples/edge/errors.js';
 
+const { Personalizer, Model, rerankWithProfile } = await import(pathToFileURL(join(pkgDir, 'index.js')).href);
 const fixture = JSON.parse(await readFile(process.env.POCKETRANK_FIXTURE, 'utf8'));
 const artifact = new Uint8Array(await readFile(process.env.POCKETRANK_ARTIFACT));
 const close = (a, b) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(a), Math.abs(b));
@@ -38,26 +43,74 @@ test('the worker ranks like the native runtime (raw vector and edge blob)', asyn
   assert.equal(viaBlob.ranked.length, 20);
 });
 
-test('bad requests get 4xx JSON errors and the worker keeps serving', async () => {
+test('bad requests get JSON errors with a code; the status follows the code', async () => {
   const d = fixture.profile.length;
+  const chunked = (bytes) => fetch(`${edge.url}/rerank`, {
+    method: 'POST', duplex: 'half', headers: { 'content-type': 'application/json' },
+    body: new ReadableStream({
+      start(c) { for (let left = bytes; left > 0; left -= 1 << 16) c.enqueue(new Uint8Array(Math.min(left, 1 << 16)).fill(0x20)); c.close(); },
+    }),
+  });
   const cases = [
-    [post('{ not json'), 400, /malformed JSON/],
-    [post({ profile: fixture.profile.slice(1), candidates: [] }), 400, new RegExp(`have ${d}`)],
-    [post({ profile: [...fixture.profile.slice(1), null], candidates: [] }), 400, /must hold numbers/],
-    [post({ profile: 'NaN', candidates: [] }), 400, /invalid profile|edge profile/],
-    [post({ profile: fixture.profile, candidates: 'nope' }), 400, /expected an array/],
-    [post({ profile: fixture.profile, candidates: [{ title: 'no id' }] }), 400, /string id/],
-    [post({ profile: fixture.profile, candidates: Array.from({ length: 100_001 }, (_, i) => ({ id: `i${i}` })) }), 413, /more than the 100000/],
-    [post('x'.repeat(5 << 20)), 413, /larger than/],
-    [fetch(`${edge.url}/rerank`), 405, /POST/],
-    [fetch(`${edge.url}/elsewhere`), 404, /not found/],
+    ['malformed JSON', post('{ not json'), 400, 'E_JSON', /malformed JSON/],
+    ['a JSON array', post('[1, 2]'), 400, 'E_JSON', /expected \{ profile/],
+    ['a short profile', post({ profile: fixture.profile.slice(1), candidates: [] }), 400, 'E_PROFILE', new RegExp(`${d}`)],
+    ['a null in the profile', post({ profile: [...fixture.profile.slice(1), null], candidates: [] }), 400, 'E_PROFILE', /must hold numbers/],
+    ['a profile that is no edge blob', post({ profile: 'NaN', candidates: [] }), 400, 'E_PROFILE', /invalid profile|edge profile/],
+    ['a profile that is not base64', post({ profile: '***', candidates: [] }), 400, 'E_PROFILE', /not base64/],
+    ['candidates that are no array', post({ profile: fixture.profile, candidates: 'nope' }), 400, 'E_CANDIDATES', /expected an array/],
+    ['a candidate without an id', post({ profile: fixture.profile, candidates: [{ title: 'no id' }] }), 400, 'E_CANDIDATES', /string id/],
+    ['a negative topK', post({ profile: fixture.profile, candidates: fixture.candidates.slice(0, 3), options: { topK: -1 } }), 400, 'E_OPTIONS', /topK/],
+    ['too many candidates', post({ profile: fixture.profile, candidates: Array.from({ length: 100_001 }, (_, i) => ({ id: `i${i}` })) }), 413, 'E_TOO_MANY', /100000/],
+    ['a body over 4 MiB', post('x'.repeat(5 << 20)), 413, 'E_BODY_TOO_LARGE', /larger than/],
+    ['a chunked body over 4 MiB', chunked(5 << 20), 413, 'E_BODY_TOO_LARGE', /larger than/],
+    ['GET /rerank', fetch(`${edge.url}/rerank`), 405, 'E_METHOD', /POST/],
+    ['another path', fetch(`${edge.url}/elsewhere`), 404, 'E_NOT_FOUND', /not found/],
   ];
-  for (const [pending, status, message] of cases) {
+  for (const [what, pending, status, code, message] of cases) {
     const res = await pending;
-    assert.equal(res.status, status);
-    assert.match((await res.json()).error, message);
+    const body = await res.json();
+    assert.equal(res.status, status, `${what}: ${JSON.stringify(body).slice(0, 200)}`);
+    assert.equal(body.code, code, what);
+    assert.match(body.error, message, what);
   }
   const ok = await post({ profile: fixture.profile, candidates: fixture.candidates.slice(0, 5) });
   assert.equal(ok.status, 200);
   assert.equal((await ok.json()).ranked.length, 5);
+  assert.doesNotMatch(edge.log(), /internal error/, 'no request above is an internal error');
+});
+
+test('a status comes from the code only; anything without a known code is a generic 500', () => {
+  for (const [code, status] of Object.entries(STATUS)) {
+    assert.deepEqual(errorAnswer(Object.assign(new Error(`pocketrank: ${code} happened`), { code })), { status, body: { error: `pocketrank: ${code} happened`, code }, internal: false });
+  }
+  assert.equal(errorAnswer(Object.assign(new Error('x'), { code: 'E_TOO_MANY' })).status, 413);
+  assert.equal(errorAnswer(Object.assign(new Error('x'), { code: 'E_CANDIDATES' })).status, 400);
+  // The old message-matching rule is gone: the text alone decides nothing.
+  assert.equal(errorAnswer(new RangeError('101 candidates is more than the 100 one call accepts')).status, 500);
+  const secret = new TypeError('cannot read properties of undefined (reading "x") at /srv/worker.js:12:3');
+  const engine = Object.assign(new Error('pocketrank: the wasm module trapped'), { code: 'E_WASM' });
+  for (const thrown of [secret, engine, new WebAssembly.RuntimeError('unreachable'), 'a string', null, undefined, 42,
+    Object.assign(new Error('odd'), { code: 7 }), Object.assign(new Error('odd'), { code: 'toString' }), { code: 'E_PROFILE' }]) {
+    const a = errorAnswer(thrown);
+    assert.equal(a.status, 500, String(thrown));
+    assert.deepEqual(a.body, INTERNAL.body);
+    assert.equal(a.internal, true);
+    assert.doesNotMatch(JSON.stringify(a.body), /worker\.js|trapped|unreachable|reading/);
+  }
+});
+
+test('the WebAssembly memory stops growing after warm-up', async () => {
+  const health = async () => (await fetch(`${edge.url}/health`)).json();
+  const first = await health();
+  assert.equal(first.ok, true);
+  assert.equal(first.modelVersion, fixture.modelVersion);
+  assert.ok(first.wasmMemoryBytes > 0 && first.wasmMemoryBytes % 65536 === 0, `wasm memory ${first.wasmMemoryBytes}`);
+  const candidates = Array.from({ length: 1000 }, (_, i) => ({ id: fixture.candidates[i % fixture.candidates.length].id, ...(i % 3 ? {} : { score: 1 - i / 1000 }) }));
+  const body = JSON.stringify({ profile: fixture.profile, candidates, options: { topK: 50 } });
+  const burst = async (n) => { for (let i = 0; i < n; i++) assert.equal((await post(body)).status, 200); };
+  await burst(20);
+  const warm = (await health()).wasmMemoryBytes;
+  await burst(300);
+  assert.equal((await health()).wasmMemoryBytes, warm, `wasm memory after warm-up ${warm} bytes`);
 });

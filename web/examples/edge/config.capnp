@@ -3,7 +3,10 @@
 using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
-  # The same heap ceiling as a Cloudflare Worker isolate (128 MB).
+  # V8's old generation — the JavaScript heap, not WebAssembly memory — is capped at 128 MB,
+  # the memory limit of a Cloudflare Worker isolate (where that limit also counts the
+  # module's WebAssembly memory). Past it V8 aborts the whole workerd process ("Reached heap
+  # limit"), where Cloudflare would end the isolate. bench/edge-heap-cap.mjs checks it.
   v8Flags = ["--max-old-space-size=128"],
   services = [ (name = "rerank", worker = .reranker) ],
   sockets = [ (name = "http", address = "127.0.0.1:8787", http = (), service = "rerank") ],
@@ -12,6 +15,7 @@ const config :Workerd.Config = (
 const reranker :Workerd.Worker = (
   modules = [
     (name = "worker.js", esModule = embed "worker.js"),
+    (name = "errors.js", esModule = embed "errors.js"),
     (name = "index.js", esModule = embed "index.js"),
     (name = "pocketrank_core.js", esModule = embed "pocketrank_core.js"),
     (name = "pocketrank_core_bg.wasm", wasm = embed "pocketrank_core_bg.wasm"),
