@@ -6,6 +6,7 @@
 // worker.js and config.capnp (the load benchmark's control worker); `v8Flags` are added to
 // the config's own (measurements: --trace-gc).
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -42,7 +43,13 @@ export async function startWorkerd(artifactPath, { worker = exampleDir, pkg = pk
   if (artifactPath) await copyFile(artifactPath, join(dir, 'model.pkr'));
   const port = await freePort();
   const bin = join(repo, 'node_modules/.bin/workerd');
-  const child = spawn(bin, ['serve', 'config.capnp', '--socket-addr', `http=127.0.0.1:${port}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['serve', 'config.capnp', '--socket-addr', `http=127.0.0.1:${port}`];
+  // V8's --trace-gc lines go to stdout, block-buffered into a pipe: line-buffer them (stdbuf
+  // execs workerd, so the pid is still workerd's) to see each collection when it happens.
+  const lineBuffered = v8Flags.includes('--trace-gc') && existsSync('/usr/bin/stdbuf');
+  const child = lineBuffered
+    ? spawn('/usr/bin/stdbuf', ['-oL', bin, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });
