@@ -10,7 +10,8 @@ const params = new URLSearchParams(location.search);
 async function connect() {
   const options = { namespace: 'demo-store' };
   if (params.get('worker') !== '1') {
-    const p = await Personalizer.load('data/model.pkr', options);
+    // Warnings (storage unavailable, a profile rebuilt for a new model) go to the console.
+    const p = await Personalizer.load('data/model.pkr', { ...options, onWarning: (w) => console.warn(w.code, w.message) });
     return {
       mode: 'page', backend: p.backend, modelVersion: p.modelVersion,
       observe: (e) => p.observe(e), rerank: (c) => p.rerank(c), forget: () => p.forget(),
@@ -21,8 +22,8 @@ async function connect() {
   let next = 0;
   const pending = new Map();
   worker.onmessage = ({ data }) => {
-    const { id, ok, value, error } = data;
-    pending.get(id)?.[ok ? 0 : 1](ok ? value : new Error(error));
+    const { id, ok, value, error, code } = data;
+    pending.get(id)?.[ok ? 0 : 1](ok ? value : Object.assign(new Error(error), { code }));
     pending.delete(id);
   };
   const call = (op, arg) => new Promise((resolve, reject) => {
