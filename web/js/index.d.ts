@@ -121,7 +121,7 @@ export interface ExportedProfile {
 /** A decoded, checked model: loaded once, shared by every shopper of the page or isolate. */
 export declare class Model {
   /** Decodes and checks an artifact. Throws `E_ARTIFACT`, `E_UNSUPPORTED` or `E_TOKENIZER`. */
-  constructor(bytes: Uint8Array);
+  constructor(bytes: Uint8Array | ArrayBuffer);
   /** A tag that changes with every different model; stored profiles are tagged with it. */
   readonly modelVersion: string;
   /** Items in the model's catalog. */

@@ -688,17 +688,23 @@ export class Personalizer {
 export function rerankWithProfile(model, profile, candidates, options) {
   if (!(model instanceof Model)) throw fail('E_OPTIONS', 'rerankWithProfile needs a loaded Model (`new Model(bytes)` or `await loadModel(bytes)`)');
   const topK = topKOf(options);
-  let state;
-  if (profile instanceof Uint8Array) state = model.edgeState(profile);
-  else if (Array.isArray(profile) || profile instanceof Float32Array) {
-    if (!Array.prototype.every.call(profile, (/** @type {unknown} */ v) => typeof v === 'number')) {
-      throw fail('E_PROFILE', 'invalid profile: the vector must hold numbers');
-    }
-    state = Float32Array.from(profile);
-  } else throw fail('E_PROFILE', 'invalid profile: expected the edge blob (Uint8Array) or a number array');
-  const flat = flatten(candidates);
-  const r = model.rankState(state, flat.ids.length, flat.ids.join('\n'), flat.scores, flat.titles?.join('\n'), topK);
-  return results(flat.ids, r);
+  try {
+    let state;
+    if (profile instanceof Uint8Array) state = model.edgeState(profile);
+    else if (Array.isArray(profile) || profile instanceof Float32Array) {
+      if (!Array.prototype.every.call(profile, (/** @type {unknown} */ v) => typeof v === 'number')) {
+        throw fail('E_PROFILE', 'invalid profile: the vector must hold numbers');
+      }
+      state = Float32Array.from(profile);
+    } else throw fail('E_PROFILE', 'invalid profile: expected the edge blob (Uint8Array) or a number array');
+    const flat = flatten(candidates);
+    const r = model.rankState(state, flat.ids.length, flat.ids.join('\n'), flat.scores, flat.titles?.join('\n'), topK);
+    return results(flat.ids, r);
+  } catch (e) {
+    // Core errors carry their code; anything else is a misuse, such as a freed Model.
+    if (/null pointer passed to rust/.test(describe(e))) throw fail('E_OPTIONS', 'the Model was freed (model.free()); load it again', e);
+    throw coded(e, 'E_OPTIONS');
+  }
 }
 
 // Checked by `tsc -p web` against index.d.ts (a pure expression: no run-time effect, and

@@ -101,6 +101,28 @@ fn rank_error(context: &str, e: &RankError) -> JsValue {
     coded_error(e.code().as_str(), &format!("{context}: {e}"))
 }
 
+/// The artifact's bytes from a `Uint8Array` (or any typed-array view, of this realm or
+/// another, e.g. a Node `Buffer`) or an `ArrayBuffer`; anything else is an `E_OPTIONS` error rather than bytes
+/// made up from it.
+fn artifact_bytes(value: &JsValue) -> Result<Vec<u8>, JsValue> {
+    let get = |name: &str| js_sys::Reflect::get(value, &JsValue::from_str(name)).ok();
+    if js_sys::ArrayBuffer::is_view(value) {
+        let (Some(buffer), Some(offset), Some(len)) =
+            (get("buffer"), get("byteOffset").and_then(|v| v.as_f64()), get("byteLength").and_then(|v| v.as_f64()))
+        else {
+            return Err(coded_error("E_OPTIONS", "cannot load the model: the byte view cannot be read"));
+        };
+        return Ok(js_sys::Uint8Array::new_with_byte_offset_and_length(&buffer, offset as u32, len as u32).to_vec());
+    }
+    if value.is_instance_of::<js_sys::ArrayBuffer>() {
+        return Ok(js_sys::Uint8Array::new(value).to_vec());
+    }
+    Err(coded_error(
+        "E_OPTIONS",
+        "cannot load the model: it must be the artifact's bytes (a Uint8Array or an ArrayBuffer)",
+    ))
+}
+
 /// A loaded pocketrank model.
 #[wasm_bindgen]
 pub struct Model {
@@ -115,8 +137,11 @@ impl Model {
     /// @throws Error with `code` `E_ARTIFACT` (not a valid artifact), `E_UNSUPPORTED` (a
     /// newer format or another student architecture) or `E_TOKENIZER`.
     #[wasm_bindgen(constructor)]
-    pub fn new(bytes: &[u8]) -> Result<Model, JsValue> {
-        let ranker = Ranker::from_bytes(bytes).map_err(|e| rank_error("cannot load the model", &e))?;
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] bytes: JsValue,
+    ) -> Result<Model, JsValue> {
+        let bytes = artifact_bytes(&bytes)?;
+        let ranker = Ranker::from_bytes(&bytes).map_err(|e| rank_error("cannot load the model", &e))?;
         Ok(Model { ranker })
     }
 
@@ -124,12 +149,16 @@ impl Model {
     /// caller (the package uses WebCrypto: hashing a 1 MB model in WebAssembly is the
     /// slowest part of a cold load). A wrong digest is rejected like a corrupted file.
     #[wasm_bindgen(js_name = withDigest)]
-    pub fn with_digest(bytes: &[u8], digest: &[u8]) -> Result<Model, JsValue> {
+    pub fn with_digest(
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] bytes: JsValue,
+        digest: &[u8],
+    ) -> Result<Model, JsValue> {
+        let bytes = artifact_bytes(&bytes)?;
         let digest: [u8; 32] = digest
             .try_into()
             .map_err(|_| coded_error("E_ARTIFACT", "cannot load the model: the digest must be 32 bytes (SHA-256)"))?;
         let ranker =
-            Ranker::from_bytes_with_digest(bytes, digest).map_err(|e| rank_error("cannot load the model", &e))?;
+            Ranker::from_bytes_with_digest(&bytes, digest).map_err(|e| rank_error("cannot load the model", &e))?;
         Ok(Model { ranker })
     }
 

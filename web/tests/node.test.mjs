@@ -78,6 +78,8 @@ test('bad artifacts and sources are rejected with coded errors', async () => {
   await rejectsWith(() => new Model(future), 'E_UNSUPPORTED', /version 9 is not supported/);
   await rejectsWith(() => new Model(new TextEncoder().encode('<html>404</html>')), 'E_ARTIFACT', /not a pocketrank artifact/);
   await rejectsWith(Personalizer.load(42), 'E_OPTIONS', /must be bytes/);
+  for (const notBytes of ['model.pkr', undefined, [1, 2, 3]]) await rejectsWith(() => new Model(notBytes), 'E_OPTIONS', /artifact's bytes/);
+  assert.equal(new Model(artifact.buffer.slice(artifact.byteOffset, artifact.byteOffset + artifact.byteLength)).modelVersion, fixture.modelVersion);
   // The WebCrypto path checks the same things: a flipped byte or a wrong digest is refused.
   await rejectsWith(loadModel(flipped), 'E_ARTIFACT', /checksum/);
   await rejectsWith(loadModel(artifact.slice(0, artifact.length - 100)), 'E_ARTIFACT', /truncated|checksum/);
@@ -311,6 +313,9 @@ test('edge profiles are compact, rank like the full profile, and bad input throw
   await rejectsWith(() => rerankWithProfile(model, fixture.profile, Array.from({ length: 100_001 }, (_, i) => ({ id: `i${i}` }))), 'E_TOO_MANY', /more than the 100000/);
   await rejectsWith(() => rerankWithProfile(model, fixture.profile, [], { top: 1 }), 'E_OPTIONS');
   await rejectsWith(() => rerankWithProfile({ modelVersion: 'x' }, fixture.profile, []), 'E_OPTIONS', /loaded Model/);
+  const freed = new Model(artifact);
+  freed.free();
+  await rejectsWith(() => rerankWithProfile(freed, fixture.profile, []), 'E_OPTIONS', /freed/);
 });
 
 test('the package is ESM only: import and require get the same module, which index.d.ts describes', async () => {

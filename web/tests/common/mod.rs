@@ -8,6 +8,10 @@ use wasm_bindgen::JsValue;
 
 const SMALL: &[u8] = include_bytes!("../small.pkr");
 
+fn bytes(b: &[u8]) -> JsValue {
+    js_sys::Uint8Array::from(b).into()
+}
+
 fn js(json: &str) -> JsValue {
     js_sys::JSON::parse(json).expect("test JSON")
 }
@@ -26,7 +30,7 @@ fn error_of<T>(r: Result<T, JsValue>) -> (String, String) {
 }
 
 pub fn a_session_observes_reranks_and_comes_back() {
-    let model = Model::new(SMALL).expect("loads");
+    let model = Model::new(bytes(SMALL)).expect("loads");
     assert_eq!(model.item_count(), 3);
     let mut s = Session::restore(&model, &[]);
     assert_eq!(s.warning(), None, "a new shopper is not a warning");
@@ -62,7 +66,7 @@ pub fn a_session_observes_reranks_and_comes_back() {
 }
 
 pub fn damaged_and_earlier_records_are_rebuilt_with_a_warning() {
-    let model = Model::new(SMALL).expect("loads");
+    let model = Model::new(bytes(SMALL)).expect("loads");
     let s = Session::restore(&model, b"{not json");
     assert!(s.warning().unwrap_or_default().contains("rebuilt from 0 recent events"), "{:?}", s.warning());
     // This model's record with a profile of the wrong width: rebuilt from its events.
@@ -90,19 +94,24 @@ pub fn damaged_and_earlier_records_are_rebuilt_with_a_warning() {
 }
 
 pub fn errors_are_errors_with_codes() {
-    let (code, message) = error_of(Model::new(&SMALL[..SMALL.len() - 1]));
+    let (code, message) = error_of(Model::new(bytes(&SMALL[..SMALL.len() - 1])));
     assert_eq!(code, "E_ARTIFACT");
     assert!(message.starts_with("pocketrank: ") && message.contains("truncated"), "{message}");
     let mut flipped = SMALL.to_vec();
     flipped[100] ^= 1;
-    let (code, message) = error_of(Model::new(&flipped));
+    let (code, message) = error_of(Model::new(bytes(&flipped)));
     assert_eq!((code.as_str(), message.contains("checksum")), ("E_ARTIFACT", true), "{message}");
     let mut future = SMALL.to_vec();
     future[8] = 9;
-    assert_eq!(error_of(Model::new(&future)).0, "E_UNSUPPORTED");
-    assert_eq!(error_of(Model::with_digest(SMALL, &[0; 5])).0, "E_ARTIFACT");
+    assert_eq!(error_of(Model::new(bytes(&future))).0, "E_UNSUPPORTED");
+    assert_eq!(error_of(Model::with_digest(bytes(SMALL), &[0; 5])).0, "E_ARTIFACT");
+    // Not bytes at all: an argument error, not bytes made up from it.
+    assert_eq!(error_of(Model::new(JsValue::from_str("model.pkr"))).0, "E_OPTIONS");
+    assert_eq!(error_of(Model::new(js("[1, 2, 3]"))).0, "E_OPTIONS");
+    let buffer = js_sys::Uint8Array::from(SMALL).buffer();
+    assert_eq!(Model::new(buffer.into()).expect("an ArrayBuffer").item_count(), 3);
 
-    let model = Model::new(SMALL).expect("loads");
+    let model = Model::new(bytes(SMALL)).expect("loads");
     let mut s = Session::restore(&model, &[]);
     for bad in [
         r#"{"itemId": "a", "kind": "wishlist"}"#,
@@ -137,7 +146,7 @@ pub fn errors_are_errors_with_codes() {
 }
 
 pub fn the_webgpu_inputs_follow_the_model() {
-    let model = Model::new(SMALL).expect("loads");
+    let model = Model::new(bytes(SMALL)).expect("loads");
     let prelude = model.wgsl_prelude();
     for line in ["const D: u32 = 4u;", "const H: u32 = 4u;", "const CONTEXT_FEATURES: u32 = 3u;", "fn position_feature"]
     {
