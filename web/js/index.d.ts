@@ -21,6 +21,7 @@ export type { EventKind, ModelManifest, RecordedEvent, ShopperEvent };
  *   warning, a stored profile that had to be rebuilt.
  * - `E_STORAGE`: the profile storage failed (as a warning, the profile is kept in memory).
  * - `E_WEBGPU`: WebGPU is unavailable or failed (a warning: scoring runs on the CPU).
+ * - `E_INTERNAL`: anything else — a bug in pocketrank (please report it with the message).
  */
 export type ErrorCode =
   | 'E_ARTIFACT'
@@ -34,7 +35,8 @@ export type ErrorCode =
   | 'E_EVENT'
   | 'E_PROFILE'
   | 'E_STORAGE'
-  | 'E_WEBGPU';
+  | 'E_WEBGPU'
+  | 'E_INTERNAL';
 
 /** Every error (and warning) of the package: an `Error` whose message starts "pocketrank: ". */
 export interface PocketrankError extends Error {

@@ -53,7 +53,8 @@ const describe = (e) => String((e instanceof Error ? e.message : e) ?? e);
 const show = (v) => (typeof v === 'string' ? JSON.stringify(v) : typeof v === 'function' ? 'a function' : String(v));
 
 /**
- * Errors from the core already carry a code; anything else (an engine error) is wrapped.
+ * Errors from the core already carry a code; anything else (an engine error: a bug in
+ * pocketrank) is wrapped with `code`.
  * @param {unknown} e
  * @param {ErrorCode} code
  * @returns {PocketrankError}
@@ -152,7 +153,15 @@ function results(ids, r) {
  */
 function shopResults(candidates, topK) {
   const list = Array.isArray(candidates) ? candidates : [];
-  return Array.from(shopOrder(list.length, topK), (index) => ({ id: list[index]?.id, index, score: null, source: 'shop' }));
+  /** @param {unknown} c */
+  const idOf = (c) => {
+    try {
+      return /** @type {{ id?: string } | undefined} */ (c)?.id;
+    } catch {
+      return undefined; // a getter that throws: the failure is already reported
+    }
+  };
+  return Array.from(shopOrder(list.length, topK), (index) => /** @type {Ranked} */ ({ id: idOf(list[index]), index, score: null, source: 'shop' }));
 }
 
 /** @type {Promise<void> | null} */
@@ -257,7 +266,7 @@ export async function loadModel(bytes) {
   try {
     return digest ? Model.withDigest(data, digest) : new Model(data);
   } catch (e) {
-    throw coded(e, 'E_ARTIFACT');
+    throw coded(e, 'E_INTERNAL');
   }
 }
 
@@ -567,7 +576,7 @@ export class Personalizer {
     try {
       this.#session.observe(this.#model, event);
     } catch (e) {
-      return Promise.reject(coded(e, 'E_EVENT'));
+      return Promise.reject(coded(e, 'E_INTERNAL'));
     }
     const done = this.#queue.then(() => this.#persist());
     this.#queue = done.catch(() => {});
@@ -612,7 +621,7 @@ export class Personalizer {
       }
       return results(flat.ids, r);
     } catch (e) {
-      const error = coded(e, 'E_CANDIDATES');
+      const error = coded(e, 'E_INTERNAL');
       if (this.#strict) throw error;
       this.#report(error);
       return shopResults(candidates, topK);
@@ -703,7 +712,7 @@ export function rerankWithProfile(model, profile, candidates, options) {
   } catch (e) {
     // Core errors carry their code; anything else is a misuse, such as a freed Model.
     if (/null pointer passed to rust/.test(describe(e))) throw fail('E_OPTIONS', 'the Model was freed (model.free()); load it again', e);
-    throw coded(e, 'E_OPTIONS');
+    throw coded(e, 'E_INTERNAL');
   }
 }
 

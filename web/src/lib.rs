@@ -21,7 +21,7 @@ mod events;
 use pocketrank_runtime::edge::{decode_edge_profile, encode_edge_profile};
 use pocketrank_runtime::features;
 use pocketrank_runtime::session::shop_order;
-use pocketrank_runtime::{Candidate, ItemSource, MAX_CANDIDATES, Profile, RankError, Ranker, Restored, Scored};
+use pocketrank_runtime::{Candidate, ItemSource, MAX_CANDIDATES, Profile, RankError, Ranker, Scored};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -318,14 +318,7 @@ impl Session {
     /// recent events, and `warning` says so.
     pub fn restore(model: &Model, bytes: &[u8]) -> Session {
         let (inner, how) = pocketrank_runtime::Session::restore(&model.ranker, bytes);
-        let warning = how.warning(model.ranker.model_version());
-        let warning = match how {
-            Restored::RebuiltDamaged { .. } => {
-                warning.map(|w| format!("{w} (the stored record could not be read as this model's)"))
-            }
-            _ => warning,
-        };
-        Session { inner, warning }
+        Session { warning: how.warning(model.ranker.model_version()), inner }
     }
 
     /// A session rebuilt from events kept by an earlier version of the package (records

@@ -126,6 +126,10 @@ test('bad candidates give the shop order back and report a coded error', async (
   const withNaN = await p.rerank([{ id: fixture.candidates[0].id, score: NaN }, { id: 'unknown', score: Infinity }]);
   assert.ok(withNaN.every((r) => Number.isFinite(r.score)), 'NaN/Infinity server scores read as absent');
   assert.deepEqual(await p.rerank([]), []);
+  // Even a candidate that throws when read gives the shop's order back.
+  const hostile = [{ id: 'a' }, { get id() { throw new Error('boom'); } }];
+  assert.deepEqual((await p.rerank(hostile)).map((r) => [r.id, r.index]), [['a', 0], [undefined, 1]]);
+  assert.deepEqual([errors.at(-1).code, errors.at(-1).message], ['E_INTERNAL', 'pocketrank: boom']);
   assert.ok(errors.every((e) => e instanceof Error && typeof e.code === 'string'));
 
   const strict = await shopper({ strict: true });
