@@ -539,8 +539,10 @@ export class Personalizer {
     }
     if (record === undefined || record === null) return;
     if (ArrayBuffer.isView(record)) {
+      this.#session.free();
       this.#session = Session.restore(this.#model, new Uint8Array(record.buffer, record.byteOffset, record.byteLength));
     } else if (isLegacyRecord(record)) {
+      this.#session.free();
       this.#session = Session.fromEvents(this.#model, record.events);
     } else {
       this.#warn('E_PROFILE', 'the stored profile is not a pocketrank record; starting a new profile');
