@@ -1,7 +1,7 @@
 // Benchmarks the built package (web/pkg) in Node and in headless Chromium (Debian's, via
 // playwright-core; WebGPU flag on, CPU path measured) and prints one table.
 //
-// node bench/web.mjs MODEL.pkr FIXTURE.json   (fixture: cargo run -p pocketrank-model --example parity_fixture)
+// node bench/web.mjs MODEL.pkr FIXTURE.json   (fixture: cargo run -p pocketrank-runtime --example parity_fixture)
 import { readFile, stat } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';

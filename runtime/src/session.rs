@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::RankError;
 use crate::event_kind::EventKind;
 use crate::profile::Profile;
-use crate::ranker::{Candidate, ItemSource, MAX_CANDIDATES, Ranker, Scored, ShopperEvent};
+use crate::ranker::{Candidate, ItemSource, Ranker, Scored, ShopperEvent};
 
 /// Events kept for rebuilding the profile after a model update.
 pub const RECENT_EVENTS: usize = 50;
@@ -49,7 +49,7 @@ impl RecordedEvent {
             return Err(RankError::Event("itemId is empty".into()));
         }
         if !self.ts.is_finite() {
-            return Err(RankError::BadTimestamp(self.ts));
+            return Err(RankError::Event(format!("ts must be a finite number of milliseconds, got {}", self.ts)));
         }
         Ok(())
     }
@@ -225,9 +225,8 @@ impl Session {
                 }
                 Reranked { ranked, error: None }
             }
-            Err(error) => {
-                Reranked { ranked: shop_order(candidates.len().min(MAX_CANDIDATES), top_k), error: Some(error) }
-            }
+            // Every candidate comes back, however many there were.
+            Err(error) => Reranked { ranked: shop_order(candidates.len(), top_k), error: Some(error) },
         }
     }
 

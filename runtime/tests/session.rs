@@ -113,7 +113,9 @@ fn malformed_events_change_nothing() {
     s.observe(&r, event("item-1", 0.0)).unwrap();
     let before = s.clone();
     assert_eq!(s.observe(&r, event("", 1.0)).unwrap_err().code().as_str(), "E_EVENT");
-    assert_eq!(s.observe(&r, event("item-2", f64::NAN)).unwrap_err().code().as_str(), "E_EVENT");
+    let nan = s.observe(&r, event("item-2", f64::NAN)).unwrap_err();
+    assert_eq!(nan.code().as_str(), "E_EVENT");
+    assert!(nan.to_string().contains("milliseconds"), "{nan}");
     assert_eq!(s.observe(&r, event("item-2", f64::INFINITY)).unwrap_err().code().as_str(), "E_EVENT");
     assert_eq!(s, before);
 }
@@ -132,6 +134,8 @@ fn rerank_falls_back_to_the_shop_order() {
     let out = s.rerank(&r, &candidates(&many), Some(5));
     assert_eq!(out.error.as_ref().unwrap().code().as_str(), "E_TOO_MANY");
     assert_eq!(out.ranked.iter().map(|x| x.index).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
+    let all = s.rerank(&r, &candidates(&many), None);
+    assert_eq!(all.ranked.len(), MAX_CANDIDATES + 1, "the shop's order keeps every candidate");
     assert!(out.ranked.iter().all(|x| x.source == ItemSource::Shop && x.score.is_nan()));
     assert_eq!(shop_order(3, Some(10)).len(), 3, "topK beyond the list keeps every candidate");
     assert_eq!(shop_order(3, Some(0)).len(), 0);
