@@ -4,15 +4,13 @@
 // how much each could hold and how workerd ended.
 //
 // node bench/edge-heap-cap.mjs [V8 flag ...]      (no flags: the example config's)
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startWorkerd, exampleDir } from '../tests/e2e/edge.mjs';
+import { startWorkerd, configV8Flags } from '../tests/e2e/edge.mjs';
 
 const given = process.argv.slice(2);
-const example = await readFile(join(exampleDir, 'config.capnp'), 'utf8');
-const fromConfig = JSON.parse(/^\s*v8Flags = (\[[^\]]*\])/m.exec(example)?.[1] ?? '[]');
-const flags = given.length > 0 ? given : fromConfig;
+const flags = given.length > 0 ? given : await configV8Flags();
 
 const probe = `
 const kept = [];

@@ -13,13 +13,15 @@
 //   --path /rerank|/health      what to load (/rerank with the shop-shaped body)
 //   --worker edge|control       our worker, or bench/edge-control (same routes and request
 //                               shape, no package, no wasm, no model)
-//   --v8-flag F                 a V8 flag added after the config's (repeatable)
+//   --v8-flag F                 a V8 flag added after the config's (repeatable; the last of
+//                               a flag wins: --v8-flag --initial-old-space-size=0 --v8-flag
+//                               --no-optimize-for-size runs with V8's default limits)
 //   --trace-gc                  count V8's full (mark-compact) collections per sample
 // The package comes from POCKETRANK_PKG_DIR (default web/pkg).
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { startWorkerd, exampleDir } from '../tests/e2e/edge.mjs';
+import { startWorkerd, exampleDir, configV8Flags } from '../tests/e2e/edge.mjs';
 
 const argv = process.argv.slice(2);
 const positional = [];
@@ -70,14 +72,19 @@ const quantile = (xs, q) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 };
 
+// The control runs with the example config's engine settings (then any given here).
+if (workerName === 'control') v8Flags.unshift(...await configV8Flags(exampleDir));
 const edge = await startWorkerd(workerName === 'control' ? undefined : artifactPath, { worker, v8Flags });
 // With --trace-gc V8 prints one line per collection: the full ones, with their pause.
 let gcSeen = 0;
+const gcLines = [];
 const fullGcs = () => {
   const lines = edge.log().split('\n');
   const fresh = lines.slice(gcSeen, -1);
   gcSeen = Math.max(gcSeen, lines.length - 1);
-  const pauses = fresh.filter((l) => l.includes('Mark-Compact')).map((l) => Number(/MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \//.exec(l)?.[1]));
+  const full = fresh.filter((l) => l.includes('Mark-Compact'));
+  gcLines.push(...full.map((l) => l.replace(/^\[[^\]]*\]\s*/, '').slice(0, 170)));
+  const pauses = full.map((l) => Number(/MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \//.exec(l)?.[1]));
   return { count: pauses.length, maxPause: pauses.length ? Math.max(...pauses) : 0 };
 };
 try {
@@ -104,7 +111,7 @@ try {
     window = [];
     samples.push({ t: (performance.now() - t0) / 1000, ...m, wasm, gc: traceGc ? fullGcs() : undefined, n: times.length, p50: quantile(times, 0.5), p99: quantile(times, 0.99) });
   };
-  if (traceGc) fullGcs(); // collections before the load are not counted
+  if (traceGc) { fullGcs(); gcLines.length = 0; } // collections before the load are not counted
   const sampler = setInterval(() => { sample().catch(() => {}); }, sampleS * 1000);
   const instance = autocannon({
     url: `${edge.url}${path}`, method: path === '/rerank' ? 'POST' : 'GET',
@@ -142,7 +149,10 @@ try {
     const gc = s.gc ? ` ${s.gc.count}${s.gc.count ? ` (${s.gc.maxPause.toFixed(0)})` : ''} |` : '';
     console.log(`| ${s.t.toFixed(0)} | ${f1(s.rss)} | ${f1(s.anon)} | ${f1(s.file)} | ${f1(s.wasm)} | ${s.n} | ${f1(s.p50)} | ${f1(s.p99)} |${gc}`);
   }
-  if (traceGc) console.log(`\nfull (mark-compact) collections during the load: ${samples.reduce((a, s) => a + s.gc.count, 0)}`);
+  if (traceGc) {
+    console.log(`\nfull (mark-compact) collections during the load: ${samples.reduce((a, s) => a + s.gc.count, 0)} (V8's lines: time since start, heap MB before → after)`);
+    for (const l of gcLines) console.log(`  ${l}`);
+  }
 
   // After warm-up: the first sample at or past the warm-up, against the rest of the run.
   const warm = samples.findIndex((s) => s.t >= warmupS);

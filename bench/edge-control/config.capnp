@@ -1,9 +1,10 @@
 # workerd configuration of the control worker for bench/edge-load.mjs --worker control:
-# the same engine settings as web/examples/edge/config.capnp, one module.
+# one module; the bench adds web/examples/edge/config.capnp's v8Flags, so that both run
+# with the same engine settings.
 using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
-  v8Flags = ["--max-old-space-size=128"],
+  v8Flags = [],
   services = [ (name = "rerank", worker = .control) ],
   sockets = [ (name = "http", address = "127.0.0.1:8787", http = (), service = "rerank") ],
 );

@@ -16,6 +16,12 @@ import { fileURLToPath } from 'node:url';
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 export const pkgDir = resolve(repo, process.env.POCKETRANK_PKG_DIR ?? 'web/pkg');
 export const exampleDir = join(repo, 'web/examples/edge');
+
+/** The v8Flags list of a workerd config.capnp. */
+export async function configV8Flags(dir = exampleDir) {
+  const config = await readFile(join(dir, 'config.capnp'), 'utf8');
+  return JSON.parse(/^\s*v8Flags = (\[[^\]]*\])/m.exec(config)?.[1] ?? '[]');
+}
 const PKG_FILES = ['index.js', 'pocketrank_core.js', 'pocketrank_core_bg.wasm'];
 
 async function freePort() {
@@ -37,7 +43,7 @@ export async function startWorkerd(artifactPath, { worker = exampleDir, pkg = pk
     const list = /^(\s*v8Flags = \[[^\]]*)\]/m;
     if (!list.test(config)) throw new Error(`${worker}/config.capnp sets no v8Flags to add to`);
     // After the config's own, so that a flag given here wins.
-    await writeFile(join(dir, 'config.capnp'), config.replace(list, `$1, ${extra}]`));
+    await writeFile(join(dir, 'config.capnp'), config.replace(list, (_, head) => `${head}${/\[\s*$/.test(head) ? '' : ', '}${extra}]`));
   }
   if (worker === exampleDir) for (const f of PKG_FILES) await copyFile(join(pkg, f), join(dir, f));
   if (artifactPath) await copyFile(artifactPath, join(dir, 'model.pkr'));
