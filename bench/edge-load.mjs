@@ -37,7 +37,7 @@ const traceGc = flags['trace-gc'] === true;
 if (traceGc) v8Flags.push('--trace-gc');
 const [artifactPath, fixturePath, posSeconds, posRate] = positional;
 if (!artifactPath || !fixturePath) {
-  throw new Error('usage: node bench/edge-load.mjs MODEL.pkr FIXTURE.json [seconds] [rate] [--minutes M] [--rate R] [--connections C] [--sample S] [--warmup S] [--path P] [--worker edge|control]');
+  throw new Error('usage: node bench/edge-load.mjs MODEL.pkr FIXTURE.json [seconds] [rate] [--minutes M] [--rate R] [--connections C] [--sample S] [--warmup S] [--path P] [--worker edge|control] [--v8-flag F] [--trace-gc]');
 }
 const seconds = flags.minutes !== undefined ? Number(flags.minutes) * 60 : Number(flags.seconds ?? posSeconds ?? 30);
 const rate = Number(flags.rate ?? posRate ?? 200);
@@ -139,6 +139,7 @@ try {
     ['empty round trip p50 ms', med(empty).toFixed(2)],
     ['rerank work per request ≈ ms', (med(seq) - med(empty)).toFixed(2)],
     ['workerd RSS idle / before load / after MB', `${f1(idle.rss)} / ${f1(beforeLoad.rss)} / ${f1(after.rss)}`],
+    ['workerd peak RSS (VmHWM) MB', f1(after.hwm)],
   ];
   console.log('| measure | value |\n|---|---|');
   for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
