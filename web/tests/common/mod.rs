@@ -6,6 +6,30 @@
 use pocketrank_web::{Model, Session, max_candidates};
 use wasm_bindgen::JsValue;
 
+/// Declares every shared test as a `#[wasm_bindgen_test]` of the including test crate.
+macro_rules! shared_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[wasm_bindgen_test::wasm_bindgen_test]
+            fn $name() {
+                common::$name();
+            }
+        )*
+    };
+}
+
+/// The shared tests by name, for [`shared_tests!`].
+macro_rules! all_shared_tests {
+    () => {
+        shared_tests!(
+            a_session_observes_reranks_and_comes_back,
+            damaged_and_earlier_records_are_rebuilt_with_a_warning,
+            errors_are_errors_with_codes,
+            the_webgpu_inputs_follow_the_model,
+        );
+    };
+}
+
 const SMALL: &[u8] = include_bytes!("../small.pkr");
 
 fn bytes(b: &[u8]) -> JsValue {
