@@ -151,10 +151,20 @@ pub fn distill_run<B: AutodiffBackend>(
         _ => task.cases(),
     };
     let mut full = Report::new(ingested, &task.split, task.settings.clone());
-    let teacher_report: Option<Report> =
-        std::fs::read_to_string(run.report()).ok().and_then(|t| serde_json::from_str(&t).ok());
-    if let Some(t) = teacher_report.as_ref().and_then(|r| r.model("teacher")) {
-        full.models.push(t.clone());
+    full.evaluated_users = cases.len();
+    // Every row of the table is measured on the same cases: the teacher's own test report
+    // when all cases are used, the teacher scored again on the subset otherwise.
+    if cases.len() == task.cases().len() {
+        let teacher_report: Option<Report> =
+            std::fs::read_to_string(run.report()).ok().and_then(|t| serde_json::from_str(&t).ok());
+        if let Some(t) = teacher_report.as_ref().and_then(|r| r.model("teacher")) {
+            full.models.push(t.clone());
+        }
+    } else {
+        let started = Instant::now();
+        let metrics =
+            teacher::evaluate_teacher(teacher.clone(), &text, cases, &task.negatives, device, "teacher (subset)");
+        full.models.push(ModelReport { name: "teacher".into(), metrics, seconds: started.elapsed().as_secs_f64() });
     }
     let rankers: [(&str, &Ranker); 2] = [("student", &ranker_f32), ("student (int8)", &ranker_int8)];
     for (name, ranker) in rankers {
