@@ -14,7 +14,7 @@ use crate::features::{CONTEXT_FEATURES, EVENT_FEATURES, context_features, event_
 use crate::kernel::{ScoreKernel, add_vec_mat};
 use crate::layout::{StudentWeights, TOKENS};
 use crate::profile::Profile;
-use crate::text::{PAD_TOKEN, TitleTokens, load_tokenizer};
+use crate::text::{MAX_TITLE_BYTES, PAD_TOKEN, TitleTokens, clip, load_tokenizer};
 
 /// Most candidates one call accepts.
 pub const MAX_CANDIDATES: usize = 100_000;
@@ -178,7 +178,7 @@ impl Ranker {
             return (row.to_vec(), ItemSource::Catalog);
         }
         let tokens = match (title, &self.tokenizer) {
-            (Some(t), Some(tok)) if !t.trim().is_empty() => tok.encode(t).unwrap_or_default(),
+            (Some(t), Some(tok)) if !t.trim().is_empty() => tok.encode(clip(t, MAX_TITLE_BYTES)).unwrap_or_default(),
             _ => Vec::new(),
         };
         self.text_vector(&tokens)

@@ -22,13 +22,14 @@ use crate::error::RankError;
 use crate::event_kind::EventKind;
 use crate::profile::Profile;
 use crate::ranker::{Candidate, ItemSource, Ranker, Scored, ShopperEvent};
+use crate::text::{MAX_TITLE_BYTES, clip};
 
 /// Events kept for rebuilding the profile after a model update.
 pub const RECENT_EVENTS: usize = 50;
 /// Version of the stored record's layout.
 pub const RECORD_FORMAT: u32 = 1;
 /// Longest item id or title kept in the ring (longer ones are cut, on a character boundary).
-const MAX_TEXT: usize = 1024;
+const MAX_TEXT: usize = MAX_TITLE_BYTES;
 
 /// A shopper event as the session records it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,15 +60,8 @@ impl RecordedEvent {
     }
 }
 
-fn cut(mut text: String) -> String {
-    if text.len() > MAX_TEXT {
-        let mut end = MAX_TEXT;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
-    text
+fn cut(text: String) -> String {
+    if text.len() > MAX_TEXT { clip(&text, MAX_TEXT).to_string() } else { text }
 }
 
 /// The stored form of a session (JSON).

@@ -193,3 +193,33 @@ proptest! {
         exercise(&common::seal(&common::body(&bytes)[..cut.index(body.len())]));
     }
 }
+
+/// A WordPiece tokenizer of a few words, as `trainer` writes them.
+#[cfg(feature = "text")]
+const TOKENIZER: &str = r###"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],
+"normalizer":{"type":"Lowercase"},"pre_tokenizer":{"type":"Whitespace"},"post_processor":null,"decoder":null,
+"model":{"type":"WordPiece","unk_token":"[UNK]","continuing_subword_prefix":"##","max_input_chars_per_word":100,
+"vocab":{"[PAD]":0,"[UNK]":1,"red":2,"matte":3,"lipstick":4,"x":5}}}"###;
+
+#[cfg(feature = "text")]
+#[test]
+fn huge_and_odd_titles_are_defined() {
+    let mut a = common::small_artifact(10);
+    a.tokenizer = Some(TOKENIZER.into());
+    let r = Ranker::from_bytes(&common::encode(&a)).unwrap();
+    assert!(r.has_tokenizer());
+    let p = r.new_profile();
+    let score = |title: &str| r.score(&p, &[Candidate { id: "new", title: Some(title), score: None }]).unwrap()[0];
+    let short = score("Matte red lipstick");
+    assert_eq!(short.source, ItemSource::Title);
+    // 100 KB of title reads as its beginning (the student reads a title's first tokens).
+    let huge = format!("Matte red lipstick {}", "x ".repeat(50_000));
+    let long = score(&huge);
+    assert_eq!(long.source, ItemSource::Title);
+    assert_eq!(long.score.to_bits(), score(&huge[..1024]).score.to_bits());
+    // Multi-byte characters around the cut, control characters, words the vocabulary
+    // lacks: defined scores, no panic.
+    for odd in ["é".repeat(5_000), "\u{0}\u{7}\t\n".repeat(10), "ünknöwn wörds".into()] {
+        assert!(score(&odd).score.is_finite(), "{odd:?}");
+    }
+}
