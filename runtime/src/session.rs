@@ -168,15 +168,22 @@ impl Session {
             .and_then(|r| r.as_array())
             .map(|list| list.iter().filter_map(|e| serde_json::from_value(e.clone()).ok()).collect())
             .unwrap_or_default();
-        let mut session = Self::new(ranker);
-        let skip = events.len().saturating_sub(RECENT_EVENTS);
-        for event in events.into_iter().skip(skip) {
-            // Events that no longer fold in (damaged) are dropped.
-            let _ = session.observe(ranker, event);
-        }
+        let session = Self::rebuild(ranker, events);
         let events = session.recent.len();
         let how = if same_model { Restored::RebuiltDamaged { events } } else { Restored::RebuiltForModel { events } };
         (session, how)
+    }
+
+    /// A session folded from `events` (oldest first): the latest [`RECENT_EVENTS`] of
+    /// them, those that no longer read (damaged, malformed) dropped. How a profile is
+    /// rebuilt after a model update.
+    pub fn rebuild(ranker: &Ranker, events: Vec<RecordedEvent>) -> Self {
+        let mut session = Self::new(ranker);
+        let skip = events.len().saturating_sub(RECENT_EVENTS);
+        for event in events.into_iter().skip(skip) {
+            let _ = session.observe(ranker, event);
+        }
+        session
     }
 
     /// The stored form: JSON with the model version, the profile and the recent events.
@@ -244,7 +251,8 @@ impl Session {
         &self.model_version
     }
 
-    fn check_model(&self, ranker: &Ranker) -> Result<(), RankError> {
+    /// Checks that this session belongs to `ranker`'s model (`E_PROFILE` otherwise).
+    pub fn check_model(&self, ranker: &Ranker) -> Result<(), RankError> {
         if ranker.model_version() != self.model_version {
             return Err(RankError::ProfileBytes(format!(
                 "the session belongs to model {}, not {}; restore it under this model to rebuild it",

@@ -326,16 +326,11 @@ impl Session {
     /// unreadable ones skipped.
     #[wasm_bindgen(js_name = fromEvents)]
     pub fn from_events(model: &Model, #[wasm_bindgen(unchecked_param_type = "unknown")] events: JsValue) -> Session {
-        let mut inner = pocketrank_runtime::Session::new(&model.ranker);
         let list: Vec<JsValue> =
             if js_sys::Array::is_array(&events) { js_sys::Array::from(&events).iter().collect() } else { Vec::new() };
-        let skip = list.len().saturating_sub(pocketrank_runtime::session::RECENT_EVENTS);
-        for raw in list.into_iter().skip(skip) {
-            // Earlier records kept their events already checked; any that no longer read are dropped.
-            if let Ok(event) = events::event_from_js(&raw, false) {
-                let _ = inner.observe(&model.ranker, event);
-            }
-        }
+        // Events that no longer read are dropped here, those that no longer fold in by `rebuild`.
+        let read = list.iter().filter_map(|raw| events::event_from_js(raw, false).ok()).collect();
+        let inner = pocketrank_runtime::Session::rebuild(&model.ranker, read);
         let kept = inner.recent_events().len();
         let warning = Some(format!(
             "profile stored by an earlier pocketrank version; rebuilt from {kept} recent events for model {}",
@@ -450,10 +445,7 @@ impl Session {
     }
 
     fn check_model(&self, model: &Model) -> Result<(), JsValue> {
-        if self.inner.model_version() != model.ranker.model_version() {
-            return Err(coded_error("E_PROFILE", "the session belongs to another model"));
-        }
-        Ok(())
+        self.inner.check_model(&model.ranker).map_err(|e| rank_error("invalid session", &e))
     }
 }
 
