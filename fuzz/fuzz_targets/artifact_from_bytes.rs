@@ -14,9 +14,9 @@ fn exercise(bytes: &[u8]) {
     if let Ok(ranker) = Ranker::from_bytes(bytes) {
         let mut profile = ranker.new_profile();
         let id = ranker.manifest().item_ids.first().cloned().unwrap_or_default();
-        let event = ShopperEvent { item_id: &id, kind: EventKind::View, ts: 0.0, title: Some("x") };
+        let event = ShopperEvent { item_id: &id, kind: EventKind::View, ts: 0.0, code: None, title: Some("x") };
         let _ = ranker.observe(&mut profile, &event);
-        let candidates = [Candidate { id: &id, title: None, score: Some(f32::NAN) }, Candidate::default()];
+        let candidates = [Candidate { id: &id, code: None, title: None, score: Some(f32::NAN) }, Candidate::default()];
         let _ = ranker.rerank(&profile, &candidates);
     }
 }

@@ -47,7 +47,7 @@ fn ranker_matches_the_burn_student() {
     for &(item, kind, gap) in &session {
         ts += gap;
         let id = format!("item-{item}");
-        ranker.observe(&mut profile, &ShopperEvent { item_id: &id, kind, ts, title: None }).unwrap();
+        ranker.observe(&mut profile, &ShopperEvent { item_id: &id, kind, ts, code: None, title: None }).unwrap();
         states.push(profile.state.clone());
     }
 
@@ -72,7 +72,7 @@ fn ranker_matches_the_burn_student() {
     let candidates: Vec<Candidate> = ids
         .iter()
         .enumerate()
-        .map(|(i, id)| Candidate { id, title: None, score: (i % 2 == 0).then_some(i as f32 / 10.0) })
+        .map(|(i, id)| Candidate { id, code: None, title: None, score: (i % 2 == 0).then_some(i as f32 / 10.0) })
         .collect();
     let ours = ranker.score(&profile, &candidates).unwrap();
     let last = profiles.narrow(1, 4, 1).reshape([1, d]);

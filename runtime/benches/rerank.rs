@@ -40,12 +40,13 @@ fn benches(c: &mut Criterion) {
     let mut profile = ranker.new_profile();
     for (k, i) in picks(10, ids.len(), 7).enumerate() {
         let id = &ids[i];
-        let event = ShopperEvent { item_id: id, kind: EventKind::View, ts: 1e9 + 60.0 * k as f64, title: None };
+        let event =
+            ShopperEvent { item_id: id, kind: EventKind::View, ts: 1e9 + 60.0 * k as f64, code: None, title: None };
         ranker.observe(&mut profile, &event).expect("observe");
     }
 
     c.bench_function("observe one event", |b| {
-        let event = ShopperEvent { item_id: &ids[42], kind: EventKind::Cart, ts: 2e9, title: None };
+        let event = ShopperEvent { item_id: &ids[42], kind: EventKind::Cart, ts: 2e9, code: None, title: None };
         b.iter(|| {
             let mut p = profile.clone();
             ranker.observe(&mut p, black_box(&event)).expect("observe");
@@ -59,7 +60,7 @@ fn benches(c: &mut Criterion) {
         let candidates: Vec<Candidate> = picked
             .iter()
             .enumerate()
-            .map(|(i, id)| Candidate { id, title: None, score: Some(1.0 - i as f32 / n as f32) })
+            .map(|(i, id)| Candidate { id, code: None, title: None, score: Some(1.0 - i as f32 / n as f32) })
             .collect();
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &candidates, |b, cands| {

@@ -26,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     events.push(("not-in-catalog-1".into(), EventKind::View, 1_700_000_900_000.0, Some("Matte red lipstick".into())));
     let mut profile = ranker.new_profile();
     for (id, kind, ts_ms, title) in &events {
-        let e = ShopperEvent { item_id: id, kind: *kind, ts: ts_ms / 1000.0, title: title.as_deref() };
+        let e = ShopperEvent { item_id: id, kind: *kind, ts: ts_ms / 1000.0, code: None, title: title.as_deref() };
         ranker.observe(&mut profile, &e)?;
     }
 
@@ -41,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         candidates.push((format!("unknown-{u}"), title, None));
     }
     let borrowed: Vec<Candidate> =
-        candidates.iter().map(|(id, t, s)| Candidate { id, title: t.as_deref(), score: *s }).collect();
+        candidates.iter().map(|(id, t, s)| Candidate { id, code: None, title: t.as_deref(), score: *s }).collect();
     let ranked = ranker.rerank(&profile, &borrowed)?;
 
     let fixture = json!({

@@ -77,6 +77,9 @@ pub enum Encoding {
     F16,
     /// Symmetric int8 with one f32 scale per row (the first axis).
     Int8,
+    /// The item table as compact codes (`item_codes`, see [`crate::codes`]); for a core
+    /// artifact without any item table, the codes the candidates carry.
+    Codes,
 }
 
 /// Model dimensions the runtime checks every tensor against.
@@ -174,8 +177,20 @@ pub struct Artifact {
     pub tensors: BTreeMap<String, Weights>,
     /// The tokenizer JSON, when embedded (lets the runtime score unknown items by title).
     pub tokenizer: Option<String>,
+    /// The item table as codes, `u8 [n_items, m]` row-major, when the artifact carries
+    /// it that way (see [`crate::codes`]).
+    pub item_codes: Option<ItemCodes>,
     /// SHA-256 of the file, set by [`decode`](Self::decode) (zero for an unsaved artifact).
     pub checksum: [u8; 32],
+}
+
+/// Per-item codes stored in an artifact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemCodes {
+    /// Bytes per item.
+    pub m: usize,
+    /// `[items, m]`.
+    pub codes: Vec<u8>,
 }
 
 const TOKENIZER_TENSOR: &str = "tokenizer.json";
@@ -219,7 +234,7 @@ fn quantize_rows(w: &Weights) -> (Vec<u8>, Vec<u8>) {
 impl Artifact {
     /// A new artifact (checksum unset until encoded and decoded).
     pub fn new(manifest: Manifest, tensors: BTreeMap<String, Weights>, tokenizer: Option<String>) -> Self {
-        Self { manifest, tensors, tokenizer, checksum: [0; 32] }
+        Self { manifest, tensors, tokenizer, item_codes: None, checksum: [0; 32] }
     }
 
     /// A short version tag that changes whenever any byte of the model changes:
@@ -250,6 +265,11 @@ impl Artifact {
                     let bytes = w.values.iter().flat_map(|v| f16::from_f32(*v).to_le_bytes()).collect();
                     owned.push((name.clone(), Dtype::F16, w.shape.clone(), bytes));
                 }
+                // Only the item table has codes (`item_codes`); any other tensor stays f32.
+                Encoding::Codes => {
+                    let bytes = w.values.iter().flat_map(|v| v.to_le_bytes()).collect();
+                    owned.push((name.clone(), Dtype::F32, w.shape.clone(), bytes));
+                }
                 Encoding::Int8 => {
                     let (q, scales) = quantize_rows(w);
                     let rows = w.shape.first().copied().unwrap_or(1);
@@ -257,6 +277,17 @@ impl Artifact {
                     owned.push((format!("{name}.scale"), Dtype::F16, vec![rows], scales));
                 }
             }
+        }
+        if let Some(c) = &self.item_codes {
+            let rows = c.codes.len().checked_div(c.m).unwrap_or(0);
+            if rows * c.m != c.codes.len() {
+                return Err(ArtifactError::Shape {
+                    name: crate::codes::ITEM_CODES.into(),
+                    expected: vec![rows, c.m],
+                    found: vec![c.codes.len()],
+                });
+            }
+            owned.push((crate::codes::ITEM_CODES.into(), Dtype::U8, vec![rows, c.m], c.codes.clone()));
         }
         if let Some(t) = &self.tokenizer {
             owned.push((TOKENIZER_TENSOR.into(), Dtype::U8, vec![t.len()], t.as_bytes().to_vec()));
@@ -336,6 +367,7 @@ impl Artifact {
 
         let mut tensors = BTreeMap::new();
         let mut tokenizer = None;
+        let mut item_codes = None;
         for (name, view) in st.iter() {
             if name.ends_with(".scale") && st.tensor(&name[..name.len() - 6]).is_ok_and(|t| t.dtype() == Dtype::I8) {
                 continue;
@@ -353,13 +385,24 @@ impl Artifact {
                 tokenizer = Some(text.to_string());
                 continue;
             }
+            if name == crate::codes::ITEM_CODES {
+                let (shape, dtype) = (view.shape(), view.dtype());
+                let [_, m] = shape else {
+                    return Err(ArtifactError::Format(format!("{name} must be a matrix, not of shape {shape:?}")));
+                };
+                if dtype != Dtype::U8 {
+                    return Err(ArtifactError::Dtype { name: name.to_string(), dtype: format!("{dtype:?}") });
+                }
+                item_codes = Some(ItemCodes { m: *m, codes: view.data().to_vec() });
+                continue;
+            }
             let values = decode_values(&st, name, &view)?;
             if values.iter().any(|v| !v.is_finite()) {
                 return Err(ArtifactError::NonFinite(name.to_string()));
             }
             tensors.insert(name.to_string(), Weights::new(view.shape().to_vec(), values));
         }
-        Ok(Self { manifest, tensors, tokenizer, checksum })
+        Ok(Self { manifest, tensors, tokenizer, item_codes, checksum })
     }
 
     /// Moves the tensor `name` out, checked to have `shape` (no copy).

@@ -9,7 +9,8 @@
 
 use std::ops::Range;
 
-use crate::artifact::{Artifact, ArtifactError, Dims};
+use crate::artifact::{Artifact, ArtifactError, Dims, ItemCodes};
+use crate::codes::Codebooks;
 use crate::features::{CONTEXT_FEATURES, EVENT_FEATURES};
 
 /// The architecture this runtime serves, as written in the manifest.
@@ -137,6 +138,8 @@ pub struct StudentWeights {
     pub unknown: Vec<f32>,
     /// `[vocab_size, d]`, empty without a text path.
     pub tokens: Vec<f32>,
+    /// The item-code centroids, when the artifact has them (see [`crate::codes`]).
+    pub codebooks: Option<Codebooks>,
     pub text_projection: LayerWeights,
     pub gru_input: LayerWeights,
     pub gru_hidden: LayerWeights,
@@ -180,8 +183,17 @@ impl StudentWeights {
         let scorer_output = layer(&SCORER_OUTPUT)?;
         let tokens =
             if artifact.tensors.contains_key(TOKENS) { artifact.take_tensor(TOKENS, &[v, d])? } else { Vec::new() };
+        let codebooks = Codebooks::take(artifact, d)?;
+        let items = match (artifact.tensors.contains_key(ITEMS), artifact.item_codes.take()) {
+            (true, _) => artifact.take_tensor(ITEMS, &[dims.n_items, d])?,
+            (false, Some(codes)) => decode_item_codes(&codes, codebooks.as_ref(), dims.n_items)?,
+            // A core artifact: no item table, the candidates carry codes.
+            (false, None) if dims.n_items == 0 => Vec::new(),
+            (false, None) => return Err(ArtifactError::MissingTensor(ITEMS.into())),
+        };
         Ok(Self {
-            items: artifact.take_tensor(ITEMS, &[dims.n_items, d])?,
+            items,
+            codebooks,
             unknown: artifact.take_tensor(UNKNOWN_ITEM, &[d])?,
             tokens,
             text_projection,
@@ -201,6 +213,24 @@ impl StudentWeights {
     pub fn out_bias(&self) -> f32 {
         self.scorer_output.bias.first().copied().unwrap_or(0.0)
     }
+}
+
+/// The item table `[n_items, d]` from the artifact's per-item codes.
+fn decode_item_codes(codes: &ItemCodes, books: Option<&Codebooks>, n_items: usize) -> Result<Vec<f32>, ArtifactError> {
+    let books = books.ok_or_else(|| ArtifactError::MissingTensor(crate::codes::CODEBOOKS.into()))?;
+    if codes.m != books.m || codes.codes.len() != n_items * books.m {
+        return Err(ArtifactError::Shape {
+            name: crate::codes::ITEM_CODES.into(),
+            expected: vec![n_items, books.m],
+            found: vec![codes.codes.len() / codes.m.max(1), codes.m],
+        });
+    }
+    let d = books.d();
+    let mut items = vec![0f32; n_items * d];
+    for (code, row) in codes.codes.chunks_exact(books.m).zip(items.chunks_exact_mut(d)) {
+        books.decode_into(code, row);
+    }
+    Ok(items)
 }
 
 /// The scorer's profile-dependent values packed into one `f32` array, for a scorer outside

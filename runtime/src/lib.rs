@@ -2,6 +2,7 @@
 //! links. Plain Rust over bytes and `f32` slices — no tensor library, no randomness.
 //!
 //! - [`artifact`]: the one-file, checksummed format that carries a student to devices.
+//! - [`codes`]: compact item codes (product quantisation) and the item-code file.
 //! - [`layout`]: the student's tensors and packed scorer parameters, defined once.
 //! - [`profile`]: a shopper's profile (the student's GRU state) and its bytes.
 //! - [`ranker`]: the decoded student: profiles updated per event, candidates reranked.
@@ -13,6 +14,7 @@
 //! - [`error`]: typed errors with stable codes.
 
 pub mod artifact;
+pub mod codes;
 pub mod edge;
 pub mod error;
 pub mod event_kind;
@@ -25,8 +27,9 @@ pub mod session;
 pub mod text;
 
 pub use artifact::{Artifact, ArtifactError, Manifest};
+pub use codes::{CodeError, Codebooks};
 pub use error::{ErrorCode, RankError};
 pub use event_kind::EventKind;
 pub use profile::Profile;
-pub use ranker::{Candidate, ItemSource, MAX_CANDIDATES, Ranker, Scored, ShopperEvent};
+pub use ranker::{Candidate, ItemSource, ItemVector, MAX_CANDIDATES, Ranker, Scored, ShopperEvent, code_warning};
 pub use session::{RecordedEvent, Reranked, Restored, Session};

@@ -8,6 +8,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::artifact::{Artifact, ArtifactError, Manifest};
+use crate::codes::{CodeError, Codebooks};
 use crate::error::RankError;
 use crate::event_kind::EventKind;
 use crate::features::{CONTEXT_FEATURES, EVENT_FEATURES, context_features, event_features};
@@ -27,6 +28,8 @@ pub struct ShopperEvent<'a> {
     pub kind: EventKind,
     /// Seconds since any fixed epoch (only differences are used).
     pub ts: f64,
+    /// The item's code (see [`crate::codes`]), used first when it reads.
+    pub code: Option<&'a str>,
     /// The item's title, used when the id is not in the model's catalog.
     pub title: Option<&'a str>,
 }
@@ -36,15 +39,20 @@ pub struct ShopperEvent<'a> {
 pub struct Candidate<'a> {
     /// The shop's item id.
     pub id: &'a str,
-    /// Title, used when the id is not in the model's catalog.
+    /// The item's code (see [`crate::codes`]), used first when it reads.
+    pub code: Option<&'a str>,
+    /// Title, used when the id is not in the model's catalog (or its code does not read).
     pub title: Option<&'a str>,
     /// The shop's own score for this item, if it has one (NaN/∞ read as absent).
     pub score: Option<f32>,
 }
 
-/// How an item's vector was found.
+/// How an item's vector was found: its code, else the model's catalog, else its title,
+/// else the neutral prior.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemSource {
+    /// The item's code, decoded with the model's codebooks.
+    Code,
     /// The id is in the model's catalog.
     Catalog,
     /// Unknown id: the vector comes from the title.
@@ -56,9 +64,10 @@ pub enum ItemSource {
 }
 
 impl ItemSource {
-    /// The name hosts see: `"catalog"`, `"title"`, `"unknown"` or `"shop"`.
+    /// The name hosts see: `"code"`, `"catalog"`, `"title"`, `"unknown"` or `"shop"`.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Code => "code",
             Self::Catalog => "catalog",
             Self::Title => "title",
             Self::Unknown => "unknown",
@@ -75,6 +84,34 @@ pub struct Scored {
     /// The model's score (NaN for [`ItemSource::Shop`]).
     pub score: f32,
     pub source: ItemSource,
+    /// Why the candidate's code was not used, when it had one that did not read.
+    pub code_error: Option<CodeError>,
+}
+
+/// A sentence for the host's warning channel about candidates whose code was not used
+/// (they were ranked from the catalog, their title or the prior), if there were any.
+pub fn code_warning(scored: &[Scored]) -> Option<String> {
+    let mut rejected = scored.iter().filter_map(|s| s.code_error.map(|e| (s.index, e)));
+    let (index, first) = rejected.next()?;
+    let more = rejected.count();
+    let others = match more {
+        0 => String::new(),
+        1 => " (and 1 other candidate)".to_string(),
+        n => format!(" (and {n} other candidates)"),
+    };
+    Some(format!(
+        "the code of candidates[{index}] was not used: {first}{others}; they were ranked from the catalog, their title or the neutral prior"
+    ))
+}
+
+/// An item's vector and how it was found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemVector {
+    /// `[d]`.
+    pub values: Vec<f32>,
+    pub source: ItemSource,
+    /// Why the item's code was not used, when it had one that did not read.
+    pub code_error: Option<CodeError>,
 }
 
 /// A student ready to serve.
@@ -172,16 +209,43 @@ impl Ranker {
         self.weights.items.get(i * d..(i + 1) * d)
     }
 
-    /// The vector of an item by id, else by title, else the unknown item's.
-    pub fn item_vector(&self, id: &str, title: Option<&str>) -> (Vec<f32>, ItemSource) {
+    /// The model's codebooks, if it has them (a core artifact always does).
+    pub fn codebooks(&self) -> Option<&Codebooks> {
+        self.weights.codebooks.as_ref()
+    }
+
+    /// The centroid indices of a code string, checked against this model.
+    pub fn parse_code(&self, code: &str) -> Result<Vec<u8>, CodeError> {
+        self.codebooks().ok_or(CodeError::NoCodebooks)?.parse(code)
+    }
+
+    /// Writes the vector of a code string into `out` `[d]`.
+    fn code_vector(&self, code: &str, out: &mut [f32]) -> Result<(), CodeError> {
+        let books = self.codebooks().ok_or(CodeError::NoCodebooks)?;
+        books.decode_into(&books.parse(code)?, out);
+        Ok(())
+    }
+
+    /// The vector of an item: by its code, else by id in the catalog, else by title, else
+    /// the unknown item's.
+    pub fn item_vector(&self, id: &str, code: Option<&str>, title: Option<&str>) -> ItemVector {
+        let mut code_error = None;
+        if let Some(code) = code {
+            let mut values = vec![0f32; self.profile_len()];
+            match self.code_vector(code, &mut values) {
+                Ok(()) => return ItemVector { values, source: ItemSource::Code, code_error },
+                Err(e) => code_error = Some(e),
+            }
+        }
         if let Some(row) = self.item_index(id).and_then(|i| self.row(i as usize)) {
-            return (row.to_vec(), ItemSource::Catalog);
+            return ItemVector { values: row.to_vec(), source: ItemSource::Catalog, code_error };
         }
         let tokens = match (title, &self.tokenizer) {
             (Some(t), Some(tok)) if !t.trim().is_empty() => tok.encode(clip(t, MAX_TITLE_BYTES)).unwrap_or_default(),
             _ => Vec::new(),
         };
-        self.text_vector(&tokens)
+        let (values, source) = self.text_vector(&tokens);
+        ItemVector { values, source, code_error }
     }
 
     /// Unknown-item vector plus the text path over `tokens` (ids out of range are skipped).
@@ -219,12 +283,12 @@ impl Ranker {
         if !event.ts.is_finite() {
             return Err(RankError::BadTimestamp(event.ts));
         }
-        let (item, source) = self.item_vector(event.item_id, event.title);
+        let item = self.item_vector(event.item_id, event.code, event.title);
         let gap = profile.last_ts.map_or(0.0, |last| event.ts - last);
-        self.step(&mut profile.state, &item, &event_features(event.kind, gap));
+        self.step(&mut profile.state, &item.values, &event_features(event.kind, gap));
         profile.last_ts = Some(profile.last_ts.map_or(event.ts, |last| last.max(event.ts)));
         profile.events += 1;
-        Ok(source)
+        Ok(item.source)
     }
 
     /// [`observe`](Self::observe) for a catalog item by dense index (the trainer's path).
@@ -274,31 +338,51 @@ impl Ranker {
         if candidates.len() > MAX_CANDIDATES {
             return Err(RankError::TooManyCandidates { count: candidates.len(), max: MAX_CANDIDATES });
         }
-        // Resolve every candidate's vector first (catalog rows borrowed, others computed),
-        // then score them all in one pass of the kernel.
-        let mut fallback: Vec<Vec<f32>> = Vec::new();
+        // Resolve every candidate's vector first (catalog rows borrowed, the others decoded
+        // or computed into one buffer), then score them all in one pass of the kernel.
+        let d = self.profile_len();
+        let mut computed: Vec<f32> = Vec::new();
         let mut sources = Vec::with_capacity(candidates.len());
-        let rows: Vec<Option<usize>> = candidates
-            .iter()
-            .map(|c| match self.item_index(c.id) {
+        let mut code_errors = Vec::with_capacity(candidates.len());
+        // Per candidate: a catalog row, or the start of its vector in `computed`.
+        let mut places: Vec<Result<usize, usize>> = Vec::with_capacity(candidates.len());
+        for c in candidates {
+            let mut code_error = None;
+            if let Some(code) = c.code {
+                let at = computed.len();
+                computed.resize(at + d, 0.0);
+                match self.code_vector(code, &mut computed[at..]) {
+                    Ok(()) => {
+                        places.push(Err(at));
+                        sources.push(ItemSource::Code);
+                        code_errors.push(None);
+                        continue;
+                    }
+                    Err(e) => {
+                        computed.truncate(at);
+                        code_error = Some(e);
+                    }
+                }
+            }
+            code_errors.push(code_error);
+            match self.item_index(c.id) {
                 Some(i) => {
+                    places.push(Ok(i as usize));
                     sources.push(ItemSource::Catalog);
-                    Some(i as usize)
                 }
                 None => {
-                    let (v, s) = self.item_vector(c.id, c.title);
-                    sources.push(s);
-                    fallback.push(v);
-                    None
+                    let v = self.item_vector(c.id, None, c.title);
+                    places.push(Err(computed.len()));
+                    computed.extend_from_slice(&v.values);
+                    sources.push(v.source);
                 }
-            })
-            .collect();
-        let mut computed = fallback.iter();
-        let vectors: Vec<&[f32]> = rows
+            }
+        }
+        let vectors: Vec<&[f32]> = places
             .iter()
-            .map(|row| match row {
-                Some(i) => self.row(*i).unwrap_or(&[]),
-                None => computed.next().map_or(&[][..], Vec::as_slice),
+            .map(|place| match *place {
+                Ok(i) => self.row(i).unwrap_or(&[]),
+                Err(at) => computed.get(at..at + d).unwrap_or(&[]),
             })
             .collect();
         let contexts: Vec<[f32; CONTEXT_FEATURES]> =
@@ -308,8 +392,9 @@ impl Ranker {
         Ok(scores
             .into_iter()
             .zip(sources)
+            .zip(code_errors)
             .enumerate()
-            .map(|(index, (score, source))| Scored { index, score, source })
+            .map(|(index, ((score, source), code_error))| Scored { index, score, source, code_error })
             .collect())
     }
 

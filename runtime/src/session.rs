@@ -30,6 +30,8 @@ pub const RECENT_EVENTS: usize = 50;
 pub const RECORD_FORMAT: u32 = 1;
 /// Longest item id or title kept in the ring (longer ones are cut, on a character boundary).
 const MAX_TEXT: usize = MAX_TITLE_BYTES;
+/// Longest code string kept in the ring (256 subspaces and the tag, in base64).
+const MAX_CODE_CHARS: usize = 360;
 
 /// A shopper event as the session records it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +42,10 @@ pub struct RecordedEvent {
     pub kind: EventKind,
     /// Milliseconds since the Unix epoch (as `Date.now()`).
     pub ts: f64,
+    /// The item's code (see [`crate::codes`]); after a model update it no longer reads and
+    /// the rebuild falls back to the id and the title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
@@ -56,7 +62,13 @@ impl RecordedEvent {
     }
 
     fn as_shopper_event(&self) -> ShopperEvent<'_> {
-        ShopperEvent { item_id: &self.item_id, kind: self.kind, ts: self.ts / 1000.0, title: self.title.as_deref() }
+        ShopperEvent {
+            item_id: &self.item_id,
+            kind: self.kind,
+            ts: self.ts / 1000.0,
+            code: self.code.as_deref(),
+            title: self.title.as_deref(),
+        }
     }
 }
 
@@ -117,7 +129,7 @@ pub struct Reranked {
 /// The shop's own order for `count` candidates, cut to `top_k`.
 pub fn shop_order(count: usize, top_k: Option<usize>) -> Vec<Scored> {
     let k = top_k.map_or(count, |k| k.min(count));
-    (0..k).map(|index| Scored { index, score: f32::NAN, source: ItemSource::Shop }).collect()
+    (0..k).map(|index| Scored { index, score: f32::NAN, source: ItemSource::Shop, code_error: None }).collect()
 }
 
 /// One shopper's on-device state for one model.
@@ -204,7 +216,9 @@ impl Session {
     pub fn observe(&mut self, ranker: &Ranker, event: RecordedEvent) -> Result<ItemSource, RankError> {
         self.check_model(ranker)?;
         event.check()?;
-        let event = RecordedEvent { item_id: cut(event.item_id), title: event.title.map(cut), ..event };
+        // A code longer than any model's is dropped rather than stored.
+        let code = event.code.filter(|c| c.len() <= MAX_CODE_CHARS);
+        let event = RecordedEvent { item_id: cut(event.item_id), title: event.title.map(cut), code, ..event };
         let mut profile = self.profile.clone();
         let source = ranker.observe(&mut profile, &event.as_shopper_event())?;
         self.profile = profile;

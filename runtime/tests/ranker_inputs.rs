@@ -14,14 +14,17 @@ fn ranker() -> Ranker {
 fn shopper(r: &Ranker) -> Profile {
     let mut p = r.new_profile();
     for (k, id) in ["item-3", "item-7", "item-3"].iter().enumerate() {
-        r.observe(&mut p, &ShopperEvent { item_id: id, kind: EventKind::View, ts: 100.0 * k as f64, title: None })
-            .unwrap();
+        r.observe(
+            &mut p,
+            &ShopperEvent { item_id: id, kind: EventKind::View, ts: 100.0 * k as f64, code: None, title: None },
+        )
+        .unwrap();
     }
     p
 }
 
 fn cands(ids: &[String]) -> Vec<Candidate<'_>> {
-    ids.iter().map(|id| Candidate { id, title: None, score: None }).collect()
+    ids.iter().map(|id| Candidate { id, code: None, title: None, score: None }).collect()
 }
 
 #[test]
@@ -90,7 +93,7 @@ fn candidate_lists_of_every_size() {
 fn bad_scores_duplicates_and_unknown_items_are_defined() {
     let r = ranker();
     let p = shopper(&r);
-    let with = |score| r.score(&p, &[Candidate { id: "item-9", title: None, score }]).unwrap()[0].score;
+    let with = |score| r.score(&p, &[Candidate { id: "item-9", code: None, title: None, score }]).unwrap()[0].score;
     assert_eq!(with(Some(f32::NAN)), with(None), "NaN reads as no server score");
     assert_eq!(with(Some(f32::INFINITY)), with(None));
     assert_ne!(with(Some(2.0)), with(None), "a real server score is used");
@@ -103,7 +106,7 @@ fn bad_scores_duplicates_and_unknown_items_are_defined() {
     let ranked = r.rerank(&p, &cands(&ids)).unwrap();
     assert_eq!(ranked.iter().filter(|s| s.index < 2).count(), 2);
     // Without the tokenizer a title cannot help, and nothing fails.
-    let t = r.score(&p, &[Candidate { id: "new-item", title: Some("Nail polish"), score: None }]).unwrap();
+    let t = r.score(&p, &[Candidate { id: "new-item", code: None, title: Some("Nail polish"), score: None }]).unwrap();
     assert_eq!(t[0].source, ItemSource::Unknown);
 }
 
@@ -112,7 +115,10 @@ fn bad_profiles_and_events_leave_the_profile_untouched() {
     let r = ranker();
     let mut p = shopper(&r);
     let before = p.clone();
-    let e = r.observe(&mut p, &ShopperEvent { item_id: "item-1", kind: EventKind::Cart, ts: f64::NAN, title: None });
+    let e = r.observe(
+        &mut p,
+        &ShopperEvent { item_id: "item-1", kind: EventKind::Cart, ts: f64::NAN, code: None, title: None },
+    );
     assert!(matches!(e, Err(RankError::BadTimestamp(t)) if t.is_nan()));
     assert_eq!(p, before);
     let short = Profile { state: vec![0.0; 3], last_ts: None, events: 0 };
@@ -122,7 +128,10 @@ fn bad_profiles_and_events_leave_the_profile_untouched() {
     assert_eq!(r.rerank(&nan, &[]).unwrap_err(), RankError::ProfileNotFinite);
     // An unknown item still moves the profile (through the neutral prior).
     let mut q = before.clone();
-    let src = r.observe(&mut q, &ShopperEvent { item_id: "never-seen", kind: EventKind::View, ts: 500.0, title: None });
+    let src = r.observe(
+        &mut q,
+        &ShopperEvent { item_id: "never-seen", kind: EventKind::View, ts: 500.0, code: None, title: None },
+    );
     assert_eq!(src, Ok(ItemSource::Unknown));
     assert_ne!(q.state, before.state);
 }
@@ -141,9 +150,12 @@ fn a_profile_moves_the_ranking_toward_what_was_viewed() {
 fn exercise(bytes: &[u8]) {
     if let Ok(r) = Ranker::from_bytes(bytes) {
         let mut p = r.new_profile();
-        let _ =
-            r.observe(&mut p, &ShopperEvent { item_id: "item-1", kind: EventKind::View, ts: 1.0, title: Some("x") });
-        let _ = r.rerank(&p, &[Candidate { id: "item-2", title: None, score: Some(1.0) }, Candidate::default()]);
+        let _ = r.observe(
+            &mut p,
+            &ShopperEvent { item_id: "item-1", kind: EventKind::View, ts: 1.0, code: None, title: Some("x") },
+        );
+        let _ = r
+            .rerank(&p, &[Candidate { id: "item-2", code: None, title: None, score: Some(1.0) }, Candidate::default()]);
     }
 }
 
@@ -209,7 +221,8 @@ fn huge_and_odd_titles_are_defined() {
     let r = Ranker::from_bytes(&common::encode(&a)).unwrap();
     assert!(r.has_tokenizer());
     let p = r.new_profile();
-    let score = |title: &str| r.score(&p, &[Candidate { id: "new", title: Some(title), score: None }]).unwrap()[0];
+    let score =
+        |title: &str| r.score(&p, &[Candidate { id: "new", code: None, title: Some(title), score: None }]).unwrap()[0];
     let short = score("Matte red lipstick");
     assert_eq!(short.source, ItemSource::Title);
     // 100 KB of title reads as its beginning (the student reads a title's first tokens).

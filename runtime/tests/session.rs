@@ -11,11 +11,11 @@ fn ranker(n_items: usize) -> Ranker {
 }
 
 fn event(item: &str, ts: f64) -> RecordedEvent {
-    RecordedEvent { item_id: item.into(), kind: EventKind::View, ts, title: None }
+    RecordedEvent { item_id: item.into(), kind: EventKind::View, ts, code: None, title: None }
 }
 
 fn candidates(ids: &[String]) -> Vec<Candidate<'_>> {
-    ids.iter().map(|id| Candidate { id, title: None, score: None }).collect()
+    ids.iter().map(|id| Candidate { id, code: None, title: None, score: None }).collect()
 }
 
 #[test]
@@ -35,7 +35,13 @@ fn a_stored_session_comes_back_as_it_was() {
     for e in s.recent_events() {
         r.observe(
             &mut p,
-            &pocketrank_runtime::ShopperEvent { item_id: &e.item_id, kind: e.kind, ts: e.ts / 1000.0, title: None },
+            &pocketrank_runtime::ShopperEvent {
+                item_id: &e.item_id,
+                kind: e.kind,
+                ts: e.ts / 1000.0,
+                code: None,
+                title: None,
+            },
         )
         .unwrap();
     }

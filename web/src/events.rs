@@ -14,11 +14,11 @@ fn field(event: &JsValue, name: &str) -> Result<JsValue, JsValue> {
     js_sys::Reflect::get(event, &JsValue::from_str(name)).map_err(|_| invalid(&format!("event.{name} cannot be read")))
 }
 
-/// Reads `{ itemId, kind?, ts?, title? }`. `kind` defaults to "view" and accepts the usual
+/// Reads `{ itemId, kind?, ts?, code?, title? }`. `kind` defaults to "view" and accepts the usual
 /// synonyms; a missing `ts` is now when `ts_defaults_to_now`, else an error.
 pub(crate) fn event_from_js(event: &JsValue, ts_defaults_to_now: bool) -> Result<RecordedEvent, JsValue> {
     if !event.is_object() {
-        return Err(invalid("an event must be an object { itemId, kind?, ts?, title? }"));
+        return Err(invalid("an event must be an object { itemId, kind?, ts?, code?, title? }"));
     }
     let item_id = match field(event, "itemId")?.as_string() {
         Some(id) if !id.is_empty() => id,
@@ -47,5 +47,14 @@ pub(crate) fn event_from_js(event: &JsValue, ts_defaults_to_now: bool) -> Result
         }
     };
     let title = field(event, "title")?.as_string().filter(|t| !t.is_empty());
-    Ok(RecordedEvent { item_id, kind, ts, title })
+    let code = field(event, "code")?;
+    let code = if code.is_undefined() || code.is_null() {
+        None
+    } else {
+        match code.as_string() {
+            Some(c) => Some(c).filter(|c| !c.is_empty()),
+            None => return Err(invalid("event.code must be a string (the item's code from the shop's catalog API)")),
+        }
+    };
+    Ok(RecordedEvent { item_id, kind, ts, code, title })
 }

@@ -21,7 +21,7 @@ mod events;
 use pocketrank_runtime::edge::{decode_edge_profile, encode_edge_profile};
 use pocketrank_runtime::features;
 use pocketrank_runtime::session::shop_order;
-use pocketrank_runtime::{Candidate, ItemSource, MAX_CANDIDATES, Profile, RankError, Ranker, Scored};
+use pocketrank_runtime::{Candidate, ItemSource, MAX_CANDIDATES, Profile, RankError, Ranker, Scored, code_warning};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -247,6 +247,8 @@ impl Model {
     /// @throws Error with `code` `E_PROFILE` (wrong length, NaN or infinite values),
     /// `E_TOO_MANY` or `E_CANDIDATES`.
     #[wasm_bindgen(js_name = rankState)]
+    // Flat arguments: the fast path passes strings and typed arrays, no object to read.
+    #[allow(clippy::too_many_arguments)]
     pub fn rank_state(
         &self,
         state: Vec<f32>,
@@ -254,12 +256,13 @@ impl Model {
         ids: &str,
         scores: Option<Vec<f32>>,
         titles: Option<String>,
+        codes: Option<String>,
         top_k: Option<u32>,
     ) -> Result<Ranking, JsValue> {
         let profile = Profile::from_state(state);
         profile.check(self.ranker.profile_len()).map_err(|e| rank_error("invalid profile", &e))?;
-        let result = joined_candidates(count, ids, scores.as_deref(), titles.as_deref())
-            .and_then(|candidates| self.ranker.rerank(&profile, &candidates));
+        let joined = Joined { ids, scores: scores.as_deref(), titles: titles.as_deref(), codes: codes.as_deref() };
+        let result = joined_candidates(count, &joined).and_then(|candidates| self.ranker.rerank(&profile, &candidates));
         match result {
             Ok(mut ranked) => {
                 if let Some(k) = top_k {
@@ -274,37 +277,42 @@ impl Model {
 
 /// The candidates of the joined-string fast path: `count` ids joined with "\n", optional
 /// server scores (NaN = none) and optional titles joined with "\n" (empty line = none).
-fn joined_candidates<'a>(
-    count: usize,
+/// Candidates as the package's fast path passes them: each text field newline-joined.
+struct Joined<'a> {
     ids: &'a str,
     scores: Option<&'a [f32]>,
     titles: Option<&'a str>,
-) -> Result<Vec<Candidate<'a>>, RankError> {
+    codes: Option<&'a str>,
+}
+
+fn joined_candidates<'a>(count: usize, joined: &Joined<'a>) -> Result<Vec<Candidate<'a>>, RankError> {
     if count > MAX_CANDIDATES {
         return Err(RankError::TooManyCandidates { count, max: MAX_CANDIDATES });
     }
-    let ids: Vec<&str> = if count == 0 { Vec::new() } else { ids.split('\n').collect() };
-    let titles: Option<Vec<&str>> = titles.map(|t| if count == 0 { Vec::new() } else { t.split('\n').collect() });
+    let split = |text: &'a str| -> Vec<&'a str> { if count == 0 { Vec::new() } else { text.split('\n').collect() } };
+    let ids = split(joined.ids);
+    let titles = joined.titles.map(split);
+    let codes = joined.codes.map(split);
     if ids.len() != count
-        || scores.is_some_and(|s| s.len() != count)
+        || joined.scores.is_some_and(|s| s.len() != count)
         || titles.as_ref().is_some_and(|t| t.len() != count)
+        || codes.as_ref().is_some_and(|c| c.len() != count)
     {
-        return Err(RankError::Candidates("ids, scores and titles disagree on the number of candidates".into()));
+        return Err(RankError::Candidates("ids, scores, titles and codes disagree on the number of candidates".into()));
     }
+    let nonempty = |list: &Option<Vec<&'a str>>, i: usize| list.as_ref().map(|l| l[i]).filter(|t| !t.is_empty());
     Ok(ids
         .iter()
         .enumerate()
         .map(|(i, id)| Candidate {
             id,
-            title: titles.as_ref().map(|t| t[i]).filter(|t| !t.is_empty()),
-            score: scores.map(|s| s[i]),
+            code: nonempty(&codes, i),
+            title: nonempty(&titles, i),
+            score: joined.scores.map(|s| s[i]),
         })
         .collect())
 }
 
-/// One shopper's session for one model: the profile, the ring of recent events, the stored
-/// record. Kept by the package's `Personalizer`; the record never leaves the device unless
-/// the host app exports it.
 #[wasm_bindgen]
 pub struct Session {
     inner: pocketrank_runtime::Session,
@@ -403,6 +411,8 @@ impl Session {
     /// first, cut to `topK`. Never throws: on any error the ranking is the shop's order and
     /// `error` says why.
     #[wasm_bindgen(js_name = rankJoined)]
+    // Flat arguments: the fast path passes strings and typed arrays, no object to read.
+    #[allow(clippy::too_many_arguments)]
     pub fn rank_joined(
         &self,
         model: &Model,
@@ -410,10 +420,12 @@ impl Session {
         ids: &str,
         scores: Option<Vec<f32>>,
         titles: Option<String>,
+        codes: Option<String>,
         top_k: Option<u32>,
     ) -> Ranking {
         let top_k = top_k.map(|k| k as usize);
-        match joined_candidates(count, ids, scores.as_deref(), titles.as_deref()) {
+        let joined = Joined { ids, scores: scores.as_deref(), titles: titles.as_deref(), codes: codes.as_deref() };
+        match joined_candidates(count, &joined) {
             Ok(candidates) => {
                 let out = self.inner.rerank(&model.ranker, &candidates, top_k);
                 Ranking::new(&out.ranked, out.error)
@@ -456,16 +468,19 @@ pub struct Ranking {
     scores: Vec<f32>,
     sources: Vec<u8>,
     error: Option<RankError>,
+    code_warning: Option<String>,
 }
 
 impl Ranking {
     fn new(ranked: &[Scored], error: Option<RankError>) -> Self {
         Ranking {
+            code_warning: code_warning(ranked),
             order: ranked.iter().map(|s| s.index as u32).collect(),
             scores: ranked.iter().map(|s| s.score).collect(),
             sources: ranked
                 .iter()
                 .map(|s| match s.source {
+                    ItemSource::Code => 4,
                     ItemSource::Catalog => 0,
                     ItemSource::Title => 1,
                     ItemSource::Unknown => 2,
@@ -492,10 +507,16 @@ impl Ranking {
     }
 
     /// How each item's vector was found, in ranked order: 0 catalog, 1 title, 2 unknown,
-    /// 3 shop (not scored: the shop's order after an error).
+    /// 3 shop (not scored: the shop's order after an error), 4 code.
     #[wasm_bindgen(getter)]
     pub fn sources(&self) -> Vec<u8> {
         self.sources.clone()
+    }
+
+    /// Why some candidates' codes were not used (they were ranked another way), if any.
+    #[wasm_bindgen(getter, js_name = codeWarning)]
+    pub fn code_warning(&self) -> Option<String> {
+        self.code_warning.clone()
     }
 
     /// Why the shop's order came back instead of the model's, if it did.
@@ -516,17 +537,22 @@ mod tests {
 
     #[test]
     fn joined_candidates_check_their_counts() {
-        let c = joined_candidates(3, "a\nb\nc", Some(&[1.0, f32::NAN, 2.0]), Some("x\n\nz")).unwrap();
+        let joined = |ids, scores, titles, codes| Joined { ids, scores, titles, codes };
+        let c = joined_candidates(3, &joined("a\nb\nc", Some(&[1.0, f32::NAN, 2.0]), Some("x\n\nz"), Some("\nQUJD\n")))
+            .unwrap();
         assert_eq!(c.iter().map(|c| c.id).collect::<Vec<_>>(), ["a", "b", "c"]);
         assert_eq!(c[1].title, None);
         assert_eq!(c[2].title, Some("z"));
         assert_eq!(c[0].score, Some(1.0));
-        assert!(joined_candidates(0, "", None, Some("")).unwrap().is_empty());
-        let e = joined_candidates(2, "a", None, None).unwrap_err();
+        assert_eq!(c.iter().map(|c| c.code).collect::<Vec<_>>(), [None, Some("QUJD"), None]);
+        assert!(joined_candidates(0, &joined("", None, Some(""), None)).unwrap().is_empty());
+        let e = joined_candidates(2, &joined("a", None, None, None)).unwrap_err();
         assert_eq!(e.code().as_str(), "E_CANDIDATES");
-        let e = joined_candidates(2, "a\nb", Some(&[1.0]), None).unwrap_err();
+        let e = joined_candidates(2, &joined("a\nb", Some(&[1.0]), None, None)).unwrap_err();
         assert_eq!(e.code().as_str(), "E_CANDIDATES");
-        let e = joined_candidates(MAX_CANDIDATES + 1, "", None, None).unwrap_err();
+        let e = joined_candidates(2, &joined("a\nb", None, None, Some("x"))).unwrap_err();
+        assert_eq!(e.code().as_str(), "E_CANDIDATES");
+        let e = joined_candidates(MAX_CANDIDATES + 1, &joined("", None, None, None)).unwrap_err();
         assert_eq!(e.code().as_str(), "E_TOO_MANY");
     }
 

@@ -63,3 +63,39 @@ pub fn seal(body: &[u8]) -> Vec<u8> {
 pub fn body(bytes: &[u8]) -> &[u8] {
     pocketrank_runtime::artifact::body_of(bytes).expect("a whole artifact")
 }
+
+/// `artifact` with seeded codebooks of `m` subspaces (`d` must be a multiple of `m`).
+pub fn with_codebooks(mut artifact: Artifact, m: usize, seed: u64) -> Artifact {
+    let d = artifact.manifest.dims.d;
+    let shape = vec![m, pocketrank_runtime::codes::CENTROIDS, d / m];
+    let n = shape.iter().product();
+    artifact.tensors.insert(pocketrank_runtime::codes::CODEBOOKS.into(), Weights::new(shape, values(n, seed)));
+    artifact
+}
+
+/// The codebooks of an artifact built by [`with_codebooks`].
+pub fn codebooks(artifact: &Artifact) -> pocketrank_runtime::Codebooks {
+    let w = &artifact.tensors[pocketrank_runtime::codes::CODEBOOKS];
+    pocketrank_runtime::Codebooks::new(artifact.manifest.dims.d, w.shape[0], w.values.clone()).expect("codebooks")
+}
+
+/// `artifact` (with codebooks) carrying its item table as codes: each item's row is
+/// replaced by its nearest code.
+pub fn coded(mut artifact: Artifact) -> Artifact {
+    let books = codebooks(&artifact);
+    let items = artifact.tensors.remove(layout::ITEMS).expect("an item table");
+    let codes = items.values.chunks_exact(books.d()).flat_map(|row| books.assign(row)).collect();
+    artifact.item_codes = Some(pocketrank_runtime::artifact::ItemCodes { m: books.m, codes });
+    artifact.manifest.item_encoding = Encoding::Codes;
+    artifact
+}
+
+/// The catalog-free core of `artifact`: no item table, no item ids.
+pub fn core(mut artifact: Artifact) -> Artifact {
+    artifact.tensors.remove(layout::ITEMS);
+    artifact.item_codes = None;
+    artifact.manifest.item_ids.clear();
+    artifact.manifest.dims.n_items = 0;
+    artifact.manifest.item_encoding = Encoding::Codes;
+    artifact
+}

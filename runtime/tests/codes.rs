@@ -1,0 +1,174 @@
+//! Items by code: the code first, then the catalog, then the title, then the prior; codes
+//! carried inside an artifact; the catalog-free core artifact; bad codes of every kind.
+
+mod common;
+
+use pocketrank_runtime::codes::{CodeFile, CodeFileError};
+use pocketrank_runtime::{Candidate, CodeError, EventKind, ItemSource, Ranker, ShopperEvent, code_warning};
+use proptest::prelude::*;
+
+fn full() -> pocketrank_runtime::Artifact {
+    common::with_codebooks(common::small_artifact(40), 4, 99)
+}
+
+fn ranker(a: &pocketrank_runtime::Artifact) -> Ranker {
+    Ranker::from_bytes(&common::encode(a)).expect("loads")
+}
+
+fn shopper(r: &Ranker, events: &[(&str, Option<&str>)]) -> pocketrank_runtime::Profile {
+    let mut p = r.new_profile();
+    for (k, (id, code)) in events.iter().enumerate() {
+        let e = ShopperEvent { item_id: id, kind: EventKind::View, ts: 60.0 * k as f64, code: *code, title: None };
+        r.observe(&mut p, &e).expect("observes");
+    }
+    p
+}
+
+#[test]
+fn a_code_scores_as_the_catalog_row_it_encodes() {
+    let table = full();
+    let books = common::codebooks(&table);
+    let coded = common::coded(table.clone());
+    let (with_table, with_codes) = (ranker(&table), ranker(&coded));
+    assert_eq!(with_codes.manifest().item_encoding, pocketrank_runtime::artifact::Encoding::Codes);
+    let codes: Vec<String> =
+        (0..40).map(|i| books.code_string(&books.assign(&table.tensors["items"].values[i * 8..(i + 1) * 8]))).collect();
+    let p = shopper(&with_codes, &[("item-3", None), ("item-7", None)]);
+    let ids: Vec<String> = (0..40).map(|i| format!("item-{i}")).collect();
+    let by_id: Vec<Candidate> = ids.iter().map(|id| Candidate { id, ..Default::default() }).collect();
+    let by_code: Vec<Candidate> =
+        ids.iter().zip(&codes).map(|(id, c)| Candidate { id, code: Some(c), title: None, score: None }).collect();
+    let a = with_codes.score(&p, &by_id).unwrap();
+    let b = with_codes.score(&p, &by_code).unwrap();
+    assert!(a.iter().all(|s| s.source == ItemSource::Catalog));
+    assert!(b.iter().all(|s| s.source == ItemSource::Code && s.code_error.is_none()));
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.score, y.score, "an in-artifact code and the same code from the shop decode alike");
+    }
+    // The table artifact keeps its int8 rows: the codes are an approximation of them.
+    let t = with_table.score(&shopper(&with_table, &[("item-3", None), ("item-7", None)]), &by_id).unwrap();
+    let gap = t.iter().zip(&a).map(|(x, y)| (x.score - y.score).abs()).fold(0f32, f32::max);
+    assert!(gap > 0.0 && gap < 1.0, "codes approximate the table ({gap})");
+}
+
+#[test]
+fn the_core_artifact_serves_any_catalog_from_codes() {
+    let table = full();
+    let books = common::codebooks(&table);
+    let core_bytes = common::encode(&common::core(table.clone()));
+    let table_bytes = common::encode(&table);
+    assert!(core_bytes.len() < table_bytes.len());
+    let core = Ranker::from_bytes(&core_bytes).expect("a core artifact loads");
+    assert_eq!(core.manifest().dims.n_items, 0);
+    assert_eq!(core.codebooks().map(|b| b.fingerprint()), Some(books.fingerprint()));
+    // Items the model never saw, placed by codes made with its codebooks.
+    let codes: Vec<String> = (0..1000u32).map(|i| books.code_string(&i.to_le_bytes())).collect();
+    let ids: Vec<String> = (0..1000).map(|i| format!("sku-{i}")).collect();
+    let events: Vec<(&str, Option<&str>)> = (0..5).map(|i| (ids[i].as_str(), Some(codes[i].as_str()))).collect();
+    let p = shopper(&core, &events);
+    assert_ne!(p.state, core.new_profile().state, "coded events move the profile");
+    let list: Vec<Candidate> =
+        ids.iter().zip(&codes).map(|(id, c)| Candidate { id, code: Some(c), title: None, score: None }).collect();
+    let ranked = core.rerank(&p, &list).unwrap();
+    assert_eq!(ranked.len(), 1000);
+    assert!(ranked.iter().all(|s| s.source == ItemSource::Code && s.score.is_finite()));
+    let distinct: std::collections::BTreeSet<u32> = ranked.iter().map(|s| s.score.to_bits()).collect();
+    assert!(distinct.len() > 200, "codes give items their own scores ({} distinct)", distinct.len());
+    // Without a code an item of a core artifact is the prior.
+    let bare = core.score(&p, &[Candidate { id: "sku-1", ..Default::default() }]).unwrap();
+    assert_eq!(bare[0].source, ItemSource::Unknown);
+}
+
+#[test]
+fn bad_codes_fall_back_to_the_next_source_and_say_why() {
+    let a = full();
+    let r = ranker(&a);
+    let books = common::codebooks(&a);
+    let other = common::codebooks(&common::with_codebooks(common::small_artifact(1), 4, 7));
+    let good = books.code_string(&[1, 2, 3, 4]);
+    let foreign = other.code_string(&[1, 2, 3, 4]);
+    let p = shopper(&r, &[("item-1", None)]);
+    let cases: [(&str, Option<&str>, ItemSource, Option<CodeError>); 6] = [
+        ("item-5", Some(&good), ItemSource::Code, None),
+        ("item-5", Some(&foreign), ItemSource::Catalog, Some(CodeError::OtherModel)),
+        ("item-5", Some("!!"), ItemSource::Catalog, Some(CodeError::NotBase64)),
+        ("new", Some("AAAA"), ItemSource::Unknown, Some(CodeError::Length { expected: 6, found: 3 })),
+        ("item-5", None, ItemSource::Catalog, None),
+        ("new", None, ItemSource::Unknown, None),
+    ];
+    let list: Vec<Candidate> =
+        cases.iter().map(|(id, code, ..)| Candidate { id, code: *code, title: None, score: None }).collect();
+    let scored = r.score(&p, &list).unwrap();
+    for (s, (id, code, source, error)) in scored.iter().zip(&cases) {
+        assert_eq!((s.source, s.code_error), (*source, *error), "{id} {code:?}");
+    }
+    let alone = |c: &Candidate| r.score(&p, std::slice::from_ref(c)).unwrap()[0].score;
+    assert_eq!(alone(&list[1]), alone(&list[4]), "a foreign code scores as the catalog row");
+    assert_ne!(alone(&list[0]), alone(&list[4]), "a good code is used instead of the row");
+    let warning = code_warning(&scored).expect("a warning");
+    assert!(warning.contains("candidates[1]") && warning.contains("another model") && warning.contains("2 other"));
+    assert_eq!(code_warning(&scored[..1]), None);
+    // A model without codebooks says so.
+    let plain = Ranker::from_bytes(&common::encode(&common::small_artifact(3))).unwrap();
+    let s = plain.score(&plain.new_profile(), &list[..1]).unwrap();
+    assert_eq!(s[0].code_error, Some(CodeError::NoCodebooks));
+}
+
+#[test]
+fn malformed_code_tensors_are_typed_errors() {
+    let mut wrong_width = common::coded(full());
+    if let Some(c) = wrong_width.item_codes.as_mut() {
+        c.m = 2;
+    }
+    let e = Ranker::from_bytes(&common::encode(&wrong_width)).unwrap_err();
+    assert_eq!(e.code().as_str(), "E_ARTIFACT", "{e}");
+    let mut no_books = common::coded(full());
+    no_books.tensors.remove(pocketrank_runtime::codes::CODEBOOKS);
+    let e = Ranker::from_bytes(&common::encode(&no_books)).unwrap_err();
+    assert!(e.to_string().contains("codebooks"), "{e}");
+    let mut bad_shape = full();
+    bad_shape.tensors.get_mut(pocketrank_runtime::codes::CODEBOOKS).unwrap().shape = vec![4, 128, 4];
+    assert!(Ranker::from_bytes(&common::encode(&bad_shape)).is_err());
+    let mut no_table = full();
+    no_table.tensors.remove("items");
+    let e = Ranker::from_bytes(&common::encode(&no_table)).unwrap_err();
+    assert!(e.to_string().contains("items"), "a table artifact without its table: {e}");
+}
+
+#[test]
+fn a_code_file_checks_its_model() {
+    let a = full();
+    let r = ranker(&a);
+    let books = r.codebooks().unwrap();
+    let file =
+        CodeFile { m: 4, fingerprint: books.fingerprint(), codes: vec![7; 8], ids: vec!["x".into(), "y".into()] };
+    let back = CodeFile::decode(&file.encode().unwrap()).unwrap();
+    assert!(back.check(books).is_ok());
+    let other = common::codebooks(&common::with_codebooks(common::small_artifact(1), 4, 7));
+    assert!(matches!(back.check(&other), Err(CodeFileError::OtherModel { .. })));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Any string as a code: a typed result, never a panic, and the call still ranks.
+    #[test]
+    fn any_code_string_is_safe(code in ".{0,64}", bytes in proptest::collection::vec(any::<u8>(), 0..24)) {
+        let a = full();
+        let r = ranker(&a);
+        let p = r.new_profile();
+        let b64 = base64_of(&bytes);
+        let list = [
+            Candidate { id: "item-1", code: Some(&code), title: None, score: None },
+            Candidate { id: "new", code: Some(&b64), title: None, score: None },
+        ];
+        let scored = r.rerank(&p, &list).unwrap();
+        prop_assert_eq!(scored.len(), 2);
+        prop_assert!(scored.iter().all(|s| s.score.is_finite()));
+    }
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    bytes.iter().map(|b| ALPHABET[(*b % 64) as usize] as char).collect()
+}
