@@ -12,6 +12,7 @@
 //! - [`metrics`]: ranking metrics (HR, NDCG, MRR, AUC) and the evaluation loop.
 //! - [`baselines`]: most-popular and item-to-item co-occurrence scorers.
 //! - [`text`]: item titles as fixed-width token tables.
+//! - [`quantize`]: product quantisation of item vectors into compact codes.
 //! - [`teacher`]: the SASRec-style Transformer trained on the full history.
 //! - [`student`]: the small ranking head distilled from the teacher, laid out as
 //!   `pocketrank_runtime::layout` says.
@@ -20,6 +21,7 @@ pub mod baselines;
 pub mod catalog;
 pub mod events;
 pub mod metrics;
+pub mod quantize;
 pub mod split;
 #[cfg(feature = "burn")]
 pub mod student;

@@ -16,7 +16,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ids = &ranker.manifest().item_ids;
     let n = ids.len();
 
-    // A session: catalog items of mixed kinds, one unknown item with a title.
+    // Codes of catalog items, when the model has codebooks (a model exported without them
+    // gets none: its code candidates fall back like malformed codes do).
+    let code_of = |i: usize| -> Option<String> {
+        let books = ranker.codebooks()?;
+        let d = ranker.profile_len();
+        let row = ranker.item_table().get(i * d..(i + 1) * d)?;
+        Some(books.code_string(&books.assign(row)))
+    };
+
+    // A session: catalog items of mixed kinds, one unknown item with a title, one by code.
     let kinds = [EventKind::View, EventKind::View, EventKind::Cart, EventKind::Purchase];
     let mut events = Vec::new();
     for k in 0..8 {
@@ -24,32 +33,52 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         events.push((item, kinds[k % 4], 1_700_000_000_000.0 + 95_000.0 * (k * k) as f64, None::<String>));
     }
     events.push(("not-in-catalog-1".into(), EventKind::View, 1_700_000_900_000.0, Some("Matte red lipstick".into())));
+    let codes = [code_of(7 % n)];
     let mut profile = ranker.new_profile();
+    let mut observe = |id: &str, kind: EventKind, ts_ms: f64, code: Option<&str>, title: Option<&str>| {
+        ranker.observe(&mut profile, &ShopperEvent { item_id: id, kind, ts: ts_ms / 1000.0, code, title })
+    };
     for (id, kind, ts_ms, title) in &events {
-        let e = ShopperEvent { item_id: id, kind: *kind, ts: ts_ms / 1000.0, code: None, title: title.as_deref() };
-        ranker.observe(&mut profile, &e)?;
+        observe(id, *kind, *ts_ms, None, title.as_deref())?;
     }
+    let coded_event = ("new-by-code-1".to_string(), EventKind::Cart, 1_700_001_000_000.0, codes[0].clone());
+    observe(&coded_event.0, coded_event.1, coded_event.2, coded_event.3.as_deref(), None)?;
 
-    // 1,000 candidates: catalog items (some with server scores), duplicates, unknown ids.
-    let mut candidates: Vec<(String, Option<String>, Option<f32>)> = (0..990)
-        .map(|i| (ids[(i * 13 + 5) % n].clone(), None, (i % 3 == 0).then_some(1.0 - i as f32 / 990.0)))
+    // 1,000 candidates: catalog items (some with server scores), duplicates, unknown ids,
+    // new ids with codes (and two codes that do not read: malformed, wrong length).
+    type Row = (String, Option<String>, Option<f32>, Option<String>);
+    let mut candidates: Vec<Row> = (0..980)
+        .map(|i| (ids[(i * 13 + 5) % n].clone(), None, (i % 3 == 0).then_some(1.0 - i as f32 / 980.0), None))
         .collect();
-    candidates.push((ids[5 % n].clone(), None, None));
-    candidates.push((ids[18 % n].clone(), None, Some(0.5)));
+    candidates.push((ids[5 % n].clone(), None, None, None));
+    candidates.push((ids[18 % n].clone(), None, Some(0.5), None));
     for u in 0..8 {
         let title = (u % 2 == 0).then(|| format!("Nail polish shade {u}"));
-        candidates.push((format!("unknown-{u}"), title, None));
+        candidates.push((format!("unknown-{u}"), title, None, None));
     }
-    let borrowed: Vec<Candidate> =
-        candidates.iter().map(|(id, t, s)| Candidate { id, code: None, title: t.as_deref(), score: *s }).collect();
+    for u in 0..8 {
+        candidates.push((format!("new-by-code-{u}"), None, None, code_of((u * 101 + 3) % n)));
+    }
+    candidates.push(("bad-code-1".into(), None, None, Some("!!".into())));
+    candidates.push((ids[9 % n].clone(), None, None, Some("AAAA".into())));
+    let borrowed: Vec<Candidate> = candidates
+        .iter()
+        .map(|(id, t, s, c)| Candidate { id, code: c.as_deref(), title: t.as_deref(), score: *s })
+        .collect();
     let ranked = ranker.rerank(&profile, &borrowed)?;
 
+    let mut events: Vec<_> = events
+        .iter()
+        .map(|(id, kind, ts, title)| json!({"itemId": id, "kind": kind.as_str(), "ts": ts, "title": title}))
+        .collect();
+    let (id, kind, ts, code) = coded_event;
+    events.push(json!({"itemId": id, "kind": kind.as_str(), "ts": ts, "code": code}));
     let fixture = json!({
         "modelVersion": ranker.model_version(),
-        "events": events.iter().map(|(id, kind, ts, title)| json!({"itemId": id, "kind": kind.as_str(), "ts": ts, "title": title})).collect::<Vec<_>>(),
-        "candidates": candidates.iter().map(|(id, title, score)| json!({"id": id, "title": title, "score": score})).collect::<Vec<_>>(),
+        "events": events,
+        "candidates": candidates.iter().map(|(id, title, score, code)| json!({"id": id, "title": title, "score": score, "code": code})).collect::<Vec<_>>(),
         "profile": profile.state,
-        "ranked": ranked.iter().map(|s| json!({"index": s.index, "score": s.score})).collect::<Vec<_>>(),
+        "ranked": ranked.iter().map(|s| json!({"index": s.index, "score": s.score, "source": s.source.as_str()})).collect::<Vec<_>>(),
     });
     std::fs::write(&out, serde_json::to_string(&fixture)?)?;
     println!("wrote {out}: {} events, {} candidates", events.len(), candidates.len());

@@ -89,6 +89,13 @@ impl Codebooks {
         Ok(Self { m, sub, centroids, fingerprint: h.finalize().into() })
     }
 
+    /// Codebooks from freshly trained centroids, rounded to the f16 the artifact stores
+    /// them in, so that the fingerprint is the one every runtime computes.
+    pub fn from_trained(d: usize, m: usize, centroids: &[f32]) -> Result<Self, ArtifactError> {
+        let stored = centroids.iter().map(|&c| half::f16::from_f32(c).to_f32()).collect();
+        Self::new(d, m, stored)
+    }
+
     /// The codebooks of an artifact, if it has them (moved out of its tensors).
     pub fn take(artifact: &mut Artifact, d: usize) -> Result<Option<Self>, ArtifactError> {
         let Some(w) = artifact.tensors.get(CODEBOOKS) else { return Ok(None) };

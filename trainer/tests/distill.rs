@@ -16,7 +16,7 @@ use pocketrank_model::{EvalCase, EventKind, Interaction, ItemIdx, LeaveOneOut, S
 use pocketrank_runtime::artifact::Encoding;
 use pocketrank_trainer::distillation::batch::{LossWeights, StudentBatch, distill_loss};
 use pocketrank_trainer::distillation::lists::teacher_lists;
-use pocketrank_trainer::distillation::ranker::{bare_manifest, ranker_of};
+use pocketrank_trainer::distillation::ranker::{ItemTable, bare_manifest, ranker_of};
 use pocketrank_trainer::distillation::rerank::{self, LIST_LEN, candidate_list};
 use pocketrank_trainer::distillation::windows::{Window, training_windows};
 use pocketrank_trainer::distillation::{self, DistillInputs, DistillSettings, StudentDir, StudentSpec};
@@ -205,7 +205,7 @@ fn distilling_from_a_short_window_teacher_validates_on_every_user_with_valid_use
     let text = ItemText::<Inner>::new(&s.tokens, &device);
     let manifest = bare_manifest(inputs.item_ids.clone(), &saved, s.tokens.width());
     assert_eq!(manifest.training["window"], 4);
-    let (ranker, _) = ranker_of(&student, &text, manifest, Encoding::Int8, None).unwrap();
+    let (ranker, _) = ranker_of(&student, &text, manifest, ItemTable::Dense(Encoding::Int8), None, None).unwrap();
     assert_eq!(ranker.manifest().dims.n_items, s.n_items);
 
     // The window must be the teacher's.
@@ -294,7 +294,7 @@ fn rerank_rows_cover_both_lists_both_protocols_and_every_model() {
     let text = ItemText::<Inner>::new(&s.tokens, &device);
     let ids: Vec<String> = (0..s.n_items).map(|i| i.to_string()).collect();
     let manifest = bare_manifest(ids, &spec, s.tokens.width());
-    let (ranker, _) = ranker_of(&student, &text, manifest, Encoding::F32, None).unwrap();
+    let (ranker, _) = ranker_of(&student, &text, manifest, ItemTable::Dense(Encoding::F32), None, None).unwrap();
     let rows = rerank::rerank_rows(cases, &lists, &[("student", &ranker)], &s.events);
     // 2 lists × 2 ground-truth protocols × (teacher + student with and without positions).
     assert_eq!(rows.len(), 2 * 2 * 3);

@@ -21,6 +21,8 @@ export type { EventKind, ModelManifest, RecordedEvent, ShopperEvent };
  *   warning, a stored profile that had to be rebuilt.
  * - `E_STORAGE`: the profile storage failed (as a warning, the profile is kept in memory).
  * - `E_WEBGPU`: WebGPU is unavailable or failed (a warning: scoring runs on the CPU).
+ * - `E_CODE`: a warning: some candidates' codes were not used (malformed, or made for
+ *   another model); they were ranked from the catalog, their title or the neutral prior.
  * - `E_INTERNAL`: anything else — a bug in pocketrank (please report it with the message).
  */
 export type ErrorCode =
@@ -36,6 +38,7 @@ export type ErrorCode =
   | 'E_PROFILE'
   | 'E_STORAGE'
   | 'E_WEBGPU'
+  | 'E_CODE'
   | 'E_INTERNAL';
 
 /** Every error (and warning) of the package: an `Error` whose message starts "pocketrank: ". */
@@ -46,6 +49,9 @@ export interface PocketrankError extends Error {
 /** One entry of the shop's list, in the shop's order. */
 export interface Candidate {
   id: string;
+  /** The item's code (base64, from `trainer export-codes` via the shop's catalog API): used first. */
+  code?: string;
+  /** Places an item the model has not seen (when the tokenizer is embedded). */
   title?: string;
   /** The shop's own score, if any (NaN/Infinity read as none). */
   score?: number;
@@ -58,7 +64,7 @@ export interface Ranked {
   /** `null` when the shop's order was returned after an error. */
   score: number | null;
   /** How the item's vector was found; `"shop"` after an error. */
-  source: 'catalog' | 'title' | 'unknown' | 'shop';
+  source: 'code' | 'catalog' | 'title' | 'unknown' | 'shop';
 }
 
 export interface RerankOptions {

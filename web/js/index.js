@@ -23,10 +23,10 @@ export { Model, version };
 /** @typedef {import('./index.js').WasmSource} WasmSource */
 /** @typedef {import('./index.js').ModelSource} ModelSource */
 /** @typedef {import('./webgpu.js').WebGpuScorer} WebGpuScorer */
-/** @typedef {{ ids: string[], scores: Float32Array | undefined, titles: string[] | undefined }} Flat */
-/** @typedef {{ order: Uint32Array, scores: Float32Array, sources: Uint8Array, error: unknown, free(): void }} CoreRanking */
+/** @typedef {{ ids: string[], scores: Float32Array | undefined, titles: string[] | undefined, codes: string[] | undefined }} Flat */
+/** @typedef {{ order: Uint32Array, scores: Float32Array, sources: Uint8Array, error: unknown, codeWarning: string | undefined, free(): void }} CoreRanking */
 
-const SOURCES = /** @type {const} */ (['catalog', 'title', 'unknown', 'shop']);
+const SOURCES = /** @type {const} */ (['catalog', 'title', 'unknown', 'shop', 'code']);
 const SHOP = 3;
 const BACKENDS = ['auto', 'cpu', 'webgpu'];
 const LOAD_OPTIONS = ['storage', 'namespace', 'backend', 'strict', 'onError', 'onWarning', 'wasm', 'fetch'];
@@ -109,6 +109,8 @@ function flatten(candidates) {
   let scores;
   /** @type {string[] | undefined} */
   let titles;
+  /** @type {string[] | undefined} */
+  let codes;
   for (let i = 0; i < n; i++) {
     const c = candidates[i];
     if (c === null || typeof c !== 'object' || typeof c.id !== 'string') {
@@ -124,8 +126,13 @@ function flatten(candidates) {
       titles ??= new Array(n).fill('');
       titles[i] = c.title.replace(/\n/g, ' ');
     }
+    if (typeof c.code === 'string' && c.code !== '') {
+      codes ??= new Array(n).fill('');
+      // A line break cannot be part of a code: such a code is read as malformed.
+      codes[i] = c.code.includes('\n') ? '!' : c.code;
+    }
   }
-  return { ids, scores, titles };
+  return { ids, scores, titles, codes };
 }
 
 /**
@@ -615,12 +622,14 @@ export class Personalizer {
         }
       }
       this.#lastBackend = 'cpu';
-      const r = this.#session.rankJoined(this.#model, n, flat.ids.join('\n'), flat.scores, flat.titles?.join('\n'), topK);
+      const r = this.#session.rankJoined(this.#model, n, flat.ids.join('\n'), flat.scores, flat.titles?.join('\n'), flat.codes?.join('\n'), topK);
       const error = r.error;
       if (error) {
         r.free();
         throw error;
       }
+      const codeWarning = r.codeWarning;
+      if (codeWarning) this.#warn('E_CODE', codeWarning);
       return results(flat.ids, r);
     } catch (e) {
       const error = coded(e, 'E_INTERNAL');
@@ -632,13 +641,14 @@ export class Personalizer {
 
   /**
    * The same ranking on the GPU, for lists whose items are all in the model's catalog
-   * (null otherwise: those take the CPU path).
+   * (null otherwise, or when candidates carry codes: those take the CPU path).
    * @param {WebGpuScorer} gpu
    * @param {Flat} flat
    * @param {number | undefined} topK
    * @returns {Promise<Ranked[] | null>}
    */
-  async #rankOnGpu(gpu, { ids, scores }, topK) {
+  async #rankOnGpu(gpu, { ids, scores, codes }, topK) {
+    if (codes) return null;
     const n = ids.length;
     const indices = this.#model.catalogIndices(n, ids.join('\n'));
     if (indices.some((i) => i < 0)) return null;
@@ -709,7 +719,7 @@ export function rerankWithProfile(model, profile, candidates, options) {
       state = Float32Array.from(profile);
     } else throw fail('E_PROFILE', 'invalid profile: expected the edge blob (Uint8Array) or a number array');
     const flat = flatten(candidates);
-    const r = model.rankState(state, flat.ids.length, flat.ids.join('\n'), flat.scores, flat.titles?.join('\n'), topK);
+    const r = model.rankState(state, flat.ids.length, flat.ids.join('\n'), flat.scores, flat.titles?.join('\n'), flat.codes?.join('\n'), topK);
     return results(flat.ids, r);
   } catch (e) {
     // Core errors carry their code; anything else is a misuse, such as a freed Model.

@@ -35,6 +35,8 @@ export interface ShopperEvent {
   kind?: EventKind;
   /** Milliseconds since the Unix epoch. */
   ts?: number;
+  /** The item's code (base64, from the shop's catalog API): used first. */
+  code?: string;
   /** Lets the model place items it has never seen (when the tokenizer is embedded). */
   title?: string;
 }
@@ -45,6 +47,7 @@ export interface RecordedEvent {
   kind: EventKind;
   /** Milliseconds since the Unix epoch. */
   ts: number;
+  code?: string;
   title?: string;
 }
 
@@ -55,7 +58,7 @@ export interface ModelManifest {
   dims: { n_items: number; d: number; hidden: number; vocab_size: number; title_tokens: number };
   tokenizer_sha256: string | null;
   dataset: { name: string; fingerprint: string; users: number; items: number; interactions: number };
-  item_encoding: 'f32' | 'f16' | 'int8';
+  item_encoding: 'f32' | 'f16' | 'int8' | 'codes';
   /** Training settings, free-form. */
   training: unknown;
   /** Evaluation results, free-form. */
@@ -67,6 +70,7 @@ export interface ModelManifest {
 /** How the Rust core reports errors: an Error with a stable code. */
 export interface CoreError extends Error {
   code: 'E_ARTIFACT' | 'E_UNSUPPORTED' | 'E_TOO_MANY' | 'E_CANDIDATES' | 'E_PROFILE' | 'E_EVENT' | 'E_TOKENIZER';
+  // (`E_CODE` is a warning only, from `Ranking.codeWarning`.)
 }
 "#;
 

@@ -65,6 +65,27 @@ test('profile and ranking equal the native runtime', async () => {
   }
   assert.equal(ranked[0].id, fixture.candidates[ranked[0].index].id);
   assert.deepEqual(p.recentEvents.map((e) => e.itemId), fixture.events.map((e) => e.itemId));
+  const sources = new Map(fixture.ranked.map((r) => [r.index, r.source]));
+  for (const r of ranked) assert.equal(r.source, sources.get(r.index), `source of candidate ${r.index}`);
+});
+
+test('candidates with codes rank by their code; codes that do not read are a warning', async () => {
+  const warnings = [];
+  const p = await shopper({ onWarning: (w) => warnings.push(w) });
+  const coded = fixture.candidates.filter((c) => c.id.startsWith('new-by-code-'));
+  assert.ok(coded.length > 0 && coded.every((c) => typeof c.code === 'string'), 'the fixture model has codebooks');
+  const ranked = await p.rerank(coded);
+  assert.ok(ranked.every((r) => r.source === 'code' && Number.isFinite(r.score)));
+  assert.equal(warnings.length, 0);
+  const catalogId = fixture.candidates[0].id;
+  const mixed = await p.rerank([{ id: catalogId, code: coded[0].code.slice(0, -2) + 'zz' }, { id: 'nowhere', code: 'AAAA' }, coded[1]]);
+  const by = Object.fromEntries(mixed.map((r) => [r.index, r.source]));
+  assert.deepEqual(by, { 0: 'catalog', 1: 'unknown', 2: 'code' }, 'a code that does not read falls back to the catalog or the prior');
+  assert.equal(warnings.length, 1);
+  assert.equal(warnings[0].code, 'E_CODE');
+  assert.match(warnings[0].message, /candidates\[0\]/);
+  // The ring of recent events keeps the code (for a rebuild after a model update).
+  assert.ok(p.recentEvents.some((e) => typeof e.code === 'string'), 'the ring keeps the code');
 });
 
 test('bad artifacts and sources are rejected with coded errors', async () => {

@@ -1,5 +1,6 @@
 //! `trainer distill`: distils the on-device student from a run's teacher, evaluates it
-//! (full ranking, and reranking retrievers' top-100; f32 and int8) and writes RUN/student/.
+//! (full ranking, and reranking retrievers' top-100; f32, int8 and item codes) and writes
+//! RUN/student/.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -11,14 +12,14 @@ use pocketrank_model::Evaluation;
 use pocketrank_model::baselines::CoOccurrence;
 use pocketrank_model::teacher::ItemText;
 use pocketrank_runtime::Ranker;
-use pocketrank_runtime::artifact::{Encoding, Manifest};
+use pocketrank_runtime::artifact::Encoding;
 use serde::{Deserialize, Serialize};
 
 use super::export::manifest;
 use super::input::Input;
 use crate::backend::{DeviceChoice, on_backend};
 use crate::data::Ingested;
-use crate::distillation::ranker::{RankerCases, bare_manifest, ranker_of};
+use crate::distillation::ranker::{ItemTable, Quantized, RankerCases, bare_manifest, quantize_items, ranker_of};
 use crate::distillation::rerank::{self, RerankRow};
 use crate::distillation::{self, DistillInputs, DistillSettings, StudentDir, StudentSpec};
 use crate::evaluation::{EvalSettings, EvalTask, ModelReport, Report, evaluate_with_progress};
@@ -46,6 +47,9 @@ pub struct DistillArgs {
     /// Re-evaluate the run's saved student without training it again.
     #[arg(long)]
     pub evaluate_only: bool,
+    /// Item-code widths (bytes per item) to evaluate beside the int8 table.
+    #[arg(long, value_delimiter = ',', default_values_t = [8, 16])]
+    pub code_bytes: Vec<usize>,
 }
 
 impl DistillArgs {
@@ -60,7 +64,8 @@ impl DistillArgs {
             &self.run,
             &self.settings,
             self.evaluate_only,
-            test_users
+            test_users,
+            &self.code_bytes
         )?;
         print!("{}", report::markdown(&report.full));
         print!("{}", rerank::rerank_markdown(&report.rerank));
@@ -76,6 +81,24 @@ pub struct ArtifactSizes {
     pub int8: usize,
     /// int8 with the tokenizer embedded.
     pub int8_with_tokenizer: usize,
+    /// Per code width: the table as codes, and the catalog-free core (without and with
+    /// the tokenizer).
+    #[serde(default)]
+    pub codes: Vec<CodeSizes>,
+}
+
+/// Artifact sizes and quantisation error at one code width.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CodeSizes {
+    /// Bytes per item.
+    pub code_bytes: usize,
+    /// Mean squared error of the item vectors through their codes.
+    pub mse: f32,
+    /// The item table as codes (with codebooks).
+    pub table: usize,
+    /// No item table (weights and codebooks).
+    pub core: usize,
+    pub core_with_tokenizer: usize,
 }
 
 /// Everything `trainer distill` reports (`student/metrics.json`).
@@ -102,6 +125,7 @@ pub fn distill_run<B: AutodiffBackend>(
     settings: &DistillSettings,
     evaluate_only: bool,
     test_users: Option<usize>,
+    code_widths: &[usize],
 ) -> anyhow::Result<StudentReport> {
     let run = RunDir::new(run_root);
     let config = run.read_config()?;
@@ -132,18 +156,36 @@ pub fn distill_run<B: AutodiffBackend>(
     let sha = tokenizer.as_ref().map(|t| t.sha256().to_string());
     let base = manifest(ingested, base, sha, serde_json::Value::Null);
     let json = tokenizer.as_ref().map(|t| t.json().to_string());
-    let build = |enc: Encoding, tok: Option<String>| {
-        ranker_of(&student, &text, Manifest { item_encoding: enc, ..base.clone() }, enc, tok)
+    let build = |table: ItemTable, q: Option<&Quantized>, tok: Option<String>| {
+        ranker_of(&student, &text, base.clone(), table, q, tok)
     };
-    let (ranker_f32, f32_bytes) = build(Encoding::F32, None)?;
-    let (_, f16_bytes) = build(Encoding::F16, None)?;
-    let (ranker_int8, int8_bytes) = build(Encoding::Int8, None)?;
-    let (_, with_tok) = build(Encoding::Int8, json)?;
+    let (ranker_f32, f32_bytes) = build(ItemTable::Dense(Encoding::F32), None, None)?;
+    let (_, f16_bytes) = build(ItemTable::Dense(Encoding::F16), None, None)?;
+    let (ranker_int8, int8_bytes) = build(ItemTable::Dense(Encoding::Int8), None, None)?;
+    let (_, with_tok) = build(ItemTable::Dense(Encoding::Int8), None, json.clone())?;
+    let mut coded = Vec::new();
+    let mut code_sizes = Vec::new();
+    for &m in code_widths {
+        let q = quantize_items(&student, &text, m)?;
+        let (ranker, table) = build(ItemTable::Codes, Some(&q), None)?;
+        let (_, core) = build(ItemTable::Core, Some(&q), None)?;
+        let (_, core_tok) = build(ItemTable::Core, Some(&q), json.clone())?;
+        eprintln!("codes of {m} bytes: item-vector MSE {:.5}, core artifact {} bytes", q.error, core.len());
+        code_sizes.push(CodeSizes {
+            code_bytes: m,
+            mse: q.error,
+            table: table.len(),
+            core: core.len(),
+            core_with_tokenizer: core_tok.len(),
+        });
+        coded.push((format!("student (codes, {m} B)"), ranker));
+    }
     let artifact_bytes = ArtifactSizes {
         f32: f32_bytes.len(),
         f16: f16_bytes.len(),
         int8: int8_bytes.len(),
         int8_with_tokenizer: with_tok.len(),
+        codes: code_sizes,
     };
 
     let cases = match test_users {
@@ -166,8 +208,9 @@ pub fn distill_run<B: AutodiffBackend>(
             teacher::evaluate_teacher(teacher.clone(), &text, cases, &task.negatives, device, "teacher (subset)");
         full.models.push(ModelReport { name: "teacher".into(), metrics, seconds: started.elapsed().as_secs_f64() });
     }
-    let rankers: [(&str, &Ranker); 2] = [("student", &ranker_f32), ("student (int8)", &ranker_int8)];
-    for (name, ranker) in rankers {
+    let mut rankers: Vec<(&str, &Ranker)> = vec![("student", &ranker_f32), ("student (int8)", &ranker_int8)];
+    rankers.extend(coded.iter().map(|(name, r)| (name.as_str(), r)));
+    for &(name, ranker) in &rankers {
         let started = Instant::now();
         let scorer = RankerCases { ranker, events: &ingested.dataset.sequences };
         let metrics: Evaluation = evaluate_with_progress(&scorer, cases, &task.negatives, name);
@@ -198,6 +241,12 @@ fn write_report(report: &StudentReport, dir: &StudentDir) -> anyhow::Result<()> 
         "\n## Artifact\n\n{} student parameters. Artifact bytes: f32 {}, f16 {}, int8 {}, int8 with the tokenizer {}.\n",
         report.student_parameters, a.f32, a.f16, a.int8, a.int8_with_tokenizer
     ));
+    for c in &a.codes {
+        md.push_str(&format!(
+            "Codes of {} bytes per item (item-vector MSE {:.5}): table as codes {}, core {} (with the tokenizer {}).\n",
+            c.code_bytes, c.mse, c.table, c.core, c.core_with_tokenizer
+        ));
+    }
     std::fs::write(dir.root.join("metrics.md"), md)?;
     Ok(())
 }

@@ -10,32 +10,46 @@ use clap::Args;
 use pocketrank_model::Dataset;
 use pocketrank_model::teacher::ItemText;
 use pocketrank_runtime::artifact::{DatasetInfo, Encoding, Manifest};
+use pocketrank_runtime::{Codebooks, layout};
 use sha2::{Digest, Sha256};
 
 use super::input::Input;
 use crate::data::Ingested;
 use crate::distillation::StudentDir;
-use crate::distillation::ranker::{bare_manifest, ranker_of};
+use crate::distillation::ranker::{ItemTable, bare_manifest, quantize_items, ranker_of};
 use crate::run_dir::RunDir;
 use crate::training::popularity::item_counts;
 
-/// How the artifact stores the item table.
+/// How the artifact carries the catalog's items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ItemEncoding {
+    /// One f32 row per item.
     F32,
+    /// One f16 row per item.
     F16,
+    /// One int8 row per item (with a scale).
     Int8,
+    /// One code per item (`--code-bytes` bytes).
+    Codes,
+    /// No per-item data: the catalog-free core artifact; candidates carry their codes
+    /// (`trainer export-codes` writes them for the shop's catalog API).
+    Core,
 }
 
-impl From<ItemEncoding> for Encoding {
+impl From<ItemEncoding> for ItemTable {
     fn from(e: ItemEncoding) -> Self {
         match e {
-            ItemEncoding::F32 => Encoding::F32,
-            ItemEncoding::F16 => Encoding::F16,
-            ItemEncoding::Int8 => Encoding::Int8,
+            ItemEncoding::F32 => ItemTable::Dense(Encoding::F32),
+            ItemEncoding::F16 => ItemTable::Dense(Encoding::F16),
+            ItemEncoding::Int8 => ItemTable::Dense(Encoding::Int8),
+            ItemEncoding::Codes => ItemTable::Codes,
+            ItemEncoding::Core => ItemTable::Core,
         }
     }
 }
+
+/// Bytes per item code unless `--code-bytes` says otherwise.
+pub const DEFAULT_CODE_BYTES: usize = 16;
 
 /// `trainer export`.
 #[derive(Args, Debug)]
@@ -46,9 +60,13 @@ pub struct ExportArgs {
     pub run: PathBuf,
     #[arg(long, default_value = "beauty.pkr")]
     pub out: PathBuf,
-    /// Storage of the item and token tables.
+    /// How the items are carried (and the other matrices stored).
     #[arg(long, value_enum, default_value_t = ItemEncoding::Int8)]
     pub items: ItemEncoding,
+    /// Bytes per item code (a divisor of the student's width). Every artifact carries the
+    /// codebooks, so it accepts candidates' codes whatever `--items` is.
+    #[arg(long, default_value_t = DEFAULT_CODE_BYTES)]
+    pub code_bytes: usize,
     /// Leave the tokenizer out (unknown items then score from the neutral prior only).
     #[arg(long)]
     pub no_tokenizer: bool,
@@ -71,11 +89,14 @@ impl ExportArgs {
             &self.run,
             &self.out,
             self.items.into(),
+            self.code_bytes,
             !self.no_tokenizer,
         )?;
         println!("wrote {} ({bytes} bytes)", self.out.display());
         if let Some(path) = self.catalog_json {
-            let n = write_catalog_json(&ingested, &path, self.catalog_items)?;
+            let artifact = std::fs::read(&self.out)?;
+            let ranker = pocketrank_runtime::Ranker::from_bytes(&artifact)?;
+            let n = write_catalog_json(&ingested, &path, self.catalog_items, ranker.codebooks(), &self.run)?;
             println!("wrote {} ({n} items)", path.display());
         }
         Ok(())
@@ -130,8 +151,19 @@ pub fn manifest(
 }
 
 /// Writes the `limit` most popular catalog items as JSON (`[{id, title, brand, category,
-/// tags}]`, most popular first): the storefront's product data.
-pub fn write_catalog_json(ingested: &Ingested, path: &Path, limit: usize) -> anyhow::Result<usize> {
+/// tags, code}]`, most popular first): the storefront's product data, with each item's
+/// code for `books` (what a shop's catalog API would attach).
+pub fn write_catalog_json(
+    ingested: &Ingested,
+    path: &Path,
+    limit: usize,
+    books: Option<&Codebooks>,
+    run_root: &Path,
+) -> anyhow::Result<usize> {
+    let codes = match books {
+        Some(books) => Some(item_codes(ingested, run_root, books)?),
+        None => None,
+    };
     let catalog = &ingested.dataset.catalog;
     let counts = item_counts(ingested.dataset.sequences.iter().flatten().map(|e| &e.item), catalog.len());
     let mut order: Vec<usize> = (0..catalog.len()).collect();
@@ -139,8 +171,14 @@ pub fn write_catalog_json(ingested: &Ingested, path: &Path, limit: usize) -> any
     let items: Vec<serde_json::Value> = order
         .iter()
         .take(limit)
-        .filter_map(|&i| catalog.get(i as u32))
-        .map(|it| serde_json::json!({"id": it.id, "title": it.title, "brand": it.brand, "category": it.category, "tags": it.attributes}))
+        .filter_map(|&i| catalog.get(i as u32).map(|it| (i, it)))
+        .map(|(i, it)| {
+            let mut item = serde_json::json!({"id": it.id, "title": it.title, "brand": it.brand, "category": it.category, "tags": it.attributes});
+            if let Some(code) = codes.as_ref().and_then(|c| c.get(i)) {
+                item["code"] = serde_json::Value::String(code.clone());
+            }
+            item
+        })
         .collect();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
@@ -149,13 +187,34 @@ pub fn write_catalog_json(ingested: &Ingested, path: &Path, limit: usize) -> any
     Ok(items.len())
 }
 
+/// The run's student's item vectors, `[n_items, d]` row-major, and `d`.
+pub fn student_item_vectors(ingested: &Ingested, run_root: &Path) -> anyhow::Result<(Vec<f32>, usize)> {
+    let run = RunDir::new(run_root);
+    let config = run.read_config()?;
+    let (_, tokens) = run.item_tokens(ingested, config.settings.vocab_size, config.settings.title_tokens)?;
+    let device = Default::default();
+    let (_, student) = StudentDir::new(&run.root).load::<burn::backend::Flex>(&device)?;
+    let mut tensors = student.export_tensors(&ItemText::new(&tokens, &device));
+    let items = tensors.remove(layout::ITEMS).ok_or_else(|| anyhow::anyhow!("the student has no item table"))?;
+    let d = items.shape.get(1).copied().unwrap_or(0);
+    Ok((items.values, d))
+}
+
+/// Every catalog item's code string for `books`, from the run's student.
+pub fn item_codes(ingested: &Ingested, run_root: &Path, books: &Codebooks) -> anyhow::Result<Vec<String>> {
+    let (items, d) = student_item_vectors(ingested, run_root)?;
+    anyhow::ensure!(d == books.d(), "the codebooks are {} wide but this run's student is {d}", books.d());
+    Ok(items.chunks_exact(d).map(|v| books.code_string(&books.assign(v))).collect())
+}
+
 /// Writes the artifact of the run's student to `out`; returns its size in bytes.
 pub fn export<B: Backend>(
     device: &B::Device,
     ingested: &Ingested,
     run_root: &Path,
     out: &Path,
-    encoding: Encoding,
+    table: ItemTable,
+    code_bytes: usize,
     embed_tokenizer: bool,
 ) -> anyhow::Result<usize> {
     let run = RunDir::new(run_root);
@@ -177,10 +236,11 @@ pub fn export<B: Backend>(
     let item_ids = ingested.dataset.catalog.items().iter().map(|i| i.id.clone()).collect();
     let base = bare_manifest(item_ids, &spec, tokens.width());
     let sha = tokenizer.as_ref().map(|t| t.sha256().to_string());
-    let m = Manifest { item_encoding: encoding, ..manifest(ingested, base, sha, metrics) };
+    let m = manifest(ingested, base, sha, metrics);
     let text = ItemText::<B>::new(&tokens, device);
     let json = if embed_tokenizer { tokenizer.as_ref().map(|t| t.json().to_string()) } else { None };
-    let (_, bytes) = ranker_of(&student, &text, m, encoding, json)?;
+    let quantized = quantize_items(&student, &text, code_bytes)?;
+    let (_, bytes) = ranker_of(&student, &text, m, table, Some(&quantized), json)?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }

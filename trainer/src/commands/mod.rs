@@ -5,6 +5,7 @@ pub mod datasets;
 pub mod distill;
 pub mod evaluate;
 pub mod export;
+pub mod export_codes;
 pub mod input;
 pub mod train;
 
@@ -39,6 +40,11 @@ pub enum Command {
     ///
     /// Example: trainer export --run runs/beauty --out beauty.pkr
     Export(export::ExportArgs),
+    /// Write every catalog item's code for an artifact: a binary item-code file and
+    /// optionally JSON lines `{id, code}` for the shop's catalog API.
+    ///
+    /// Example: trainer export-codes --run runs/beauty --artifact beauty.pkr --out beauty.pkc
+    ExportCodes(export_codes::ExportCodesArgs),
 }
 
 impl Command {
@@ -52,6 +58,7 @@ impl Command {
             Self::Train(args) => args.run(),
             Self::Distill(args) => args.run(),
             Self::Export(args) => args.run(),
+            Self::ExportCodes(args) => args.run(),
         }
     }
 }

@@ -43,7 +43,7 @@ use crate::training::popularity::{item_counts, standardised_log_popularity};
 use crate::training::{self, History, Keeper, Objective, Validation};
 use batch::{LossWeights, StudentBatch, distill_loss};
 use lists::{TeacherLists, teacher_lists};
-use ranker::{RankerCases, bare_manifest, ranker_of};
+use ranker::{ItemTable, RankerCases, bare_manifest, ranker_of};
 use windows::{Window, training_windows};
 
 type Rec = NamedMpkFileRecorder<FullPrecisionSettings>;
@@ -140,7 +140,8 @@ impl<B: AutodiffBackend> Objective<B, Student<B>> for StudentObjective<'_, B> {
     }
 
     fn validate(&self, model: &Student<B::InnerBackend>) -> anyhow::Result<MetricSet> {
-        let (ranker, _) = ranker_of(model, &self.inner_text, self.manifest.clone(), Encoding::F32, None)?;
+        let (ranker, _) =
+            ranker_of(model, &self.inner_text, self.manifest.clone(), ItemTable::Dense(Encoding::F32), None, None)?;
         let scorer = RankerCases { ranker: &ranker, events: self.events };
         let v = &self.validation;
         Ok(evaluate_with_progress(&scorer, &v.cases, &v.negatives, "validating").full_masked)

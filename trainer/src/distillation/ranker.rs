@@ -5,31 +5,101 @@ use std::collections::HashMap;
 
 use burn::tensor::backend::Backend;
 use pocketrank_model::metrics::CaseScorer;
+use pocketrank_model::quantize::{QuantizeConfig, quantize, reconstruction_error};
 use pocketrank_model::student::Student;
 use pocketrank_model::teacher::ItemText;
 use pocketrank_model::{EvalCase, Interaction};
-use pocketrank_runtime::Ranker;
-use pocketrank_runtime::artifact::{Artifact, Encoding, Manifest};
+use pocketrank_runtime::artifact::{Artifact, Encoding, ItemCodes, Manifest, Weights};
+use pocketrank_runtime::codes::{CENTROIDS, CODEBOOKS};
+use pocketrank_runtime::{Codebooks, Ranker, layout};
 
 use super::StudentSpec;
 
-/// The runtime for a student, and the artifact bytes it was decoded from.
+/// How an artifact carries the catalog's items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemTable {
+    /// One row per item in this encoding (every matrix is stored the same way).
+    Dense(Encoding),
+    /// One code per item (`item_codes`), decoded with the artifact's codebooks.
+    Codes,
+    /// No per-item data: the catalog-free core artifact (candidates carry codes).
+    Core,
+}
+
+impl ItemTable {
+    /// The manifest's `item_encoding` for this table.
+    pub fn encoding(self) -> Encoding {
+        match self {
+            Self::Dense(e) => e,
+            Self::Codes | Self::Core => Encoding::Codes,
+        }
+    }
+}
+
+/// The student's item vectors as codes: the codebooks and each catalog item's code.
+pub struct Quantized {
+    pub books: Codebooks,
+    /// `[n_items, m]`.
+    pub codes: Vec<u8>,
+    /// Mean squared error of the item vectors through their codes.
+    pub error: f32,
+}
+
+/// Learns the codebooks of the student's item vectors (`m` bytes per item).
+pub fn quantize_items<B: Backend>(model: &Student<B>, text: &ItemText<B>, m: usize) -> anyhow::Result<Quantized> {
+    let tensors = model.export_tensors(text);
+    let items = tensors.get(layout::ITEMS).ok_or_else(|| anyhow::anyhow!("the student has no item table"))?;
+    let d = items.shape.get(1).copied().unwrap_or(0);
+    let (books, codes) = quantize(&items.values, d, QuantizeConfig { m, ..Default::default() })?;
+    let error = reconstruction_error(&items.values, &books, &codes);
+    Ok(Quantized { books, codes, error })
+}
+
+/// The runtime for a student, and the artifact bytes it was decoded from. With
+/// `quantized`, the artifact carries its codebooks (so it accepts candidates' codes);
+/// [`ItemTable::Codes`] and [`ItemTable::Core`] need them.
 pub fn ranker_of<B: Backend>(
     model: &Student<B>,
     text: &ItemText<B>,
-    manifest: Manifest,
-    encoding: Encoding,
+    mut manifest: Manifest,
+    table: ItemTable,
+    quantized: Option<&Quantized>,
     tokenizer: Option<String>,
 ) -> anyhow::Result<(Ranker, Vec<u8>)> {
     let mut tensors = model.export_tensors(text);
     if tokenizer.is_none() {
         // Without a tokenizer the runtime has no text path: leave its table out.
-        tensors.remove("tokens");
+        tensors.remove(layout::TOKENS);
     }
-    // Every matrix is stored like the item table (biases and vectors stay f32).
-    let encodings: HashMap<String, Encoding> =
-        tensors.iter().filter(|(_, w)| w.shape.len() == 2).map(|(name, _)| (name.clone(), encoding)).collect();
-    let artifact = Artifact::new(manifest, tensors, tokenizer);
+    // Every matrix is stored like a dense item table; with codes, in int8.
+    let matrices = match table {
+        ItemTable::Dense(e) => e,
+        ItemTable::Codes | ItemTable::Core => Encoding::Int8,
+    };
+    let mut encodings: HashMap<String, Encoding> =
+        tensors.iter().filter(|(_, w)| w.shape.len() == 2).map(|(name, _)| (name.clone(), matrices)).collect();
+    if let Some(q) = quantized {
+        let shape = vec![q.books.m, CENTROIDS, q.books.sub];
+        tensors.insert(CODEBOOKS.into(), Weights::new(shape, q.books.centroids.clone()));
+        encodings.insert(CODEBOOKS.into(), Encoding::F16);
+    }
+    manifest.item_encoding = table.encoding();
+    let mut item_codes = None;
+    match (table, quantized) {
+        (ItemTable::Dense(_), _) => {}
+        (ItemTable::Codes, Some(q)) => {
+            tensors.remove(layout::ITEMS);
+            item_codes = Some(ItemCodes { m: q.books.m, codes: q.codes.clone() });
+        }
+        (ItemTable::Core, Some(_)) => {
+            tensors.remove(layout::ITEMS);
+            manifest.item_ids.clear();
+            manifest.dims.n_items = 0;
+        }
+        (_, None) => anyhow::bail!("an artifact with item codes needs the codebooks"),
+    }
+    let mut artifact = Artifact::new(manifest, tensors, tokenizer);
+    artifact.item_codes = item_codes;
     let bytes = artifact.encode(&encodings)?;
     Ok((Ranker::from_bytes(&bytes)?, bytes))
 }
