@@ -45,9 +45,9 @@ function syntheticCodes(n, sample) {
 
 const rows = [];
 async function measure(name, bytes, candidatesOf) {
-  // Cold start: decode and check the artifact (the wasm module is already compiled).
-  const cold = time(() => new Model(bytes).free(), 15);
   const p = await Personalizer.load(bytes, { storage: 'memory' });
+  // Cold start: decode and check the artifact (the wasm module is already instantiated).
+  const cold = time(() => new Model(bytes).free(), 15);
   for (let k = 0; k < 8; k++) await p.observe({ itemId: codes[k * 31].id, code: codes[k * 31].code, ts: 1.7e12 + k * 6e4 });
   const list = candidatesOf();
   const samples = [];

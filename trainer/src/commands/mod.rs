@@ -32,7 +32,7 @@ pub enum Command {
     /// Example: trainer train --dataset amazon-beauty-s3rec --out runs/beauty
     Train(train::TrainArgs),
     /// Distil the on-device student from a trained teacher and evaluate it (full ranking
-    /// and reranking retrievers' top-100, f32 and int8). Writes RUN/student/.
+    /// and reranking retrievers' top-100; f32, int8 and item codes). Writes RUN/student/.
     ///
     /// Example: trainer distill --run runs/beauty
     Distill(distill::DistillArgs),
