@@ -70,7 +70,8 @@ async function main() {
   $('model').textContent = p.modelVersion;
   $('mode').textContent = p.mode;
 
-  const shopCandidates = (items) => items.map((item, i) => ({ id: item.id, title: item.title, score: 1 - i / items.length }));
+  // What a shop's catalog API sends: id, title, its own score and the item's code.
+  const shopCandidates = (items) => items.map((item, i) => ({ id: item.id, code: item.code, title: item.title, score: 1 - i / items.length }));
   const searchItems = () => {
     const q = $('query').value.trim().toLowerCase();
     if (!q) return popular.slice(0, RESULTS);
@@ -103,7 +104,7 @@ async function main() {
     if (!button) return;
     const started = performance.now();
     const id = button.closest('.card').dataset.id;
-    const stored = p.observe({ itemId: id, kind: button.dataset.kind, title: byId.get(id)?.title });
+    const stored = p.observe({ itemId: id, kind: button.dataset.kind, code: byId.get(id)?.code, title: byId.get(id)?.title });
     await refresh();
     const ms = performance.now() - started;
     await stored;
