@@ -133,11 +133,14 @@ impl Codebooks {
         }
     }
 
-    /// The code (`m` centroid indices) nearest to `vector` `[d]`, subspace by subspace.
+    /// The code (`m` centroid indices) nearest to `vector` `[d]`, subspace by subspace
+    /// (values missing from a short vector read as zeros).
     pub fn assign(&self, vector: &[f32]) -> Vec<u8> {
+        let mut padded = vector.to_vec();
+        padded.resize(self.d(), 0.0);
         (0..self.m)
             .map(|s| {
-                let x = &vector[s * self.sub..(s + 1) * self.sub];
+                let x = &padded[s * self.sub..(s + 1) * self.sub];
                 let book = &self.centroids[s * CENTROIDS * self.sub..(s + 1) * CENTROIDS * self.sub];
                 nearest(x, book, self.sub) as u8
             })
