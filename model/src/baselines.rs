@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use crate::catalog::ItemIdx;
-use crate::metrics::Scorer;
+use crate::metrics::{CaseScorer, Scorer};
+use crate::split::EvalCase;
 
 /// Counts how often each item occurs in the training sequences.
 fn item_counts(train: &[Vec<ItemIdx>], n_items: usize) -> Vec<f32> {
@@ -105,19 +106,19 @@ impl Scorer for CoOccurrence {
 /// Another scorer restricted to a set of items: every other item scores −∞, so targets in
 /// the set are ranked among the set only (e.g. cold-start items among cold-start items).
 pub struct Restricted<'a> {
-    pub inner: &'a dyn Scorer,
+    pub inner: &'a dyn CaseScorer,
     /// `allowed[i]` is true for items that keep their score.
     pub allowed: &'a [bool],
 }
 
-impl Scorer for Restricted<'_> {
-    fn n_items(&self) -> usize {
-        self.inner.n_items()
+impl CaseScorer for Restricted<'_> {
+    fn catalog_size(&self) -> usize {
+        self.inner.catalog_size()
     }
 
-    fn score_batch(&self, histories: &[&[ItemIdx]], out: &mut [f32]) {
-        self.inner.score_batch(histories, out);
-        for row in out.chunks_mut(self.n_items()) {
+    fn score_cases(&self, cases: &[EvalCase], out: &mut [f32]) {
+        self.inner.score_cases(cases, out);
+        for row in out.chunks_mut(self.catalog_size()) {
             for (s, &ok) in row.iter_mut().zip(self.allowed) {
                 if !ok {
                     *s = f32::NEG_INFINITY;
@@ -126,8 +127,8 @@ impl Scorer for Restricted<'_> {
         }
     }
 
-    fn preferred_batch(&self) -> usize {
-        self.inner.preferred_batch()
+    fn cases_per_batch(&self) -> usize {
+        self.inner.cases_per_batch()
     }
 }
 
@@ -145,7 +146,9 @@ mod tests {
     fn restricted_scores_only_allowed_items() {
         let pop = Popularity::fit(&[vec![0, 1, 1, 2]], 3);
         let allowed = [true, false, true];
-        let s = scores(&Restricted { inner: &pop, allowed: &allowed }, &[]);
+        let case = EvalCase { user: 0, history: vec![], target: 0 };
+        let mut s = vec![0.0; 3];
+        Restricted { inner: &pop, allowed: &allowed }.score_cases(&[case], &mut s);
         assert_eq!(s, vec![1.0, f32::NEG_INFINITY, 1.0]);
     }
 

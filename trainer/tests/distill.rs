@@ -15,7 +15,7 @@ use pocketrank_model::text::ItemTokens;
 use pocketrank_model::{EvalCase, EventKind, Interaction, ItemIdx, LeaveOneOut, Scorer};
 use pocketrank_runtime::artifact::Encoding;
 use pocketrank_trainer::distillation::batch::{LossWeights, StudentBatch, distill_loss};
-use pocketrank_trainer::distillation::lists::teacher_lists;
+use pocketrank_trainer::distillation::lists::{ListNegatives, teacher_lists};
 use pocketrank_trainer::distillation::ranker::{ItemTable, bare_manifest, ranker_of};
 use pocketrank_trainer::distillation::rerank::{self, LIST_LEN, candidate_list};
 use pocketrank_trainer::distillation::windows::{Window, training_windows};
@@ -84,14 +84,42 @@ fn settings() -> DistillSettings {
     }
 }
 
+fn negatives(hard: usize, random: usize, held_out: Option<&[bool]>) -> ListNegatives<'_> {
+    ListNegatives { hard, random, seed: 1, held_out }
+}
+
+#[test]
+fn held_out_items_are_never_inputs_targets_or_negatives() {
+    let s = synthetic(40, 30);
+    let device = Default::default();
+    let t = teacher(&s, 4);
+    let text = ItemText::<Inner>::new(&s.tokens, &device);
+    let cold: Vec<bool> = (0..s.n_items).map(|i| i % 3 == 0).collect();
+    let windows = training_windows(&s.split, &s.events, t.max_len(), Some(&cold));
+    assert!(!windows.is_empty());
+    for w in &windows {
+        assert!(w.items.iter().all(|&i| !cold[i as usize]), "a held-out item in {:?}", w.items);
+        assert_eq!(w.features.len(), w.items.len());
+        assert!(w.items.len() >= 2 && w.items.len() <= t.max_len() + 1);
+    }
+    // The windows are the kept events in order: each is a subsequence of a training sequence.
+    let kept: Vec<Vec<ItemIdx>> =
+        s.split.train.iter().map(|t| t.iter().copied().filter(|&i| !cold[i as usize]).collect()).collect();
+    for w in &windows {
+        assert!(kept.iter().any(|k| k.ends_with(&w.items)), "window {:?} is not a tail of a kept sequence", w.items);
+    }
+    let lists = teacher_lists(&t, &text, &windows, &negatives(5, 20, Some(&cold)), &device).unwrap();
+    assert!(lists.items.iter().all(|&i| !cold[i as usize]), "a held-out item in the lists");
+}
+
 #[test]
 fn windows_are_cut_to_the_teachers_window() {
     let s = synthetic(40, 30);
-    let windows = training_windows(&s.split, &s.events, 4);
+    let windows = training_windows(&s.split, &s.events, 4, None);
     assert_eq!(windows.len(), s.split.train.iter().filter(|t| t.len() >= 2).count());
     for (w, train) in windows.iter().zip(s.split.train.iter().filter(|t| t.len() >= 2)) {
         assert!(w.items.len() <= 5, "window of {} events", w.items.len());
-        assert_eq!(w.items, &train[train.len() - w.items.len()..]);
+        assert_eq!(&w.items[..], &train[train.len() - w.items.len()..]);
         assert_eq!(w.features.len(), w.items.len());
     }
     // Longer sequences than the window exist, so the cut is exercised.
@@ -101,8 +129,8 @@ fn windows_are_cut_to_the_teachers_window() {
     // teacher's position table.
     let t = teacher(&s, 4);
     let text = ItemText::<Inner>::new(&s.tokens, &Default::default());
-    let too_long = training_windows(&s.split, &s.events, 10);
-    let err = teacher_lists(&t, &text, &too_long, 5, 6, 1, &Default::default()).err().expect("an error");
+    let too_long = training_windows(&s.split, &s.events, 10, None);
+    let err = teacher_lists(&t, &text, &too_long, &negatives(5, 6, None), &Default::default()).err().expect("an error");
     assert!(err.to_string().contains("exceeds the teacher's window of 4"), "{err}");
 }
 
@@ -112,9 +140,9 @@ fn teacher_lists_hold_the_target_first_and_its_hardest_negatives_never_the_targe
     let device = Default::default();
     let t = teacher(&s, 4);
     let text = ItemText::<Inner>::new(&s.tokens, &device);
-    let windows = training_windows(&s.split, &s.events, t.max_len());
+    let windows = training_windows(&s.split, &s.events, t.max_len(), None);
     let (hard, random) = (5, 6);
-    let lists = teacher_lists(&t, &text, &windows, hard, random, 1, &device).unwrap();
+    let lists = teacher_lists(&t, &text, &windows, &negatives(hard, random, None), &device).unwrap();
     assert_eq!(lists.k, 1 + hard + random);
     assert_eq!(lists.rows(), windows.iter().map(|w| w.items.len() - 1).sum::<usize>());
     assert_eq!(lists.d_teacher, 16);
@@ -154,8 +182,8 @@ fn distillation_loss_is_finite_and_falls() {
     let device = Default::default();
     let t = teacher(&s, 4);
     let inner_text = ItemText::<Inner>::new(&s.tokens, &device);
-    let windows = training_windows(&s.split, &s.events, t.max_len());
-    let lists = teacher_lists(&t, &inner_text, &windows, 5, 6, 1, &device).unwrap();
+    let windows = training_windows(&s.split, &s.events, t.max_len(), None);
+    let lists = teacher_lists(&t, &inner_text, &windows, &negatives(5, 6, None), &device).unwrap();
     let popularity = vec![0.0; s.n_items];
     let ws: Vec<&Window> = windows.iter().collect();
     let set = settings();
@@ -187,7 +215,7 @@ fn distilling_from_a_short_window_teacher_validates_on_every_user_with_valid_use
     let vocab = s.tokens.max_token() as usize + 1;
     let spec = StudentSpec { student: settings.student(s.n_items, vocab), settings, window: t.max_len() };
     let item_ids: Vec<String> = (0..s.n_items).map(|i| format!("item-{i}")).collect();
-    let inputs = DistillInputs { split: &s.split, events: &s.events, tokens: &s.tokens, item_ids };
+    let inputs = DistillInputs { split: &s.split, events: &s.events, tokens: &s.tokens, item_ids, held_out: None };
     let run = tempfile::tempdir().unwrap();
     let dir = StudentDir::new(run.path());
     let lines = RefCell::new(Vec::new());

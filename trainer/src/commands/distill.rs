@@ -18,8 +18,11 @@ use serde::{Deserialize, Serialize};
 use super::export::manifest;
 use super::input::Input;
 use crate::backend::{DeviceChoice, on_backend};
+use crate::cold_start::{ColdStartReport, cold_start, pick_cold_items};
 use crate::data::Ingested;
-use crate::distillation::ranker::{ItemTable, Quantized, RankerCases, bare_manifest, quantize_items, ranker_of};
+use crate::distillation::ranker::{
+    ItemTable, Quantized, RankerCases, bare_manifest, cold_ranker, quantize_items, ranker_of,
+};
 use crate::distillation::rerank::{self, RerankRow};
 use crate::distillation::{self, DistillInputs, DistillSettings, StudentDir, StudentSpec};
 use crate::evaluation::{EvalSettings, EvalTask, ModelReport, Report, evaluate_with_progress};
@@ -114,6 +117,10 @@ pub struct StudentReport {
     pub full: Report,
     /// Reranking retrievers' top-100 lists.
     pub rerank: Vec<RerankRow>,
+    /// Items held out of the teacher's run (`trainer train --cold-items`), ranked by the
+    /// student from their titles, as a device ranks a product added after export.
+    #[serde(default)]
+    pub cold_start: Option<ColdStartReport>,
 }
 
 /// Distils (unless `evaluate_only`), evaluates and reports the student of the teacher run
@@ -141,7 +148,15 @@ pub fn distill_run<B: AutodiffBackend>(
     let task = EvalTask::new(ingested, EvalSettings::default());
     let dir = StudentDir::new(&run.root);
     let item_ids: Vec<String> = ingested.dataset.catalog.items().iter().map(|i| i.id.clone()).collect();
-    let inputs = DistillInputs { split: &task.split, events: &ingested.dataset.sequences, tokens: &tokens, item_ids };
+    let cold = (config.settings.cold_items > 0.0)
+        .then(|| pick_cold_items(n_items, config.settings.cold_items, config.settings.seed));
+    let inputs = DistillInputs {
+        split: &task.split,
+        events: &ingested.dataset.sequences,
+        tokens: &tokens,
+        item_ids,
+        held_out: cold.as_deref(),
+    };
     let history = if evaluate_only {
         let previous: Option<StudentReport> =
             std::fs::read_to_string(dir.report()).ok().and_then(|t| serde_json::from_str(&t).ok());
@@ -221,12 +236,31 @@ pub fn distill_run<B: AutodiffBackend>(
         full.models.push(ModelReport { name: name.into(), metrics, seconds: started.elapsed().as_secs_f64() });
     }
 
+    // The teacher's run held items out: the student ranks them from their titles alone.
+    let cold_start = match &cold {
+        Some(cold) => {
+            let ranker = cold_ranker(&student, &text, base.clone(), &tokens, json.clone(), cold)?;
+            let scorer = RankerCases { ranker: &ranker, events: &ingested.dataset.sequences };
+            let report = cold_start(&task, cases, cold, &scorer);
+            eprintln!("{}", report.summary("student"));
+            Some(report)
+        }
+        None => None,
+    };
+
     let cooccurrence = CoOccurrence::fit(&task.split.train, n_items);
     let lists = rerank::retrieve(teacher, &text, &cooccurrence, cases, device);
     let rerank = rerank::rerank_rows(cases, &lists, &rankers, &ingested.dataset.sequences);
 
-    let report =
-        StudentReport { spec, history, student_parameters: student.num_params(), artifact_bytes, full, rerank };
+    let report = StudentReport {
+        spec,
+        history,
+        student_parameters: student.num_params(),
+        artifact_bytes,
+        full,
+        rerank,
+        cold_start,
+    };
     write_report(&report, &dir)?;
     Ok(report)
 }
@@ -246,6 +280,9 @@ fn write_report(report: &StudentReport, dir: &StudentDir) -> anyhow::Result<()> 
             "Codes of {} bytes per item (item-vector MSE {:.5}): table as codes {}, core {} (with the tokenizer {}).\n",
             c.code_bytes, c.mse, c.table, c.core, c.core_with_tokenizer
         ));
+    }
+    if let Some(c) = &report.cold_start {
+        md.push_str(&format!("\n## Cold start\n\n{}.\n", c.summary("student")));
     }
     std::fs::write(dir.root.join("metrics.md"), md)?;
     Ok(())

@@ -6,13 +6,13 @@ use std::time::Instant;
 
 use anyhow::Context;
 use burn::module::Module;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
-use pocketrank_model::teacher::{ItemText, Teacher};
-use serde::{Deserialize, Serialize};
+use pocketrank_model::teacher::ItemText;
 
 use super::input::Input;
 use crate::backend::{DeviceChoice, on_backend};
+use crate::cold_start::{cold_start, pick_cold_items};
 use crate::data::Ingested;
 use crate::evaluation::{Baseline, EvalSettings, EvalTask, ModelReport, Report};
 use crate::report;
@@ -49,62 +49,6 @@ impl TrainArgs {
         let report = on_backend!(self.device, train_run, &ingested, &self.settings, &backend, &self.out, self.resume)?;
         print!("{}", report::markdown(&report));
         Ok(())
-    }
-}
-
-/// How well items never seen in training are ranked (test cases whose target is one).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ColdStartReport {
-    pub cold_items: usize,
-    pub cases: usize,
-    /// Full ranking over the whole catalog.
-    pub teacher_full: pocketrank_model::Evaluation,
-    pub popularity_full: pocketrank_model::Evaluation,
-    /// Ranking among the cold items only: what the text alone tells apart.
-    pub teacher_among_cold: pocketrank_model::Evaluation,
-    pub popularity_among_cold: pocketrank_model::Evaluation,
-}
-
-/// A seeded random `fraction` of the catalog, as a membership table.
-fn pick_cold_items(n_items: usize, fraction: f64, seed: u64) -> Vec<bool> {
-    use rand::seq::index::sample;
-    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed ^ 0xc01d);
-    let count = ((n_items as f64) * fraction).round() as usize;
-    let mut cold = vec![false; n_items];
-    for i in sample(&mut rng, n_items, count.min(n_items)) {
-        cold[i] = true;
-    }
-    cold
-}
-
-/// Evaluates the teacher and popularity on the test cases whose target was held out of
-/// training.
-fn cold_start<B: Backend>(
-    task: &EvalTask,
-    cold: &[bool],
-    model: Teacher<B>,
-    text: &ItemText<B>,
-    device: &B::Device,
-) -> ColdStartReport {
-    use pocketrank_model::baselines::Restricted;
-    use pocketrank_model::metrics::{self, SampledNegatives};
-    use pocketrank_model::teacher::TeacherScorer;
-
-    let cases: Vec<_> = task.cases().iter().filter(|c| cold[c.target as usize]).cloned().collect();
-    let n_items = cold.len();
-    let negatives =
-        SampledNegatives::draw(&cases, &task.split, n_items, SampledNegatives::STANDARD, task.settings.seed);
-    let teacher = TeacherScorer::new(model, text, device);
-    let pop = task.fit_baseline(Baseline::Popularity);
-    let pop = pop.as_ref();
-    let eval = |s: &dyn pocketrank_model::Scorer| metrics::evaluate(s, &cases, &negatives, &mut |_| {});
-    ColdStartReport {
-        cold_items: cold.iter().filter(|c| **c).count(),
-        cases: cases.len(),
-        teacher_full: eval(&teacher),
-        popularity_full: eval(pop),
-        teacher_among_cold: eval(&Restricted { inner: &teacher, allowed: cold }),
-        popularity_among_cold: eval(&Restricted { inner: pop, allowed: cold }),
     }
 }
 
@@ -145,7 +89,10 @@ pub fn train_run<B: AutodiffBackend>(
     let model = teacher::load_best::<B::InnerBackend>(&run.root, &config, device)?;
     let text = ItemText::<B::InnerBackend>::new(&tokens, device);
     let params = model.num_params();
-    let cold_report = cold.as_ref().map(|cold| cold_start(&task, cold, model.clone(), &text, device));
+    let cold_report = cold.as_ref().map(|cold| {
+        let teacher = pocketrank_model::teacher::TeacherScorer::new(model.clone(), &text, device);
+        cold_start(&task, task.cases(), cold, &teacher)
+    });
     let metrics = teacher::evaluate_teacher(model, &text, task.cases(), &task.negatives, device, "testing");
     report.models.push(ModelReport { name: "teacher".into(), metrics, seconds: started.elapsed().as_secs_f64() });
     for b in BASELINES {
@@ -155,15 +102,7 @@ pub fn train_run<B: AutodiffBackend>(
     }
     report::write(&report, &run.report())?;
     if let Some(c) = cold_report {
-        eprintln!(
-            "cold start: {} held-out items, {} test cases; NDCG@10 full (masked): teacher {:.4} vs popularity {:.4}; among cold items: teacher {:.4} vs popularity {:.4}",
-            c.cold_items,
-            c.cases,
-            c.teacher_full.full_masked.ndcg10,
-            c.popularity_full.full_masked.ndcg10,
-            c.teacher_among_cold.full_masked.ndcg10,
-            c.popularity_among_cold.full_masked.ndcg10
-        );
+        eprintln!("{}", c.summary("teacher"));
         std::fs::write(run.root.join("cold_start.json"), serde_json::to_string_pretty(&c)?)?;
     }
     eprintln!(
@@ -173,18 +112,4 @@ pub fn train_run<B: AutodiffBackend>(
         run.report().display()
     );
     Ok(report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::pick_cold_items;
-
-    #[test]
-    fn cold_items_are_a_seeded_share_of_the_catalog() {
-        let a = pick_cold_items(1000, 0.05, 7);
-        assert_eq!(a.iter().filter(|c| **c).count(), 50);
-        assert_eq!(a, pick_cold_items(1000, 0.05, 7));
-        assert_ne!(a, pick_cold_items(1000, 0.05, 8));
-        assert!(pick_cold_items(10, 0.0, 1).iter().all(|c| !c));
-    }
 }

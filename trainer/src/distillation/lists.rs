@@ -44,19 +44,31 @@ impl TeacherLists {
     }
 }
 
+/// Which negatives each position's list gets.
+#[derive(Debug, Clone, Copy)]
+pub struct ListNegatives<'a> {
+    /// The teacher's highest-scored wrong items.
+    pub hard: usize,
+    /// Uniform random items.
+    pub random: usize,
+    pub seed: u64,
+    /// Items never used (held out for cold-start evaluation).
+    pub held_out: Option<&'a [bool]>,
+}
+
 /// Scores every position of `windows` with the teacher and keeps lists of `1 +
-/// hard_negatives + random_negatives` candidates (fewer hard ones when the catalog is
+/// negatives.hard + negatives.random` candidates (fewer hard ones when the catalog is
 /// small). Windows must fit the teacher: at most `teacher.max_len() + 1` events (see
 /// [`super::windows::training_windows`]).
 pub fn teacher_lists<B: Backend>(
     teacher: &Teacher<B>,
     text: &ItemText<B>,
     windows: &[Window<'_>],
-    hard_negatives: usize,
-    random_negatives: usize,
-    seed: u64,
+    negatives: &ListNegatives<'_>,
     device: &B::Device,
 ) -> anyhow::Result<TeacherLists> {
+    let ListNegatives { hard: hard_negatives, random: random_negatives, seed, held_out } = *negatives;
+    let cold = |i: u32| held_out.and_then(|h| h.get(i as usize).copied()).unwrap_or(false);
     let max_len = teacher.max_len();
     if let Some(w) = windows.iter().find(|w| w.items.len() > max_len + 1) {
         anyhow::bail!(
@@ -98,7 +110,7 @@ pub fn teacher_lists<B: Backend>(
                 items.push(target);
                 scores.push(s[target as usize]);
                 order.clear();
-                order.extend((0..n_items as u32).filter(|&i| i != target));
+                order.extend((0..n_items as u32).filter(|&i| i != target && !cold(i)));
                 let h = hard_negatives.min(order.len());
                 if h > 0 && h < order.len() {
                     order.select_nth_unstable_by(h - 1, |&a, &b| s[b as usize].total_cmp(&s[a as usize]));
@@ -109,7 +121,12 @@ pub fn teacher_lists<B: Backend>(
                 }
                 for _ in 0..k - 1 - h {
                     let mut i = rng.random_range(0..n_items as u32);
-                    if i == target {
+                    // The next item that is neither the target nor held out (one always is:
+                    // the target itself is never held out).
+                    for _ in 0..n_items {
+                        if i != target && !cold(i) {
+                            break;
+                        }
                         i = (i + 1) % n_items as u32;
                     }
                     items.push(i);

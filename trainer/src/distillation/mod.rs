@@ -42,7 +42,7 @@ use crate::evaluation::evaluate_with_progress;
 use crate::training::popularity::{item_counts, standardised_log_popularity};
 use crate::training::{self, History, Keeper, Objective, Validation};
 use batch::{LossWeights, StudentBatch, distill_loss};
-use lists::{TeacherLists, teacher_lists};
+use lists::{ListNegatives, TeacherLists, teacher_lists};
 use ranker::{ItemTable, RankerCases, bare_manifest, ranker_of};
 use windows::{Window, training_windows};
 
@@ -99,6 +99,8 @@ pub struct DistillInputs<'a> {
     pub events: &'a [Vec<Interaction>],
     pub tokens: &'a ItemTokens,
     pub item_ids: Vec<String>,
+    /// Items held out of training (cold-start evaluation): never inputs, targets or negatives.
+    pub held_out: Option<&'a [bool]>,
 }
 
 /// The student as the shared loop's [`Objective`].
@@ -189,16 +191,19 @@ pub fn distill<B: AutodiffBackend>(
     std::fs::create_dir_all(&dir.root).with_context(|| format!("creating {}", dir.root.display()))?;
     std::fs::write(dir.spec(), serde_json::to_string_pretty(spec)?)?;
     B::seed(device, settings.seed);
-    let windows = training_windows(inputs.split, inputs.events, spec.window);
+    let windows = training_windows(inputs.split, inputs.events, spec.window, inputs.held_out);
     let started = Instant::now();
     let inner_text = ItemText::<B::InnerBackend>::new(inputs.tokens, device);
     let lists = teacher_lists(
         teacher,
         &inner_text,
         &windows,
-        settings.hard_negatives,
-        settings.random_negatives,
-        settings.seed,
+        &ListNegatives {
+            hard: settings.hard_negatives,
+            random: settings.random_negatives,
+            seed: settings.seed,
+            held_out: inputs.held_out,
+        },
         device,
     )?;
     log(&format!(
@@ -208,7 +213,8 @@ pub fn distill<B: AutodiffBackend>(
         started.elapsed().as_secs_f64()
     ));
     let n_items = spec.student.n_items;
-    let popularity = standardised_log_popularity(&item_counts(inputs.split.train.iter().flatten(), n_items));
+    let sold = inputs.split.train.iter().flatten().filter(|&&i| !inputs.held_out.is_some_and(|h| h[i as usize]));
+    let popularity = standardised_log_popularity(&item_counts(sold, n_items));
     let text = ItemText::<B>::new(inputs.tokens, device);
     let validation = Validation::new(inputs.split, n_items, settings.valid_users, settings.seed);
     let manifest = bare_manifest(inputs.item_ids.clone(), spec, inputs.tokens.width());

@@ -8,6 +8,7 @@ use pocketrank_model::metrics::CaseScorer;
 use pocketrank_model::quantize::{QuantizeConfig, quantize, reconstruction_error};
 use pocketrank_model::student::Student;
 use pocketrank_model::teacher::ItemText;
+use pocketrank_model::text::ItemTokens;
 use pocketrank_model::{EvalCase, Interaction};
 use pocketrank_runtime::artifact::{Artifact, Encoding, ItemCodes, Manifest, Weights};
 use pocketrank_runtime::codes::{CENTROIDS, CODEBOOKS};
@@ -61,12 +62,47 @@ pub fn quantize_items<B: Backend>(model: &Student<B>, text: &ItemText<B>, m: usi
 pub fn ranker_of<B: Backend>(
     model: &Student<B>,
     text: &ItemText<B>,
+    manifest: Manifest,
+    table: ItemTable,
+    quantized: Option<&Quantized>,
+    tokenizer: Option<String>,
+) -> anyhow::Result<(Ranker, Vec<u8>)> {
+    ranker_from(model.export_tensors(text), manifest, table, quantized, tokenizer)
+}
+
+/// The student's runtime (f32 table) in which the `held_out` items' rows are what the
+/// device computes for a product it has never seen, from its title tokens alone: how
+/// items added after export rank.
+pub fn cold_ranker<B: Backend>(
+    model: &Student<B>,
+    text: &ItemText<B>,
+    manifest: Manifest,
+    tokens: &ItemTokens,
+    tokenizer: Option<String>,
+    held_out: &[bool],
+) -> anyhow::Result<Ranker> {
+    let mut tensors = model.export_tensors(text);
+    let (probe, _) = ranker_from(tensors.clone(), manifest.clone(), ItemTable::Dense(Encoding::F32), None, tokenizer)?;
+    let items = tensors.get_mut(layout::ITEMS).ok_or_else(|| anyhow::anyhow!("the student has no item table"))?;
+    let d = items.shape.get(1).copied().unwrap_or(0);
+    for (i, row) in items.values.chunks_mut(d.max(1)).enumerate() {
+        if held_out.get(i).copied().unwrap_or(false) {
+            let (v, _) = probe.text_vector(tokens.row(i as u32).unwrap_or(&[]));
+            anyhow::ensure!(v.len() == row.len(), "text vector of {} values for rows of {}", v.len(), row.len());
+            row.copy_from_slice(&v);
+        }
+    }
+    Ok(ranker_from(tensors, manifest, ItemTable::Dense(Encoding::F32), None, None)?.0)
+}
+
+/// [`ranker_of`] over already exported tensors.
+fn ranker_from(
+    mut tensors: std::collections::BTreeMap<String, Weights>,
     mut manifest: Manifest,
     table: ItemTable,
     quantized: Option<&Quantized>,
     tokenizer: Option<String>,
 ) -> anyhow::Result<(Ranker, Vec<u8>)> {
-    let mut tensors = model.export_tensors(text);
     if tokenizer.is_none() {
         // Without a tokenizer the runtime has no text path: leave its table out.
         tensors.remove(layout::TOKENS);
