@@ -75,6 +75,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     events.push(json!({"itemId": id, "kind": kind.as_str(), "ts": ts, "code": code}));
     let fixture = json!({
         "modelVersion": ranker.model_version(),
+        // Built with the `text` feature: unknown items with a title are placed by it.
+        "text": cfg!(feature = "text"),
         "events": events,
         "candidates": candidates.iter().map(|(id, title, score, code)| json!({"id": id, "title": title, "score": score, "code": code})).collect::<Vec<_>>(),
         "profile": profile.state,

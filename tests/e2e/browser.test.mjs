@@ -2,8 +2,9 @@
 // parity in a page and in a Web Worker, IndexedDB persistence across reloads (records of
 // this version and of pocketrank 0.1), forget(), coded errors, the WebGPU scorer (its
 // shader built from each model's WGSL prelude) against the CPU on two models of different
-// widths, and no request leaving 127.0.0.1. Needs POCKETRANK_ARTIFACT and
-// POCKETRANK_FIXTURE like node.test.mjs.
+// widths, pocketrank/text placing new products by title, and no request leaving
+// 127.0.0.1. Needs POCKETRANK_ARTIFACT and POCKETRANK_FIXTURE like node.test.mjs, and
+// POCKETRANK_TEXT_FIXTURE (the same example run with the runtime's `text` feature).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -213,5 +214,30 @@ test('the WebGPU path gives the CPU scores for models of different widths; witho
     assert.match(out.warnings[0][1], /no WebGPU adapter/);
   } finally {
     await noGpu.close();
+  }
+});
+
+test('pocketrank/text in a page: new products are placed by their titles, as the native text runtime places them', async () => {
+  const textFixture = JSON.parse(await readFile(process.env.POCKETRANK_TEXT_FIXTURE, 'utf8'));
+  assert.equal(textFixture.text, true);
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs() });
+  try {
+    const { page, errors } = await open(browser);
+    const out = await page.evaluate(async ({ events, candidates }) => {
+      const text = await import('/web/pkg/text.js');
+      const p = await text.Personalizer.load('/model.pkr', { storage: 'memory', backend: 'cpu', namespace: 'text' });
+      for (const e of events) await p.observe(e);
+      return { hasText: text.hasText(), coreHasText: window.pocketrank.hasText(), ranked: await p.rerank(candidates) };
+    }, { events: textFixture.events, candidates: textFixture.candidates });
+    assert.deepEqual([out.hasText, out.coreHasText], [true, false]);
+    const native = new Map(textFixture.ranked.map((r) => [r.index, r]));
+    for (const r of out.ranked) {
+      assert.ok(close(r.score, native.get(r.index).score), `candidate ${r.index}: ${r.score} vs ${native.get(r.index).score}`);
+      assert.equal(r.source, native.get(r.index).source);
+    }
+    assert.ok(out.ranked.some((r) => r.source === 'title'), 'some candidates are placed by their titles');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
   }
 });

@@ -147,6 +147,13 @@ export declare class Model {
 export function version(): string;
 
 /**
+ * Whether this build places items the model has never seen by their `title` (the
+ * `pocketrank/text` entry point, which carries the catalog's tokenizer). The default entry
+ * point scores them from the neutral prior.
+ */
+export function hasText(): boolean;
+
+/**
  * Loads the WebAssembly module once (done by `Personalizer.load` and `loadModel`). Throws
  * `E_WASM` when it cannot be fetched or compiled.
  */

@@ -9,6 +9,14 @@ import initWasm, { initSync as initCoreSync, maxCandidates, Model, Session, shop
 
 export { Model, version };
 
+// web/build.sh sets this to true in text.js, the entry point over the module with the tokenizer.
+const TEXT = false;
+
+/** Whether this entry point places new products by their titles (`pocketrank/text`). */
+export function hasText() {
+  return TEXT;
+}
+
 /** @typedef {import('./index.js').ErrorCode} ErrorCode */
 /** @typedef {import('./index.js').PocketrankError} PocketrankError */
 /** @typedef {import('./index.js').Candidate} Candidate */
@@ -733,5 +741,5 @@ export function rerankWithProfile(model, profile, candidates, options) {
 // its instances and `load`; its constructor is private to the package).
 /** @typedef {typeof import('./index.js')} Declared */
 void (/** @satisfies {Omit<Declared, 'Personalizer'> & { Personalizer: Pick<Declared['Personalizer'], 'load' | 'prototype'> }} */ ({
-  Model, version, init, initSync, loadModel, Personalizer, rerankWithProfile, MemoryStorage, IndexedDbStorage,
+  Model, version, hasText, init, initSync, loadModel, Personalizer, rerankWithProfile, MemoryStorage, IndexedDbStorage,
 }));

@@ -3,7 +3,8 @@
 // restored, and the package's entry points as its types describe them. Needs
 // POCKETRANK_ARTIFACT and POCKETRANK_FIXTURE (from `cargo run -p pocketrank-runtime
 // --example parity_fixture`); POCKETRANK_PKG points at another copy of index.js (the packed
-// tarball).
+// tarball, or text.js: the `pocketrank/text` build, with a fixture made by the runtime's
+// `text` feature).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const pkg = process.env.POCKETRANK_PKG ? pathToFileURL(process.env.POCKETRANK_PKG).href : new URL('../pkg/index.js', import.meta.url).href;
 const pocketrank = await import(pkg);
-const { Personalizer, Model, MemoryStorage, rerankWithProfile, init, loadModel } = pocketrank;
+const { Personalizer, Model, MemoryStorage, rerankWithProfile, init, loadModel, hasText } = pocketrank;
 const artifact = new Uint8Array(await readFile(process.env.POCKETRANK_ARTIFACT));
 const fixture = JSON.parse(await readFile(process.env.POCKETRANK_FIXTURE, 'utf8'));
 
@@ -86,6 +87,25 @@ test('candidates with codes rank by their code; codes that do not read are a war
   assert.match(warnings[0].message, /candidates\[0\]/);
   // The ring of recent events keeps the code (for a rebuild after a model update).
   assert.ok(p.recentEvents.some((e) => typeof e.code === 'string'), 'the ring keeps the code');
+});
+
+test('new items are placed by their titles exactly when the build has the tokenizer', async () => {
+  assert.equal(hasText(), fixture.text, 'the fixture was made by a native runtime with the same text support');
+  const p = await shopper();
+  const titled = fixture.candidates.filter((c) => !c.code && c.title && c.id.startsWith('unknown-'));
+  assert.ok(titled.length > 0, 'the fixture has new items with titles');
+  const ranked = await p.rerank(titled);
+  assert.ok(ranked.every((r) => r.source === (hasText() ? 'title' : 'unknown')), ranked.map((r) => r.source).join());
+  if (hasText()) {
+    // Different titles land at different places; the same title in either field is the same item vector.
+    assert.ok(new Set(ranked.map((r) => r.score.toFixed(6))).size > 1, 'titles move the score');
+    const again = await p.rerank([{ id: 'another-new-id', title: titled[0].title }]);
+    assert.ok(close(again[0].score, ranked.find((r) => r.index === 0).score));
+    // A 100 KB title is cut to its first kilobyte, never fatal.
+    const long = await p.rerank([{ id: 'long', title: 'shampoo '.repeat(12_800) }]);
+    assert.equal(long[0].source, 'title');
+    assert.ok(Number.isFinite(long[0].score));
+  }
 });
 
 test('bad artifacts and sources are rejected with coded errors', async () => {
@@ -348,14 +368,15 @@ test('the package is ESM only: import and require get the same module, which ind
   const manifest = JSON.parse(await readFile(`${dir}/package.json`, 'utf8'));
   // One entry for every condition: nothing hands CommonJS a different module.
   assert.deepEqual(manifest.exports['.'], { types: './index.d.ts', default: './index.js' });
+  assert.deepEqual(manifest.exports['./text'], { types: './text.d.ts', default: './text.js' });
   assert.equal(manifest.type, 'module');
   const require = createRequire(import.meta.url);
   assert.equal(require.resolve(dir), `${dir}/index.js`);
   if (process.features.require_module) {
-    const required = require(dir);
+    const required = require(fileURLToPath(pkg));
     assert.equal(required.Personalizer, Personalizer, 'require(esm) gives the same module');
   } else {
-    assert.throws(() => require(dir), { code: 'ERR_REQUIRE_ESM' });
+    assert.throws(() => require(fileURLToPath(pkg)), { code: 'ERR_REQUIRE_ESM' });
   }
   // The runtime exports are exactly the declared ones (no internals such as Session).
   const types = await readFile(`${dir}/index.d.ts`, 'utf8');
