@@ -1,72 +1,103 @@
-// What the device pays as the catalog grows, in Node: the table artifact (one int8 row per
-// item) against the catalog-free core artifact whose candidates carry item codes.
-// Bytes, cold start (decode + checks) and rerank p50 of 1,000 candidates; for the core path
-// also a 1M-item catalog of codes drawn from the real codebooks' centroids.
+// What the device pays as the catalog grows, in Node and headless Chromium: the table
+// artifact (one int8 row and one id per item) against the catalog-free core artifact whose
+// candidates carry item codes, at 12k items (Beauty), 54,542 (the BERT4Rec Beauty catalog's
+// size) and 1,000,000. The larger table artifacts are the Beauty model with its real rows
+// repeated under new ids (runtime/examples/synthetic_catalog.rs); the core artifact is the
+// same file at every size. Each case runs in a fresh context (a Node worker, a new page):
+// bytes, cold start (instantiate the module + load the artifact), the module's memory
+// after loading, and rerank p50 of 1,000 candidates (objects in, sorted objects out).
 //
 // node bench/catalog-scale.mjs RUN   (RUN/model.pkr, RUN/core.pkr, RUN/codes.jsonl from
 //                                     trainer export / export --items core / export-codes)
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
-import { Model, Personalizer } from '../web/pkg/index.js';
+import { chromium } from 'playwright-core';
+import { serve, chromiumArgs } from '../tests/e2e/serve.mjs';
 
 const run = process.argv[2];
 if (!run) throw new Error('usage: node bench/catalog-scale.mjs RUN');
-const table = new Uint8Array(await readFile(`${run}/model.pkr`));
-const core = new Uint8Array(await readFile(`${run}/core.pkr`));
-const codes = (await readFile(`${run}/codes.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+const root = fileURLToPath(new URL('..', import.meta.url));
+const jsonl = async (path) => (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
 
-const p50 = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-function time(fn, reps) {
-  const out = [];
-  for (let i = 0; i < reps; i++) {
-    const t = performance.now();
-    fn();
-    out.push(performance.now() - t);
+// The catalogs: the real one, and the larger ones made from it (cached in RUN).
+const real = await jsonl(`${run}/codes.jsonl`);
+const catalogs = [{ items: real.length, table: `${run}/model.pkr`, codes: real }];
+for (const n of [54_542, 1_000_000]) {
+  const [table, codes] = [`${run}/table-${n}.pkr`, `${run}/codes-${n}.jsonl`];
+  if (!existsSync(table)) {
+    execFileSync('cargo', ['run', '-q', '--release', '-p', 'pocketrank-runtime', '--example', 'synthetic_catalog', '--',
+      `${run}/model.pkr`, String(n), table, codes], { stdio: 'inherit', cwd: root });
   }
-  return p50(out);
+  catalogs.push({ items: n, table, codes: await jsonl(codes) });
 }
 
-// A synthetic catalog of `n` items: random centroid indices with the real codebooks' tag.
-function syntheticCodes(n, sample) {
-  const bytes = Buffer.from(sample, 'base64url');
-  const m = bytes.length - 2;
-  const out = new Array(n);
-  let x = 12345;
-  for (let i = 0; i < n; i++) {
-    const b = Buffer.from(bytes);
-    for (let s = 0; s < m; s++) {
-      x = (x * 1103515245 + 12345) >>> 0;
-      b[s] = x >>> 24;
-    }
-    out[i] = b.toString('base64url');
-  }
-  return out;
+// 1,000 candidates spread over the catalog; by id for the table, with codes for the core.
+const cases = [];
+for (const c of catalogs) {
+  const picked = Array.from({ length: 1000 }, (_, i) => c.codes[Math.floor((i * c.codes.length) / 1000)]);
+  cases.push({ name: `table, ${c.items.toLocaleString('en')} items, by id`, artifact: c.table, candidates: picked.map(({ id }) => ({ id })) });
+  cases.push({ name: `core, ${c.items.toLocaleString('en')} items, by code`, artifact: `${run}/core.pkr`, candidates: picked });
+}
+const wasmPath = `${root}/web/pkg/pocketrank_core_bg.wasm`;
+const wasm = new Uint8Array(await readFile(wasmPath));
+
+// Node: one worker per case.
+const inWorker = (input) => new Promise((resolve, reject) => {
+  const w = new Worker(`
+    const { workerData, parentPort } = require('node:worker_threads');
+    (async () => {
+      const [{ runCase }, pocketrank, core] = await Promise.all([import(workerData.cases), import(workerData.pkg), import(workerData.core)]);
+      parentPort.postMessage(await runCase(pocketrank, core, workerData.wasm, workerData.input));
+    })().catch((e) => parentPort.postMessage({ error: String(e) }));`, {
+    eval: true,
+    workerData: {
+      cases: new URL('./catalog-cases.js', import.meta.url).href,
+      pkg: new URL('../web/pkg/index.js', import.meta.url).href,
+      core: new URL('../web/pkg/pocketrank_core.js', import.meta.url).href,
+      wasm, input,
+    },
+  });
+  w.once('message', (m) => { w.terminate(); m.error ? reject(new Error(m.error)) : resolve(m); });
+  w.once('error', reject);
+});
+
+const results = [];
+for (const c of cases) {
+  const bytes = new Uint8Array(await readFile(c.artifact));
+  results.push({ ...c, bytes: bytes.length, gzip: gzipSync(bytes).length, node: await inWorker({ artifact: bytes, candidates: c.candidates }) });
 }
 
-const rows = [];
-async function measure(name, bytes, candidatesOf) {
-  const p = await Personalizer.load(bytes, { storage: 'memory' });
-  // Cold start: decode and check the artifact (the wasm module is already instantiated).
-  const cold = time(() => new Model(bytes).free(), 15);
-  for (let k = 0; k < 8; k++) await p.observe({ itemId: codes[k * 31].id, code: codes[k * 31].code, ts: 1.7e12 + k * 6e4 });
-  const list = candidatesOf();
-  const samples = [];
-  for (let i = 0; i < 200; i++) {
-    const t = performance.now();
-    await p.rerank(list);
-    samples.push(performance.now() - t);
-  }
-  rows.push({ name, bytes: bytes.length, gzip: gzipSync(bytes).length, cold, rerank: p50(samples) });
+// Chromium: one page per case; the artifact is fetched before the clock starts.
+const server = await serve(root, Object.fromEntries(cases.map((c, i) => [`/case-${i}.pkr`, c.artifact])));
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs() });
+for (const [i, c] of cases.entries()) {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/tests/e2e/browser/index.html`);
+  results[i].chromium = await page.evaluate(async ({ i, candidates }) => {
+    const [{ runCase }, pocketrank, core, artifact, wasm] = await Promise.all([
+      import('/bench/catalog-cases.js'), import('/web/pkg/index.js'), import('/web/pkg/pocketrank_core.js'),
+      fetch(`/case-${i}.pkr`).then((r) => r.arrayBuffer()), fetch('/web/pkg/pocketrank_core_bg.wasm').then((r) => r.arrayBuffer()),
+    ]);
+    return runCase(pocketrank, core, new Uint8Array(wasm), { artifact: new Uint8Array(artifact), candidates });
+  }, { i, candidates: c.candidates });
+  await page.close();
 }
+await browser.close();
+await server.close();
 
-const ids = codes.slice(0, 1000);
-await measure(`table, ${codes.length} items, candidates by id`, table, () => ids.map((c) => ({ id: c.id })));
-await measure(`table, ${codes.length} items, candidates with codes`, table, () => ids.map((c) => ({ id: c.id, code: c.code })));
-await measure(`core, ${codes.length}-item catalog (codes)`, core, () => ids.map((c) => ({ id: c.id, code: c.code })));
-const million = syntheticCodes(1_000_000, codes[0].code);
-await measure('core, 1,000,000-item catalog (codes)', core, () =>
-  Array.from({ length: 1000 }, (_, i) => { const k = (i * 7919) % million.length; return { id: `sku-${k}`, code: million[k] }; }));
-
-console.log('| artifact / candidates | bytes | gzip | cold start ms (p50) | rerank 1,000 ms (p50) |');
+const mb = (b) => (b / 2 ** 20).toFixed(1);
+const ms = (x) => (x < 1 ? x.toFixed(3) : x.toFixed(1));
+console.log('| artifact, catalog, candidates | bytes (gzip) | cold start ms: Node / Chromium (instantiate + load) | wasm memory MiB: Node / Chromium | rerank 1,000 ms p50: Node / Chromium |');
 console.log('|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.name} | ${r.bytes} | ${r.gzip} | ${r.cold.toFixed(2)} | ${r.rerank.toFixed(3)} |`);
+for (const r of results) {
+  const cold = (x) => `${ms(x.instantiate + x.load)} (${ms(x.instantiate)} + ${ms(x.load)})`;
+  console.log(`| ${r.name} | ${r.bytes.toLocaleString('en')} (${r.gzip.toLocaleString('en')}) | ${cold(r.node)} / ${cold(r.chromium)} | ${mb(r.node.memory)} / ${mb(r.chromium.memory)} | ${ms(r.node.rerank)} / ${ms(r.chromium.rerank)} |`);
+}
+for (const r of results) {
+  const expected = r.name.includes('by code') ? 'code' : 'catalog';
+  if (r.node.sources !== expected || r.chromium.sources !== expected) throw new Error(`${r.name}: sources ${r.node.sources} / ${r.chromium.sources}, expected ${expected}`);
+}
