@@ -63,8 +63,14 @@ pub fn cold_start(
         cases.iter().filter(|c| cold.get(c.target as usize).copied().unwrap_or(false)).cloned().collect();
     let negatives =
         SampledNegatives::draw(&cases, &task.split, cold.len(), SampledNegatives::STANDARD, task.settings.seed);
-    // Fitted on the training sequences, which never hold a cold item.
-    let pop = Popularity::fit(&task.split.train, cold.len());
+    // Fitted on the training sequences without the cold items, as the models were trained.
+    let sold: Vec<Vec<_>> = task
+        .split
+        .train
+        .iter()
+        .map(|s| s.iter().copied().filter(|&i| !cold.get(i as usize).copied().unwrap_or(false)).collect())
+        .collect();
+    let pop = Popularity::fit(&sold, cold.len());
     let pop: &dyn CaseScorer = &pop;
     let eval = |s: &dyn CaseScorer| metrics::evaluate(s, &cases, &negatives, &mut |_| {});
     ColdStartReport {
