@@ -3,7 +3,9 @@
 //! Each input is tried twice: as a whole file, and as the *body* of a file whose header
 //! and checksum are made valid around it — otherwise nearly every mutation would stop at
 //! the checksum and the tensor and manifest parsing would go unfuzzed. Inputs that load
-//! are used once (a profile update and a rerank) to reach the runtime code too.
+//! are used once (a profile update and a rerank, with a candidate whose code is cut from
+//! the input) to reach the runtime code too. Seed the corpus with real artifacts, a table
+//! one and a catalog-free core one (`trainer export --items core`), see `fuzz/run.sh`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -16,7 +18,12 @@ fn exercise(bytes: &[u8]) {
         let id = ranker.manifest().item_ids.first().cloned().unwrap_or_default();
         let event = ShopperEvent { item_id: &id, kind: EventKind::View, ts: 0.0, code: None, title: Some("x") };
         let _ = ranker.observe(&mut profile, &event);
-        let candidates = [Candidate { id: &id, code: None, title: None, score: Some(f32::NAN) }, Candidate::default()];
+        let code = String::from_utf8_lossy(&bytes[..bytes.len().min(40)]);
+        let candidates = [
+            Candidate { id: &id, code: None, title: None, score: Some(f32::NAN) },
+            Candidate { id: "new", code: Some(&code), title: Some("x"), score: None },
+            Candidate::default(),
+        ];
         let _ = ranker.rerank(&profile, &candidates);
     }
 }
