@@ -7,10 +7,10 @@
 use std::collections::HashMap;
 use std::io::Write;
 
+use pocketrank_runtime::Ranker;
 use pocketrank_runtime::artifact::{Artifact, Encoding};
 use pocketrank_runtime::codes::CODEBOOKS;
 use pocketrank_runtime::layout::ITEMS;
-use pocketrank_runtime::Ranker;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,7 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let d = items.shape[1];
     let real = items.shape[0];
     let values: Vec<f32> = (0..n).flat_map(|k| items.values[(k % real) * d..(k % real + 1) * d].to_vec()).collect();
-    let codes: Vec<String> = (0..real).map(|i| books.code_string(&books.assign(&items.values[i * d..(i + 1) * d]))).collect();
+    let codes: Vec<String> =
+        (0..real).map(|i| books.code_string(&books.assign(&items.values[i * d..(i + 1) * d]))).collect();
     artifact.tensors.insert(ITEMS.into(), pocketrank_runtime::artifact::Weights::new(vec![n, d], values));
     artifact.manifest.item_ids = (0..n).map(|k| format!("sku-{k}")).collect();
     artifact.manifest.dims.n_items = n;
