@@ -33,6 +33,10 @@ test('the worker ranks like the native runtime (raw vector and edge blob)', asyn
   const native = new Map(fixture.ranked.map((r) => [r.index, r.score]));
   for (const r of out.ranked) assert.ok(close(r.score, native.get(r.index)), `candidate ${r.index}`);
   assert.deepEqual(out.ranked.slice(0, 10).map((r) => r.index), fixture.ranked.slice(0, 10).map((r) => r.index));
+  // Candidates that carry an item code are placed by it at the edge too.
+  const sources = new Map(fixture.ranked.map((r) => [r.index, r.source]));
+  for (const r of out.ranked) assert.equal(r.source, sources.get(r.index), `source of candidate ${r.index}`);
+  assert.ok(out.ranked.some((r) => r.source === 'code'), 'the fixture has candidates with codes');
 
   const p = await Personalizer.load(artifact, { storage: 'memory' });
   for (const e of fixture.events) await p.observe(e);
