@@ -4,7 +4,7 @@
 
 use pocketrank_model::baselines::{Popularity, Restricted};
 use pocketrank_model::metrics::{self, SampledNegatives};
-use pocketrank_model::{CaseScorer, Evaluation};
+use pocketrank_model::{CaseScorer, Evaluation, ItemIdx};
 use serde::{Deserialize, Serialize};
 
 use crate::evaluation::EvalTask;
@@ -39,6 +39,11 @@ impl ColdStartReport {
     }
 }
 
+/// Whether `item` is in the held-out set (`None`: nothing is held out).
+pub fn is_held_out(held_out: Option<&[bool]>, item: ItemIdx) -> bool {
+    held_out.and_then(|h| h.get(item as usize).copied()).unwrap_or(false)
+}
+
 /// A seeded random `fraction` of the catalog, as a membership table.
 pub fn pick_cold_items(n_items: usize, fraction: f64, seed: u64) -> Vec<bool> {
     use rand::seq::index::sample;
@@ -59,17 +64,12 @@ pub fn cold_start(
     cold: &[bool],
     model: &dyn CaseScorer,
 ) -> ColdStartReport {
-    let cases: Vec<_> =
-        cases.iter().filter(|c| cold.get(c.target as usize).copied().unwrap_or(false)).cloned().collect();
+    let cases: Vec<_> = cases.iter().filter(|c| is_held_out(Some(cold), c.target)).cloned().collect();
     let negatives =
         SampledNegatives::draw(&cases, &task.split, cold.len(), SampledNegatives::STANDARD, task.settings.seed);
     // Fitted on the training sequences without the cold items, as the models were trained.
-    let sold: Vec<Vec<_>> = task
-        .split
-        .train
-        .iter()
-        .map(|s| s.iter().copied().filter(|&i| !cold.get(i as usize).copied().unwrap_or(false)).collect())
-        .collect();
+    let sold: Vec<Vec<_>> =
+        task.split.train.iter().map(|s| s.iter().copied().filter(|&i| !is_held_out(Some(cold), i)).collect()).collect();
     let pop = Popularity::fit(&sold, cold.len());
     let pop: &dyn CaseScorer = &pop;
     let eval = |s: &dyn CaseScorer| metrics::evaluate(s, &cases, &negatives, &mut |_| {});

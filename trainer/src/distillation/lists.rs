@@ -10,6 +10,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::windows::Window;
+use crate::cold_start::is_held_out;
 use crate::progress::progress_bar;
 
 /// The teacher's candidate lists for every predicted position of every window.
@@ -68,7 +69,7 @@ pub fn teacher_lists<B: Backend>(
     device: &B::Device,
 ) -> anyhow::Result<TeacherLists> {
     let ListNegatives { hard: hard_negatives, random: random_negatives, seed, held_out } = *negatives;
-    let cold = |i: u32| held_out.and_then(|h| h.get(i as usize).copied()).unwrap_or(false);
+    let cold = |i: ItemIdx| is_held_out(held_out, i);
     let max_len = teacher.max_len();
     if let Some(w) = windows.iter().find(|w| w.items.len() > max_len + 1) {
         anyhow::bail!(

@@ -38,6 +38,7 @@ use serde::{Deserialize, Serialize};
 
 pub use settings::DistillSettings;
 
+use crate::cold_start::is_held_out;
 use crate::evaluation::evaluate_with_progress;
 use crate::training::popularity::{item_counts, standardised_log_popularity};
 use crate::training::{self, History, Keeper, Objective, Validation};
@@ -213,7 +214,7 @@ pub fn distill<B: AutodiffBackend>(
         started.elapsed().as_secs_f64()
     ));
     let n_items = spec.student.n_items;
-    let sold = inputs.split.train.iter().flatten().filter(|&&i| !inputs.held_out.is_some_and(|h| h[i as usize]));
+    let sold = inputs.split.train.iter().flatten().filter(|&&i| !is_held_out(inputs.held_out, i));
     let popularity = standardised_log_popularity(&item_counts(sold, n_items));
     let text = ItemText::<B>::new(inputs.tokens, device);
     let validation = Validation::new(inputs.split, n_items, settings.valid_users, settings.seed);

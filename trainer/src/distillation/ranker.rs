@@ -15,6 +15,7 @@ use pocketrank_runtime::codes::{CENTROIDS, CODEBOOKS};
 use pocketrank_runtime::{Codebooks, Ranker, layout};
 
 use super::StudentSpec;
+use crate::cold_start::is_held_out;
 
 /// How an artifact carries the catalog's items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +87,7 @@ pub fn cold_ranker<B: Backend>(
     let items = tensors.get_mut(layout::ITEMS).ok_or_else(|| anyhow::anyhow!("the student has no item table"))?;
     let d = items.shape.get(1).copied().unwrap_or(0);
     for (i, row) in items.values.chunks_mut(d.max(1)).enumerate() {
-        if held_out.get(i).copied().unwrap_or(false) {
+        if is_held_out(Some(held_out), i as u32) {
             let (v, _) = probe.text_vector(tokens.row(i as u32).unwrap_or(&[]));
             anyhow::ensure!(v.len() == row.len(), "text vector of {} values for rows of {}", v.len(), row.len());
             row.copy_from_slice(&v);

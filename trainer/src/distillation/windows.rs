@@ -6,6 +6,8 @@ use std::borrow::Cow;
 use pocketrank_model::student::{EVENT_FEATURES, event_features};
 use pocketrank_model::{Interaction, ItemIdx, LeaveOneOut};
 
+use crate::cold_start::is_held_out;
+
 /// One shopper's training window: items and per-event features.
 pub struct Window<'a> {
     pub items: Cow<'a, [ItemIdx]>,
@@ -34,7 +36,6 @@ pub fn training_windows<'a>(
     max_len: usize,
     held_out: Option<&[bool]>,
 ) -> Vec<Window<'a>> {
-    let cold = |i: ItemIdx| held_out.and_then(|h| h.get(i as usize).copied()).unwrap_or(false);
     split
         .train
         .iter()
@@ -47,7 +48,7 @@ pub fn training_windows<'a>(
                 return (s.len() >= 2)
                     .then(|| Window { items: Cow::Borrowed(&s[start..]), features: all[start..].to_vec() });
             }
-            let kept: Vec<Interaction> = ev.iter().filter(|e| !cold(e.item)).copied().collect();
+            let kept: Vec<Interaction> = ev.iter().filter(|e| !is_held_out(held_out, e.item)).copied().collect();
             let start = kept.len().saturating_sub(max_len + 1);
             let all = features_of(&kept);
             (kept.len() >= 2).then(|| Window {
