@@ -2,7 +2,9 @@
 //!
 //! Uses the artifact in `POCKETRANK_ARTIFACT` when set (e.g. the exported Beauty model);
 //! otherwise seeded random weights in the production shape with Beauty's catalog (12,101
-//! items, d = 64, hidden = 32, 6,000 tokens) — the cost does not depend on the values.
+//! items, d = 64, hidden = 32, 6,000 tokens, 16-byte codes) — the cost does not depend on
+//! the values. `rerank` takes catalog ids, `rerank by code` the same items' codes (as a
+//! shop's API sends them to a catalog-free core artifact).
 
 use std::hint::black_box;
 
@@ -18,7 +20,7 @@ fn artifact_bytes() -> Vec<u8> {
         return std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     }
     let dims = Dims { n_items: 12_101, d: 64, hidden: 32, vocab_size: 6_000, title_tokens: 24 };
-    common::encode(&common::artifact(dims, "B"))
+    common::encode(&common::with_codebooks(common::artifact(dims, "B"), 16, 5))
 }
 
 /// A fixed pseudo-random index sequence (no `rand` in the runtime's dependencies).
@@ -61,6 +63,26 @@ fn benches(c: &mut Criterion) {
             .iter()
             .enumerate()
             .map(|(i, id)| Candidate { id, code: None, title: None, score: Some(1.0 - i as f32 / n as f32) })
+            .collect();
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &candidates, |b, cands| {
+            b.iter(|| ranker.rerank(&profile, black_box(cands)).expect("rerank"))
+        });
+    }
+    group.finish();
+
+    let Some(books) = ranker.codebooks() else { return };
+    let table = ranker.item_table();
+    let d = ranker.profile_len();
+    let mut group = c.benchmark_group("rerank by code");
+    for n in [100usize, 1_000, 10_000] {
+        let picked: Vec<usize> = picks(n, ids.len(), 11 + n as u64).collect();
+        let codes: Vec<String> =
+            picked.iter().map(|&i| books.code_string(&books.assign(&table[i * d..(i + 1) * d]))).collect();
+        let candidates: Vec<Candidate> = picked
+            .iter()
+            .zip(&codes)
+            .map(|(&i, code)| Candidate { id: &ids[i], code: Some(code), title: None, score: None })
             .collect();
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &candidates, |b, cands| {

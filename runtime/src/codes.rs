@@ -156,6 +156,14 @@ impl Codebooks {
 
     /// Reads a code string into `m` centroid indices, checking length and tag.
     pub fn parse(&self, code: &str) -> Result<Vec<u8>, CodeError> {
+        let mut out = Vec::with_capacity(self.m);
+        self.parse_into(code, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`parse`](Self::parse), appending the `m` indices to `out` (left as it was on an
+    /// error) without allocating: the rerank path reads a code per candidate.
+    pub fn parse_into(&self, code: &str, out: &mut Vec<u8>) -> Result<(), CodeError> {
         let code = code.trim();
         let engine = if code.contains(['+', '/']) { &STANDARD_LENIENT } else { &URL_SAFE_LENIENT };
         // Longer strings cannot be a code: refuse them before decoding anything.
@@ -163,15 +171,17 @@ impl Codebooks {
         if code.len() > 4 * expected.div_ceil(3) + 2 {
             return Err(CodeError::Length { expected, found: code.len() * 3 / 4 });
         }
-        let mut bytes = engine.decode(code).map_err(|_| CodeError::NotBase64)?;
-        if bytes.len() != expected {
-            return Err(CodeError::Length { expected, found: bytes.len() });
+        // m ≤ 256, so a string that passed the check above decodes to at most 261 bytes.
+        let mut bytes = [0u8; 264];
+        let found = engine.decode_slice(code, &mut bytes).map_err(|_| CodeError::NotBase64)?;
+        if found != expected {
+            return Err(CodeError::Length { expected, found });
         }
-        if bytes[self.m..] != self.fingerprint[..TAG_LEN] {
+        if bytes[self.m..expected] != self.fingerprint[..TAG_LEN] {
             return Err(CodeError::OtherModel);
         }
-        bytes.truncate(self.m);
-        Ok(bytes)
+        out.extend_from_slice(&bytes[..self.m]);
+        Ok(())
     }
 }
 

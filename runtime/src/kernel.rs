@@ -4,9 +4,10 @@
 //! `W_i + diag(q)·W_x`) are computed once per call ([`ScoreKernel::new`]); then every
 //! candidate `x` with context `c` scores `w_out · relu(base + x·W + c·W_c) + b_out + q·x`.
 //! On x86-64 CPUs with AVX2 and FMA the same loop runs compiled for them (chosen at run
-//! time); wasm builds use simd128.
+//! time); elsewhere, and in wasm builds (simd128), it runs in 4-lane vectors ([`lanes`]).
 
 use crate::features::CONTEXT_FEATURES;
+use crate::lanes;
 use crate::layout::{Packed, StudentWeights};
 
 /// `x · W` for a row vector `x` `[n]` and `W` `[n, m]`, added into `out` `[m]`.
@@ -48,6 +49,41 @@ impl<'a> ScoreKernel<'a> {
         Self { weights, query, base, item_w }
     }
 
+    /// Width of the hidden layer.
+    pub fn hidden_len(&self) -> usize {
+        self.weights.dims.hidden
+    }
+
+    /// The query `q`, `[d]`.
+    pub fn query(&self) -> &[f32] {
+        &self.query
+    }
+
+    /// `W_p·q + b`, `[hidden]`.
+    pub fn base(&self) -> &[f32] {
+        &self.base
+    }
+
+    /// `W_i + diag(q)·W_x`, `[d, hidden]` row-major.
+    pub fn item_weights(&self) -> &[f32] {
+        &self.item_w
+    }
+
+    /// The context weights, `[CONTEXT_FEATURES, hidden]` row-major.
+    pub fn context_weights(&self) -> &[f32] {
+        &self.weights.scorer_context.weight
+    }
+
+    /// The output layer's weights, `[hidden]`.
+    pub fn output_weights(&self) -> &[f32] {
+        &self.weights.scorer_output.weight
+    }
+
+    /// The output layer's bias.
+    pub fn output_bias(&self) -> f32 {
+        self.weights.out_bias()
+    }
+
     /// The kernel's values in the [`Packed`] layout (what the WebGPU shader reads).
     pub fn packed(&self) -> Vec<f32> {
         let w = self.weights;
@@ -80,7 +116,44 @@ impl<'a> ScoreKernel<'a> {
             unsafe { score_all_avx2(self, items, contexts, out) };
             return;
         }
-        score_all_body::<false>(self, items, contexts, out);
+        match self.weights.dims.hidden {
+            16 => score_lanes::<4>(self, items, contexts, out),
+            32 => score_lanes::<8>(self, items, contexts, out),
+            64 => score_lanes::<16>(self, items, contexts, out),
+            _ => score_any::<false>(self, items, contexts, out),
+        }
+    }
+}
+
+/// The kernel in 4-lane vectors (WebAssembly SIMD in wasm builds) for a hidden layer of
+/// `4·B` values: one accumulator per vector, so the hidden layer stays in registers.
+#[inline(always)]
+pub(crate) fn score_lanes<const B: usize>(
+    k: &ScoreKernel<'_>,
+    items: &[&[f32]],
+    contexts: &[[f32; CONTEXT_FEATURES]],
+    out: &mut [f32],
+) {
+    let w = k.weights;
+    let (Some(base), Some(out_w)) = (lanes::load::<B>(&k.base), lanes::load::<B>(&w.scorer_output.weight)) else {
+        return score_any::<false>(k, items, contexts, out);
+    };
+    let item_w = k.item_w.as_chunks::<4>().0.as_chunks::<B>().0;
+    let context_w = w.scorer_context.weight.as_chunks::<4>().0.as_chunks::<B>().0;
+    let bias = w.out_bias();
+    for ((item, context), o) in items.iter().zip(contexts).zip(out) {
+        if item.len() != w.dims.d {
+            *o = f32::NAN;
+            continue;
+        }
+        let mut acc = base;
+        for (x, row) in context.iter().zip(context_w) {
+            lanes::mul_add_row(&mut acc, *x, row);
+        }
+        for (x, row) in item.iter().zip(item_w) {
+            lanes::mul_add_row(&mut acc, *x, row);
+        }
+        *o = lanes::relu_dot(&acc, &out_w) + bias + lane_sum(&k.query, item, |q, v| q * v);
     }
 }
 
@@ -115,6 +188,7 @@ fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn score_all_body<const FMA: bool>(
     k: &ScoreKernel<'_>,
@@ -132,6 +206,7 @@ fn score_all_body<const FMA: bool>(
 
 /// The hidden layer width known at compile time: the accumulators live in registers, and
 /// even and odd input rows go to separate accumulators to halve the dependency chains.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn score_fixed<const H: usize, const FMA: bool>(
     k: &ScoreKernel<'_>,
@@ -195,5 +270,46 @@ fn score_any<const FMA: bool>(
         mac::<FMA>(context, &w.scorer_context.weight, &mut hidden);
         mac::<FMA>(item, &k.item_w, &mut hidden);
         *o = k.output(&hidden, &w.scorer_output.weight, item);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifact::Dims;
+    use crate::layout::seeded_weights;
+
+    /// Items `[n, d]` and contexts with seeded values.
+    fn inputs(n: usize, d: usize) -> (Vec<f32>, Vec<[f32; CONTEXT_FEATURES]>) {
+        let items = (0..n * d).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect();
+        let contexts = (0..n).map(|i| crate::features::context_features((i % 3 == 0).then_some(0.5), i)).collect();
+        (items, contexts)
+    }
+
+    #[test]
+    fn the_vector_kernel_scores_as_the_plain_loop() {
+        for (d, hidden) in [(8, 16), (64, 32), (12, 64), (6, 12)] {
+            let w = seeded_weights(Dims { n_items: 0, d, hidden, vocab_size: 1, title_tokens: 1 }, d as u64);
+            let state: Vec<f32> = (0..d).map(|i| (i as f32 / d as f32) - 0.5).collect();
+            let k = ScoreKernel::new(&w, &state);
+            let (items, contexts) = inputs(50, d);
+            let mut rows: Vec<&[f32]> = items.chunks_exact(d).collect();
+            rows[7] = &items[..d - 1]; // a wrong length scores NaN in both
+            let (mut plain, mut vector, mut chosen) = (vec![0f32; 50], vec![0f32; 50], vec![0f32; 50]);
+            score_any::<false>(&k, &rows, &contexts, &mut plain);
+            match hidden {
+                16 => score_lanes::<4>(&k, &rows, &contexts, &mut vector),
+                32 => score_lanes::<8>(&k, &rows, &contexts, &mut vector),
+                64 => score_lanes::<16>(&k, &rows, &contexts, &mut vector),
+                _ => score_any::<false>(&k, &rows, &contexts, &mut vector),
+            }
+            k.score_all(&rows, &contexts, &mut chosen);
+            for ((a, b), c) in plain.iter().zip(&vector).zip(&chosen) {
+                let tolerance = 1e-5 * a.abs().max(1.0);
+                assert!((a - b).abs() <= tolerance || (a.is_nan() && b.is_nan()), "d {d} h {hidden}: {a} vs {b}");
+                assert!((a - c).abs() <= tolerance || (a.is_nan() && c.is_nan()), "d {d} h {hidden}: {a} vs {c}");
+            }
+            assert!(vector[7].is_nan() && chosen[7].is_nan());
+        }
     }
 }

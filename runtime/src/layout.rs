@@ -134,6 +134,9 @@ pub struct StudentWeights {
     pub dims: Dims,
     /// `[n_items, d]`.
     pub items: Vec<f32>,
+    /// `[n_items, m]` centroid indices when the artifact carries its catalog as codes
+    /// (`items` then holds their decoded vectors); empty otherwise.
+    pub item_codes: Vec<u8>,
     /// `[d]`.
     pub unknown: Vec<f32>,
     /// `[vocab_size, d]`, empty without a text path.
@@ -184,15 +187,16 @@ impl StudentWeights {
         let tokens =
             if artifact.tensors.contains_key(TOKENS) { artifact.take_tensor(TOKENS, &[v, d])? } else { Vec::new() };
         let codebooks = Codebooks::take(artifact, d)?;
-        let items = match (artifact.tensors.contains_key(ITEMS), artifact.item_codes.take()) {
-            (true, _) => artifact.take_tensor(ITEMS, &[dims.n_items, d])?,
-            (false, Some(codes)) => decode_item_codes(&codes, codebooks.as_ref(), dims.n_items)?,
+        let (items, item_codes) = match (artifact.tensors.contains_key(ITEMS), artifact.item_codes.take()) {
+            (true, _) => (artifact.take_tensor(ITEMS, &[dims.n_items, d])?, Vec::new()),
+            (false, Some(codes)) => (decode_item_codes(&codes, codebooks.as_ref(), dims.n_items)?, codes.codes),
             // A core artifact: no item table, the candidates carry codes.
-            (false, None) if dims.n_items == 0 => Vec::new(),
+            (false, None) if dims.n_items == 0 => (Vec::new(), Vec::new()),
             (false, None) => return Err(ArtifactError::MissingTensor(ITEMS.into())),
         };
         Ok(Self {
             items,
+            item_codes,
             codebooks,
             unknown: artifact.take_tensor(UNKNOWN_ITEM, &[d])?,
             tokens,
@@ -313,6 +317,52 @@ impl Packed {
             ow = self.out_w().start,
             ob = self.out_b(),
         )
+    }
+}
+
+/// Seeded pseudo-random weights of any shape, for the kernels' unit tests.
+#[cfg(test)]
+pub(crate) fn seeded_weights(dims: Dims, seed: u64) -> StudentWeights {
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut values = |n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((x >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+            })
+            .collect()
+    };
+    let mut layer = |l: &Layer| LayerWeights {
+        weight: values(l.weight_shape(&dims).iter().product()),
+        bias: if l.bias { values(l.output.of(&dims)) } else { Vec::new() },
+    };
+    let [
+        text_projection,
+        gru_input,
+        gru_hidden,
+        profile_projection,
+        scorer_profile,
+        scorer_item,
+        scorer_interaction,
+        scorer_context,
+        scorer_output,
+    ] = LAYERS.map(|l| layer(&l));
+    StudentWeights {
+        items: values(dims.n_items * dims.d),
+        item_codes: Vec::new(),
+        unknown: values(dims.d),
+        tokens: Vec::new(),
+        codebooks: None,
+        text_projection,
+        gru_input,
+        gru_hidden,
+        profile_projection,
+        scorer_profile,
+        scorer_item,
+        scorer_interaction,
+        scorer_context,
+        scorer_output,
+        dims,
     }
 }
 

@@ -6,7 +6,8 @@
 //! - [`layout`]: the student's tensors and packed scorer parameters, defined once.
 //! - [`profile`]: a shopper's profile (the student's GRU state) and its bytes.
 //! - [`ranker`]: the decoded student: profiles updated per event, candidates reranked.
-//! - [`kernel`]: the per-candidate scoring loop.
+//! - [`kernel`]: the per-candidate scoring loop; [`code_kernel`]: the same scores for coded
+//!   candidates through per-call lookup tables.
 //! - [`session`]: one shopper's session (ring buffer of recent events, model-version tag,
 //!   rebuild after a model update, the shop's order on failure).
 //! - [`edge`]: the compact, opt-in profile blob for edge reranking.
@@ -14,12 +15,14 @@
 //! - [`error`]: typed errors with stable codes.
 
 pub mod artifact;
+pub mod code_kernel;
 pub mod codes;
 pub mod edge;
 pub mod error;
 pub mod event_kind;
 pub mod features;
 pub mod kernel;
+mod lanes;
 pub mod layout;
 pub mod profile;
 pub mod ranker;

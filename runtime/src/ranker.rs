@@ -5,9 +5,12 @@
 //! student's (`pocketrank_model::student::Student`, the Burn module); a test keeps the two
 //! equal. The tensors come from [`crate::layout`]; scoring is [`crate::kernel`].
 
+use std::sync::Mutex;
+
 use rustc_hash::FxHashMap;
 
 use crate::artifact::{Artifact, ArtifactError, Manifest};
+use crate::code_kernel::{CodeTables, worth_tables};
 use crate::codes::{CodeError, Codebooks};
 use crate::error::RankError;
 use crate::event_kind::EventKind;
@@ -114,6 +117,38 @@ pub struct ItemVector {
     pub code_error: Option<CodeError>,
 }
 
+/// Where a candidate's vector is, once resolved.
+#[derive(Debug, Clone, Copy)]
+enum Place {
+    /// The `k`-th code read from the candidates.
+    Code(usize),
+    /// A catalog row.
+    Row(usize),
+    /// The `k`-th vector computed from a title or the prior.
+    Computed(usize),
+}
+
+/// Candidates scored by one kernel: their positions in the list and their contexts.
+#[derive(Default)]
+struct Batch {
+    at: Vec<usize>,
+    contexts: Vec<[f32; CONTEXT_FEATURES]>,
+}
+
+impl Batch {
+    fn push(&mut self, at: usize, context: [f32; CONTEXT_FEATURES]) {
+        self.at.push(at);
+        self.contexts.push(context);
+    }
+
+    /// Writes the batch's scores to their positions in `scores`.
+    fn scatter(&self, out: &[f32], scores: &mut [f32]) {
+        for (&i, &score) in self.at.iter().zip(out) {
+            scores[i] = score;
+        }
+    }
+}
+
 /// A student ready to serve.
 pub struct Ranker {
     manifest: Manifest,
@@ -123,6 +158,9 @@ pub struct Ranker {
     /// load in WebAssembly, and the ids come from the model, not from an attacker.
     index: FxHashMap<String, u32>,
     tokenizer: Option<Box<dyn TitleTokens>>,
+    /// The code tables of the last profile that used them (with its state): a page reranks
+    /// several lists between two events, and the tables depend on the profile alone.
+    tables: Mutex<Option<(Vec<f32>, CodeTables)>>,
 }
 
 impl std::fmt::Debug for Ranker {
@@ -166,7 +204,14 @@ impl Ranker {
                 return Err(ArtifactError::Manifest(format!("item id {id:?} appears twice")).into());
             }
         }
-        Ok(Self { version: a.model_version(), manifest: a.manifest, weights, index, tokenizer })
+        Ok(Self {
+            version: a.model_version(),
+            manifest: a.manifest,
+            weights,
+            index,
+            tokenizer,
+            tables: Mutex::new(None),
+        })
     }
 
     /// The manifest the model was exported with.
@@ -333,62 +378,111 @@ impl Ranker {
     }
 
     /// Scores candidates for a profile (input order; see [`rerank`](Self::rerank) to sort).
+    ///
+    /// Every candidate's vector is resolved first (its code, else its catalog row, else
+    /// its title, else the prior); then all are scored in one pass of the kernel. From
+    /// [`worth_tables`] coded candidates on (codes sent by the shop, and catalog items of
+    /// an artifact that carries its catalog as codes), those are scored through per-call
+    /// lookup tables instead of being decoded ([`crate::code_kernel`]).
     pub fn score(&self, profile: &Profile, candidates: &[Candidate<'_>]) -> Result<Vec<Scored>, RankError> {
         self.check(profile)?;
         if candidates.len() > MAX_CANDIDATES {
             return Err(RankError::TooManyCandidates { count: candidates.len(), max: MAX_CANDIDATES });
         }
-        // Resolve every candidate's vector first (catalog rows borrowed, the others decoded
-        // or computed into one buffer), then score them all in one pass of the kernel.
         let d = self.profile_len();
+        let books = self.codebooks();
+        let m = books.map_or(1, |b| b.m);
+        // Centroid indices of the candidates' codes, `[n_coded, m]`.
+        let mut codes: Vec<u8> = Vec::new();
+        // Vectors computed from titles or the prior, `[n_computed, d]`.
         let mut computed: Vec<f32> = Vec::new();
+        let mut places = Vec::with_capacity(candidates.len());
         let mut sources = Vec::with_capacity(candidates.len());
         let mut code_errors = Vec::with_capacity(candidates.len());
-        // Per candidate: a catalog row, or the start of its vector in `computed`.
-        let mut places: Vec<Result<usize, usize>> = Vec::with_capacity(candidates.len());
         for c in candidates {
             let mut code_error = None;
             if let Some(code) = c.code {
-                let at = computed.len();
-                computed.resize(at + d, 0.0);
-                match self.code_vector(code, &mut computed[at..]) {
+                match books.ok_or(CodeError::NoCodebooks).and_then(|b| b.parse_into(code, &mut codes)) {
                     Ok(()) => {
-                        places.push(Err(at));
+                        places.push(Place::Code(codes.len() / m - 1));
                         sources.push(ItemSource::Code);
                         code_errors.push(None);
                         continue;
                     }
-                    Err(e) => {
-                        computed.truncate(at);
-                        code_error = Some(e);
-                    }
+                    Err(e) => code_error = Some(e),
                 }
             }
             code_errors.push(code_error);
             match self.item_index(c.id) {
                 Some(i) => {
-                    places.push(Ok(i as usize));
+                    places.push(Place::Row(i as usize));
                     sources.push(ItemSource::Catalog);
                 }
                 None => {
                     let v = self.item_vector(c.id, None, c.title);
-                    places.push(Err(computed.len()));
+                    places.push(Place::Computed(computed.len() / d));
                     computed.extend_from_slice(&v.values);
                     sources.push(v.source);
                 }
             }
         }
-        let vectors: Vec<&[f32]> = places
-            .iter()
-            .map(|place| match *place {
-                Ok(i) => self.row(i).unwrap_or(&[]),
-                Err(at) => computed.get(at..at + d).unwrap_or(&[]),
-            })
-            .collect();
         let contexts: Vec<[f32; CONTEXT_FEATURES]> =
             candidates.iter().enumerate().map(|(i, c)| context_features(c.score, i)).collect();
+        let kernel = ScoreKernel::new(&self.weights, &profile.state);
         let mut scores = vec![0f32; candidates.len()];
-        ScoreKernel::new(&self.weights, &profile.state).score_all(&vectors, &contexts, &mut scores);
+
+        // Catalog rows count as coded when the artifact carries its catalog as codes.
+        let catalog_codes = &self.weights.item_codes;
+        let coded = places
+            .iter()
+            .filter(|p| matches!(p, Place::Code(_)) || (matches!(p, Place::Row(_)) && !catalog_codes.is_empty()))
+            .count();
+        let tables = books.filter(|b| worth_tables(coded, b));
+        // Without tables, the shop's codes are decoded into vectors.
+        let mut decoded = Vec::new();
+        if let (None, Some(books)) = (tables, books) {
+            decoded.resize(codes.len() / m * d, 0.0);
+            for (code, out) in codes.chunks_exact(m).zip(decoded.chunks_exact_mut(d)) {
+                books.decode_into(code, out);
+            }
+        }
+        let (mut direct, mut by_table) = (Batch::default(), Batch::default());
+        let mut vectors: Vec<&[f32]> = Vec::with_capacity(candidates.len());
+        let mut table_codes: Vec<u8> = Vec::new();
+        for (i, place) in places.iter().enumerate() {
+            match *place {
+                Place::Code(k) if tables.is_some() => {
+                    table_codes.extend_from_slice(&codes[k * m..(k + 1) * m]);
+                    by_table.push(i, contexts[i]);
+                }
+                Place::Row(r) if tables.is_some() && !catalog_codes.is_empty() => {
+                    table_codes.extend_from_slice(catalog_codes.get(r * m..(r + 1) * m).unwrap_or(&[]));
+                    by_table.push(i, contexts[i]);
+                }
+                Place::Code(k) => {
+                    vectors.push(decoded.get(k * d..(k + 1) * d).unwrap_or(&[]));
+                    direct.push(i, contexts[i]);
+                }
+                Place::Row(r) => {
+                    vectors.push(self.row(r).unwrap_or(&[]));
+                    direct.push(i, contexts[i]);
+                }
+                Place::Computed(k) => {
+                    vectors.push(computed.get(k * d..(k + 1) * d).unwrap_or(&[]));
+                    direct.push(i, contexts[i]);
+                }
+            }
+        }
+        let mut out = vec![0f32; direct.at.len()];
+        kernel.score_all(&vectors, &direct.contexts, &mut out);
+        direct.scatter(&out, &mut scores);
+        if let Some(books) = tables {
+            let mut out = vec![0f32; by_table.at.len()];
+            self.with_tables(&kernel, &profile.state, books, |t| {
+                t.score_all(&kernel, &table_codes, &by_table.contexts, &mut out)
+            });
+            by_table.scatter(&out, &mut scores);
+        }
         Ok(scores
             .into_iter()
             .zip(sources)
@@ -398,10 +492,27 @@ impl Ranker {
             .collect())
     }
 
+    /// Runs `f` with the code tables of `state`: the cached ones when they are this
+    /// state's, else new ones (cached unless another thread holds the cache).
+    fn with_tables(&self, kernel: &ScoreKernel<'_>, state: &[f32], books: &Codebooks, f: impl FnOnce(&CodeTables)) {
+        let same = |cached: &[f32]| cached.iter().map(|x| x.to_bits()).eq(state.iter().map(|x| x.to_bits()));
+        match self.tables.try_lock() {
+            Ok(mut cache) => {
+                let (_, tables) = match cache.take() {
+                    Some((cached, tables)) if same(&cached) => cache.insert((cached, tables)),
+                    _ => cache.insert((state.to_vec(), CodeTables::new(kernel, books))),
+                };
+                f(tables)
+            }
+            Err(_) => f(&CodeTables::new(kernel, books)),
+        }
+    }
+
     /// Reorders candidates for a profile: best first, ties kept in the shop's order.
     pub fn rerank(&self, profile: &Profile, candidates: &[Candidate<'_>]) -> Result<Vec<Scored>, RankError> {
         let mut scored = self.score(profile, candidates)?;
-        scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+        // Indices are unique, so the order is total: no stable sort needed.
+        scored.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
         Ok(scored)
     }
 

@@ -172,3 +172,116 @@ fn base64_of(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     bytes.iter().map(|b| ALPHABET[(*b % 64) as usize] as char).collect()
 }
+
+/// `table` with every item row replaced by the vector of its nearest code, stored as f32:
+/// what a coded candidate decodes to, as plain catalog rows.
+fn decoded_rows(table: &pocketrank_runtime::Artifact) -> Vec<u8> {
+    let books = common::codebooks(table);
+    let mut a = table.clone();
+    let items = a.tensors.get_mut("items").expect("an item table");
+    for row in items.values.chunks_exact_mut(books.d()) {
+        let code = books.assign(row);
+        books.decode_into(&code, row);
+    }
+    a.manifest.item_encoding = pocketrank_runtime::artifact::Encoding::F32;
+    a.encode(&Default::default()).expect("encodes")
+}
+
+#[test]
+fn long_coded_lists_score_through_tables_as_their_decoded_vectors() {
+    let table = full();
+    let books = common::codebooks(&table);
+    let (decoded, coded) = (Ranker::from_bytes(&decoded_rows(&table)).unwrap(), ranker(&common::coded(table.clone())));
+    let events = [("item-3", None), ("item-7", None), ("item-11", None)];
+    let (p_decoded, p_coded) = (shopper(&decoded, &events), shopper(&coded, &events));
+    assert_eq!(p_decoded.state, p_coded.state, "the same rows, the same profile");
+    for n in [40usize, 1_000] {
+        let ids: Vec<String> = (0..n).map(|i| format!("item-{}", (i * 7) % 40)).collect();
+        let by_id: Vec<Candidate> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| Candidate {
+                id,
+                score: (i % 3 == 0).then_some(1.0 - i as f32 / n as f32),
+                ..Default::default()
+            })
+            .collect();
+        let reference = decoded.score(&p_decoded, &by_id).unwrap();
+        let through_codes = coded.score(&p_coded, &by_id).unwrap();
+        let gap = reference.iter().zip(&through_codes).map(|(a, b)| (a.score - b.score).abs()).fold(0f32, f32::max);
+        if pocketrank_runtime::code_kernel::worth_tables(n, &books) {
+            assert!(gap < 1e-5, "tables and decoded rows agree up to rounding at {n} candidates ({gap})");
+        } else {
+            assert_eq!(gap, 0.0, "short lists are decoded: the same arithmetic");
+        }
+        assert!(through_codes.iter().all(|s| s.source == ItemSource::Catalog));
+    }
+    assert!(!pocketrank_runtime::code_kernel::worth_tables(40, &books));
+    assert!(pocketrank_runtime::code_kernel::worth_tables(1_000, &books));
+
+    // The tables are kept for the last profile: another profile gets its own, and the first
+    // profile's scores come back unchanged.
+    let ids: Vec<String> = (0..1_000).map(|i| format!("item-{}", i % 40)).collect();
+    let list: Vec<Candidate> = ids.iter().map(|id| Candidate { id, ..Default::default() }).collect();
+    let other = shopper(&coded, &[("item-20", None)]);
+    let first = coded.score(&p_coded, &list).unwrap();
+    let second = coded.score(&other, &list).unwrap();
+    let fresh = ranker(&common::coded(table.clone())).score(&other, &list).unwrap();
+    assert_eq!(second, fresh, "a new profile does not reuse the last one's tables");
+    assert_ne!(first, second);
+    assert_eq!(coded.score(&p_coded, &list).unwrap(), first);
+}
+
+#[test]
+fn mixed_lists_put_every_score_back_at_its_candidate() {
+    // Shop codes (through tables), catalog rows, unknown items and a bad code in one list.
+    let table = full();
+    let books = common::codebooks(&table);
+    let (decoded, with_table) = (Ranker::from_bytes(&decoded_rows(&table)).unwrap(), ranker(&table));
+    let p = shopper(&decoded, &[]);
+    let n = 1_200;
+    let ids: Vec<String> =
+        (0..n).map(|i| if i % 5 == 4 { format!("new-{i}") } else { format!("item-{}", (i * 3) % 40) }).collect();
+    let codes: Vec<String> =
+        (0..40).map(|i| books.code_string(&books.assign(&table.tensors["items"].values[i * 8..(i + 1) * 8]))).collect();
+    let mixed: Vec<Candidate> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let code = match i % 5 {
+                0..=2 => Some(codes[(i * 3) % 40].as_str()),
+                4 if i % 10 == 9 => Some("not a code"),
+                _ => None,
+            };
+            Candidate { id, code, title: None, score: None }
+        })
+        .collect();
+    let got = with_table.score(&p, &mixed).unwrap();
+    // The same list on the decoded rows: coded candidates become their decoded catalog rows.
+    let plain: Vec<Candidate> = ids.iter().map(|id| Candidate { id, ..Default::default() }).collect();
+    let reference = decoded.score(&p, &plain).unwrap();
+    let reference_table = with_table.score(&p, &plain).unwrap();
+    for (i, g) in got.iter().enumerate() {
+        assert_eq!(g.index, i);
+        match i % 5 {
+            0..=2 => {
+                assert_eq!(g.source, ItemSource::Code);
+                assert!(
+                    (g.score - reference[i].score).abs() < 1e-5,
+                    "candidate {i}: {} vs {}",
+                    g.score,
+                    reference[i].score
+                );
+            }
+            3 => {
+                assert_eq!(g.source, ItemSource::Catalog);
+                assert_eq!(g.score, reference_table[i].score, "catalog rows keep the direct kernel");
+            }
+            _ => {
+                assert_eq!(g.source, ItemSource::Unknown);
+                assert_eq!(g.score, reference[i].score);
+                assert_eq!(g.code_error.is_some(), i % 10 == 9);
+            }
+        }
+    }
+}

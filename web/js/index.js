@@ -143,6 +143,18 @@ function flatten(candidates) {
   return { ids, scores, titles, codes };
 }
 
+const utf8 = new TextEncoder();
+
+/**
+ * Newline-joined UTF-8: how the fast path passes a text field to the core (one native
+ * encode, instead of the bindings' character-by-character copy of a string).
+ * @param {string[]} list
+ * @returns {Uint8Array}
+ */
+function joined(list) {
+  return utf8.encode(list.join('\n'));
+}
+
 /**
  * The ranked objects from the core's typed arrays.
  * @param {string[]} ids
@@ -630,7 +642,7 @@ export class Personalizer {
         }
       }
       this.#lastBackend = 'cpu';
-      const r = this.#session.rankJoined(this.#model, n, flat.ids.join('\n'), flat.scores, flat.titles?.join('\n'), flat.codes?.join('\n'), topK);
+      const r = this.#session.rankJoined(this.#model, n, joined(flat.ids), flat.scores, flat.titles && joined(flat.titles), flat.codes && joined(flat.codes), topK);
       const error = r.error;
       if (error) {
         r.free();
@@ -727,7 +739,7 @@ export function rerankWithProfile(model, profile, candidates, options) {
       state = Float32Array.from(profile);
     } else throw fail('E_PROFILE', 'invalid profile: expected the edge blob (Uint8Array) or a number array');
     const flat = flatten(candidates);
-    const r = model.rankState(state, flat.ids.length, flat.ids.join('\n'), flat.scores, flat.titles?.join('\n'), flat.codes?.join('\n'), topK);
+    const r = model.rankState(state, flat.ids.length, joined(flat.ids), flat.scores, flat.titles && joined(flat.titles), flat.codes && joined(flat.codes), topK);
     return results(flat.ids, r);
   } catch (e) {
     // Core errors carry their code; anything else is a misuse, such as a freed Model.

@@ -257,16 +257,17 @@ impl Model {
         &self,
         state: Vec<f32>,
         count: usize,
-        ids: &str,
+        ids: &[u8],
         scores: Option<Vec<f32>>,
-        titles: Option<String>,
-        codes: Option<String>,
+        titles: Option<Vec<u8>>,
+        codes: Option<Vec<u8>>,
         top_k: Option<u32>,
     ) -> Result<Ranking, JsValue> {
         let profile = Profile::from_state(state);
         profile.check(self.ranker.profile_len()).map_err(|e| rank_error("invalid profile", &e))?;
-        let joined = Joined { ids, scores: scores.as_deref(), titles: titles.as_deref(), codes: codes.as_deref() };
-        let result = joined_candidates(count, &joined).and_then(|candidates| self.ranker.rerank(&profile, &candidates));
+        let result = Joined::read(ids, scores.as_deref(), titles.as_deref(), codes.as_deref())
+            .and_then(|joined| joined_candidates(count, &joined))
+            .and_then(|candidates| self.ranker.rerank(&profile, &candidates));
         match result {
             Ok(mut ranked) => {
                 if let Some(k) = top_k {
@@ -279,14 +280,35 @@ impl Model {
     }
 }
 
-/// The candidates of the joined-string fast path: `count` ids joined with "\n", optional
-/// server scores (NaN = none) and optional titles joined with "\n" (empty line = none).
-/// Candidates as the package's fast path passes them: each text field newline-joined.
+/// Candidates as the package's fast path passes them: `count` ids, optional titles and
+/// optional codes, each newline-joined (an empty line = none), optional server scores
+/// (NaN = none). The text arrives as UTF-8 bytes (the package's `TextEncoder`, native code)
+/// rather than as JavaScript strings, which the bindings copy a character at a time.
 struct Joined<'a> {
     ids: &'a str,
     scores: Option<&'a [f32]>,
     titles: Option<&'a str>,
     codes: Option<&'a str>,
+}
+
+impl<'a> Joined<'a> {
+    fn read(
+        ids: &'a [u8],
+        scores: Option<&'a [f32]>,
+        titles: Option<&'a [u8]>,
+        codes: Option<&'a [u8]>,
+    ) -> Result<Self, RankError> {
+        let text = |bytes: &'a [u8], what: &str| {
+            std::str::from_utf8(bytes)
+                .map_err(|_| RankError::Candidates(format!("the candidates' {what} are not UTF-8")))
+        };
+        Ok(Joined {
+            ids: text(ids, "ids")?,
+            scores,
+            titles: titles.map(|t| text(t, "titles")).transpose()?,
+            codes: codes.map(|c| text(c, "codes")).transpose()?,
+        })
+    }
 }
 
 fn joined_candidates<'a>(count: usize, joined: &Joined<'a>) -> Result<Vec<Candidate<'a>>, RankError> {
@@ -410,8 +432,8 @@ impl Session {
         encode_edge_profile(&self.inner.profile().state)
     }
 
-    /// Reranks the joined-string fast path: `count` ids joined with "\n", optional server
-    /// scores (NaN = none), optional titles joined with "\n" (empty line = none), best
+    /// Reranks the joined fast path: `count` ids, optional titles and optional codes, each
+    /// newline-joined UTF-8 (empty line = none), optional server scores (NaN = none); best
     /// first, cut to `topK`. Never throws: on any error the ranking is the shop's order and
     /// `error` says why.
     #[wasm_bindgen(js_name = rankJoined)]
@@ -421,15 +443,15 @@ impl Session {
         &self,
         model: &Model,
         count: usize,
-        ids: &str,
+        ids: &[u8],
         scores: Option<Vec<f32>>,
-        titles: Option<String>,
-        codes: Option<String>,
+        titles: Option<Vec<u8>>,
+        codes: Option<Vec<u8>>,
         top_k: Option<u32>,
     ) -> Ranking {
         let top_k = top_k.map(|k| k as usize);
-        let joined = Joined { ids, scores: scores.as_deref(), titles: titles.as_deref(), codes: codes.as_deref() };
-        match joined_candidates(count, &joined) {
+        let joined = Joined::read(ids, scores.as_deref(), titles.as_deref(), codes.as_deref());
+        match joined.and_then(|joined| joined_candidates(count, &joined)) {
             Ok(candidates) => {
                 let out = self.inner.rerank(&model.ranker, &candidates, top_k);
                 Ranking::new(&out.ranked, out.error)
@@ -558,6 +580,14 @@ mod tests {
         assert_eq!(e.code().as_str(), "E_CANDIDATES");
         let e = joined_candidates(MAX_CANDIDATES + 1, &joined("", None, None, None)).unwrap_err();
         assert_eq!(e.code().as_str(), "E_TOO_MANY");
+        let read = Joined::read("é\nb".as_bytes(), None, Some(b"t\n"), None).unwrap();
+        assert_eq!((read.ids, read.titles), ("é\nb", Some("t\n")));
+        for (ids, titles, codes) in
+            [(&b"\xff"[..], None, None), (b"a", Some(&b"\xc3"[..]), None), (b"a", None, Some(&b"\x80"[..]))]
+        {
+            let e = Joined::read(ids, None, titles, codes).err().expect("not UTF-8");
+            assert_eq!(e.code().as_str(), "E_CANDIDATES");
+        }
     }
 
     #[test]
