@@ -5,6 +5,7 @@
 //!
 //! - `OUT/model.pkr`: the table artifact (int8 item rows, codebooks in f16), stored as the
 //!   trainer stores it (every matrix in int8);
+//! - `OUT/codes.pkr`: the same catalog carried as 16-byte codes (`--items codes`);
 //! - `OUT/core.pkr`: the catalog-free core artifact (weights and codebooks only);
 //! - `OUT/codes.jsonl`: every item's code as JSON lines `{id, code}`.
 //!
@@ -36,6 +37,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         m
     };
     std::fs::write(format!("{out}/model.pkr"), table.encode(&matrices(&table, Encoding::Int8))?)?;
+    let coded = common::coded(table.clone());
+    std::fs::write(format!("{out}/codes.pkr"), coded.encode(&matrices(&coded, Encoding::Int8))?)?;
     let mut core = common::core(table.clone());
     core.tokenizer = None;
     core.tensors.remove(pocketrank_runtime::layout::TOKENS);
@@ -50,6 +53,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         writeln!(lines, "{}", serde_json::json!({"id": id, "code": stored.code_string(&stored.assign(row))}))?;
     }
     lines.flush()?;
-    println!("wrote {out}/model.pkr, {out}/core.pkr and {out}/codes.jsonl ({} items)", dims.n_items);
+    println!("wrote {out}/model.pkr, codes.pkr, core.pkr and codes.jsonl ({} items)", dims.n_items);
     Ok(())
 }

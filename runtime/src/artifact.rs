@@ -133,6 +133,12 @@ pub struct Manifest {
     pub metrics: serde_json::Value,
     /// When the artifact was exported (RFC 3339).
     pub created: String,
+    /// The codebooks' fingerprint (hex SHA-256, see [`crate::codes::Codebooks`]), written by
+    /// [`Artifact::encode`] from the values as stored. The artifact's checksum covers it, so a
+    /// runtime reads it instead of hashing the centroids on every load (in WebAssembly's
+    /// first-run code that hash was most of a cold start). Absent: computed at load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codebooks_sha256: Option<String>,
 }
 
 fn first_architecture() -> String {
@@ -153,6 +159,7 @@ impl Manifest {
             training: serde_json::Value::Null,
             metrics: serde_json::Value::Null,
             created: String::new(),
+            codebooks_sha256: None,
         }
     }
 }
@@ -302,10 +309,26 @@ impl Artifact {
             .map(|(n, dt, shape, bytes)| Ok((n.clone(), TensorView::new(*dt, shape.clone(), bytes)?)))
             .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()
             .map_err(|e| ArtifactError::Format(e.to_string()))?;
-        let manifest = serde_json::to_string(&self.manifest).map_err(|e| ArtifactError::Manifest(e.to_string()))?;
+        let mut manifest = self.manifest.clone();
+        manifest.codebooks_sha256 = self.codebooks_fingerprint(encodings);
+        let manifest = serde_json::to_string(&manifest).map_err(|e| ArtifactError::Manifest(e.to_string()))?;
         let meta = std::iter::once((MANIFEST_KEY.to_string(), manifest)).collect();
         let body = safetensors::serialize(views, Some(meta)).map_err(|e| ArtifactError::Format(e.to_string()))?;
         Ok(frame(&body))
+    }
+
+    /// The fingerprint of the codebooks as [`encode`](Self::encode) stores them (f32 or f16).
+    /// `None` without codebooks, stored another way or malformed (a loader computes it, or
+    /// rejects the tensor).
+    fn codebooks_fingerprint(&self, encodings: &HashMap<String, Encoding>) -> Option<String> {
+        let w = self.tensors.get(crate::codes::CODEBOOKS)?;
+        let stored: Vec<f32> = match encodings.get(crate::codes::CODEBOOKS).copied().unwrap_or_default() {
+            Encoding::F32 | Encoding::Codes => w.values.clone(),
+            Encoding::F16 => w.values.iter().map(|v| f16::from_f32(*v).to_f32()).collect(),
+            Encoding::Int8 => return None,
+        };
+        let [m, crate::codes::CENTROIDS, sub] = w.shape[..] else { return None };
+        crate::codes::Codebooks::new(m * sub, m, stored).ok().map(|b| b.fingerprint_hex())
     }
 
     /// Reads and fully verifies an artifact.
@@ -480,6 +503,7 @@ mod tests {
             training: serde_json::Value::Null,
             metrics: serde_json::json!({"ndcg@10": 0.5}),
             created: "2026-01-01T00:00:00Z".into(),
+            codebooks_sha256: None,
         };
         let mut tensors = BTreeMap::new();
         tensors.insert("items".into(), Weights::new(vec![3, 2], vec![1.0, -0.5, 0.25, 0.0, 0.0, 0.0]));

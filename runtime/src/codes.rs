@@ -66,8 +66,20 @@ const STANDARD_LENIENT: GeneralPurpose = GeneralPurpose::new(
 );
 
 impl Codebooks {
-    /// Codebooks for `d`-wide vectors in `m` subspaces from their centroids `[m, 256, d/m]`.
+    /// Codebooks for `d`-wide vectors in `m` subspaces from their centroids `[m, 256, d/m]`
+    /// (hashed for their fingerprint).
     pub fn new(d: usize, m: usize, centroids: Vec<f32>) -> Result<Self, ArtifactError> {
+        let fingerprint = Self::hash(d, m, &centroids);
+        Self::with_fingerprint(d, m, centroids, fingerprint)
+    }
+
+    /// [`new`](Self::new) with the fingerprint already known (from a checksummed manifest).
+    pub fn with_fingerprint(
+        d: usize,
+        m: usize,
+        centroids: Vec<f32>,
+        fingerprint: [u8; 32],
+    ) -> Result<Self, ArtifactError> {
         if m == 0 || d == 0 || !d.is_multiple_of(m) || m > 256 {
             return Err(ArtifactError::Manifest(format!("{m} code subspaces do not divide d = {d}")));
         }
@@ -79,14 +91,19 @@ impl Codebooks {
                 found: vec![centroids.len()],
             });
         }
+        Ok(Self { m, sub, centroids, fingerprint })
+    }
+
+    /// SHA-256 over the layout and the centroids (little-endian f32).
+    fn hash(d: usize, m: usize, centroids: &[f32]) -> [u8; 32] {
         let mut h = Sha256::new();
         h.update(b"pocketrank codebooks v1");
         h.update((m as u32).to_le_bytes());
-        h.update((sub as u32).to_le_bytes());
-        for c in &centroids {
+        h.update((d.checked_div(m).unwrap_or(0) as u32).to_le_bytes());
+        for c in centroids {
             h.update(c.to_le_bytes());
         }
-        Ok(Self { m, sub, centroids, fingerprint: h.finalize().into() })
+        h.finalize().into()
     }
 
     /// Codebooks from freshly trained centroids, rounded to the f16 the artifact stores
@@ -107,7 +124,10 @@ impl Codebooks {
             }
         };
         let values = artifact.take_tensor(CODEBOOKS, &[m, CENTROIDS, d / m])?;
-        Self::new(d, m, values).map(Some)
+        match &artifact.manifest.codebooks_sha256 {
+            Some(hex) => Self::with_fingerprint(d, m, values, parse_sha256(hex)?).map(Some),
+            None => Self::new(d, m, values).map(Some),
+        }
     }
 
     /// Width of the vectors.
@@ -183,6 +203,20 @@ impl Codebooks {
         out.extend_from_slice(&bytes[..self.m]);
         Ok(())
     }
+}
+
+/// A SHA-256 written as 64 hex digits.
+fn parse_sha256(hex: &str) -> Result<[u8; 32], ArtifactError> {
+    let bad = || ArtifactError::Manifest(format!("codebooks_sha256 {hex:?} is not a SHA-256 in hex"));
+    if hex.len() != 64 || !hex.is_ascii() {
+        return Err(bad());
+    }
+    let mut out = [0u8; 32];
+    for (o, pair) in out.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+        let pair = std::str::from_utf8(pair).map_err(|_| bad())?;
+        *o = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
+    }
+    Ok(out)
 }
 
 /// Index of the row of `book` `[rows, width]` nearest to `x` (squared distance; ties: first).

@@ -285,3 +285,41 @@ fn mixed_lists_put_every_score_back_at_its_candidate() {
         }
     }
 }
+
+/// `bytes` with every occurrence of `from` replaced by `to` (same length) in the body,
+/// sealed again with a valid header and checksum.
+fn patched(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    assert_eq!(from.len(), to.len(), "a same-length patch keeps the safetensors header valid");
+    let body = common::body(bytes).to_vec();
+    let (from, to) = (from.as_bytes(), to.as_bytes());
+    let at = body.windows(from.len()).position(|w| w == from).expect("the text is in the body");
+    let mut body = body;
+    body[at..at + from.len()].copy_from_slice(to);
+    common::seal(&body)
+}
+
+#[test]
+fn the_codebooks_fingerprint_is_read_from_the_manifest() {
+    let table = full();
+    let bytes = common::encode(&table);
+    let books = common::codebooks(&table);
+    let stored = pocketrank_runtime::Artifact::decode(&bytes).unwrap().manifest.codebooks_sha256;
+    assert_eq!(stored.as_deref(), Some(books.fingerprint_hex().as_str()), "encode writes the fingerprint");
+    let r = Ranker::from_bytes(&bytes).unwrap();
+    assert_eq!(r.codebooks().unwrap().fingerprint(), books.fingerprint());
+
+    // An artifact written before the field existed: the fingerprint is computed, the same.
+    let old = patched(&bytes, "codebooks_sha256", "codebooks_xxxxxx");
+    assert_eq!(Ranker::from_bytes(&old).unwrap().codebooks().unwrap().fingerprint(), books.fingerprint());
+
+    // The manifest is trusted because the checksum covers it; a malformed value is an error.
+    let hex = books.fingerprint_hex();
+    let bad = patched(&bytes, &hex, &"z".repeat(64));
+    let e = Ranker::from_bytes(&bad).unwrap_err();
+    assert_eq!(e.code().as_str(), "E_ARTIFACT");
+    assert!(e.to_string().contains("codebooks_sha256"), "{e}");
+
+    // Codes made by the trainer's codebooks read with the stored fingerprint.
+    let code = books.code_string(&[1, 2, 3, 4]);
+    assert_eq!(r.parse_code(&code).unwrap(), vec![1, 2, 3, 4]);
+}

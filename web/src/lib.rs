@@ -59,6 +59,8 @@ export interface ModelManifest {
   tokenizer_sha256: string | null;
   dataset: { name: string; fingerprint: string; users: number; items: number; interactions: number };
   item_encoding: 'f32' | 'f16' | 'int8' | 'codes';
+  /** The item codes' fingerprint (hex SHA-256 of the codebooks), when the model has codes. */
+  codebooks_sha256?: string;
   /** Training settings, free-form. */
   training: unknown;
   /** Evaluation results, free-form. */
