@@ -11,8 +11,7 @@ const p50 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /**
  * @param {object} pocketrank the package (index.js)
  * @param {object} core its WebAssembly glue (pocketrank_core.js), for the memory size
- * @param {Uint8Array | URL} wasm the module's bytes, or its URL (browsers: compiled while it
- *   streams in, and from the engine's code cache on a returning visit)
+ * @param {Uint8Array} wasm the module's bytes
  * @param {{ artifact: Uint8Array, candidates: { id: string, code?: string }[], reps?: number }} input
  */
 export async function runCase(pocketrank, core, wasm, { artifact, candidates, reps = 400 }) {

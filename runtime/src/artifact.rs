@@ -127,10 +127,10 @@ pub struct Manifest {
     pub item_encoding: Encoding,
     /// Training settings (free-form, for the record).
     #[serde(default)]
-    pub training: serde_json::Value,
+    pub training: Record,
     /// Evaluation results (free-form, for the record).
     #[serde(default)]
-    pub metrics: serde_json::Value,
+    pub metrics: Record,
     /// When the artifact was exported (RFC 3339).
     pub created: String,
     /// The codebooks' fingerprint (hex SHA-256, see [`crate::codes::Codebooks`]), written by
@@ -139,6 +139,44 @@ pub struct Manifest {
     /// first-run code that hash was most of a cold start). Absent: computed at load.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codebooks_sha256: Option<String>,
+}
+
+/// Free-form JSON in the manifest (the training settings, the evaluation results), kept as
+/// written: a device loading the model never needs it, so it is checked as JSON but not
+/// built into values (a trained model's metrics are kilobytes of numbers).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Record(Box<serde_json::value::RawValue>);
+
+impl Record {
+    /// The record of `value`.
+    pub fn new(value: &serde_json::Value) -> Self {
+        // A `Value` always serialises; the fallback keeps this infallible.
+        serde_json::value::to_raw_value(value).map(Self).unwrap_or_default()
+    }
+
+    /// The record as a JSON value (parsed on each call).
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::from_str(self.0.get()).unwrap_or_default()
+    }
+
+    /// The JSON text as written.
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl Default for Record {
+    /// `null`.
+    fn default() -> Self {
+        Self(serde_json::value::RawValue::from_string("null".into()).expect("null is JSON"))
+    }
+}
+
+impl PartialEq for Record {
+    fn eq(&self, other: &Self) -> bool {
+        self.json() == other.json()
+    }
 }
 
 fn first_architecture() -> String {
@@ -156,8 +194,8 @@ impl Manifest {
             tokenizer_sha256: None,
             dataset: DatasetInfo { name: dataset_name.to_string(), ..Default::default() },
             item_encoding,
-            training: serde_json::Value::Null,
-            metrics: serde_json::Value::Null,
+            training: Record::default(),
+            metrics: Record::default(),
             created: String::new(),
             codebooks_sha256: None,
         }
@@ -500,8 +538,8 @@ mod tests {
             tokenizer_sha256: None,
             dataset: DatasetInfo { name: "toy".into(), ..Default::default() },
             item_encoding: Encoding::Int8,
-            training: serde_json::Value::Null,
-            metrics: serde_json::json!({"ndcg@10": 0.5}),
+            training: Record::default(),
+            metrics: Record::new(&serde_json::json!({"ndcg@10": 0.5})),
             created: "2026-01-01T00:00:00Z".into(),
             codebooks_sha256: None,
         };

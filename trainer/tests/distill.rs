@@ -232,7 +232,7 @@ fn distilling_from_a_short_window_teacher_validates_on_every_user_with_valid_use
     assert_eq!(saved.student.n_items, s.n_items);
     let text = ItemText::<Inner>::new(&s.tokens, &device);
     let manifest = bare_manifest(inputs.item_ids.clone(), &saved, s.tokens.width());
-    assert_eq!(manifest.training["window"], 4);
+    assert_eq!(manifest.training.value()["window"], 4);
     let (ranker, _) = ranker_of(&student, &text, manifest, ItemTable::Dense(Encoding::Int8), None, None).unwrap();
     assert_eq!(ranker.manifest().dims.n_items, s.n_items);
 

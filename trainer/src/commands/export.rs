@@ -9,7 +9,7 @@ use burn::tensor::backend::Backend;
 use clap::Args;
 use pocketrank_model::Dataset;
 use pocketrank_model::teacher::ItemText;
-use pocketrank_runtime::artifact::{DatasetInfo, Encoding, Manifest};
+use pocketrank_runtime::artifact::{DatasetInfo, Encoding, Manifest, Record};
 use pocketrank_runtime::{Codebooks, layout};
 use sha2::{Digest, Sha256};
 
@@ -144,7 +144,7 @@ pub fn manifest(
             items: stats.items,
             interactions: stats.interactions,
         },
-        metrics,
+        metrics: Record::new(&metrics),
         created: now_rfc3339(),
         ..base
     }

@@ -10,7 +10,7 @@ use pocketrank_model::student::Student;
 use pocketrank_model::teacher::ItemText;
 use pocketrank_model::text::ItemTokens;
 use pocketrank_model::{EvalCase, Interaction};
-use pocketrank_runtime::artifact::{Artifact, Encoding, ItemCodes, Manifest, Weights};
+use pocketrank_runtime::artifact::{Artifact, Encoding, ItemCodes, Manifest, Record, Weights};
 use pocketrank_runtime::codes::{CENTROIDS, CODEBOOKS};
 use pocketrank_runtime::{Codebooks, Ranker, layout};
 
@@ -146,7 +146,7 @@ fn ranker_from(
 pub fn bare_manifest(item_ids: Vec<String>, spec: &StudentSpec, title_tokens: usize) -> Manifest {
     let dims = spec.student.dims(title_tokens);
     Manifest {
-        training: serde_json::to_value(spec).unwrap_or_default(),
+        training: Record::new(&serde_json::to_value(spec).unwrap_or_default()),
         ..Manifest::new(dims, item_ids, "", Encoding::F32)
     }
 }
