@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the fuzz targets as libFuzzer binaries with the stable toolchain (the coverage
 # instrumentation `cargo fuzz` adds with `--sanitizer none`) and runs each for SECONDS.
-# The corpus of artifact_from_bytes is seeded with RUN's table and core artifacts, the one
+# The corpus of artifact_from_bytes is seeded with RUN's table and core artifacts (and its
+# codes artifact, when there is one), the one
 # of item_codes with RUN's item-code file and a few code strings.
 #
 # fuzz/run.sh SECONDS [RUN]     (RUN: a trainer run folder with model.pkr, core.pkr, codes.pkc)
@@ -21,6 +22,7 @@ cargo build --release --locked --target "$host" --target-dir "$target_dir" --bin
 mkdir -p corpus/artifact_from_bytes corpus/item_codes
 if [ -n "$run" ]; then
   cp "$run/model.pkr" "$run/core.pkr" corpus/artifact_from_bytes/
+  [ -f "$run/codes.pkr" ] && cp "$run/codes.pkr" corpus/artifact_from_bytes/
   cp "$run/codes.pkc" corpus/item_codes/
   head -c 2000 "$run/codes.jsonl" | grep -o '"code":"[^"]*"' | cut -d'"' -f4 | head -5 |
     while read -r c; do printf '%s' "$c" > "corpus/item_codes/code-$c"; done

@@ -320,50 +320,33 @@ impl Packed {
     }
 }
 
-/// Seeded pseudo-random weights of any shape, for the kernels' unit tests.
+/// Seeded pseudo-random weights of any shape, for the kernels' unit tests: an artifact
+/// with every tensor of the layout, read as any artifact is.
 #[cfg(test)]
 pub(crate) fn seeded_weights(dims: Dims, seed: u64) -> StudentWeights {
+    use crate::artifact::{Encoding, Manifest, Weights};
     let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    let mut values = |n: usize| -> Vec<f32> {
-        (0..n)
+    let mut tensor = |shape: Vec<usize>| {
+        let values = (0..shape.iter().product())
             .map(|_| {
                 x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 ((x >> 40) as f32 / (1u64 << 24) as f32) - 0.5
             })
-            .collect()
+            .collect();
+        Weights::new(shape, values)
     };
-    let mut layer = |l: &Layer| LayerWeights {
-        weight: values(l.weight_shape(&dims).iter().product()),
-        bias: if l.bias { values(l.output.of(&dims)) } else { Vec::new() },
-    };
-    let [
-        text_projection,
-        gru_input,
-        gru_hidden,
-        profile_projection,
-        scorer_profile,
-        scorer_item,
-        scorer_interaction,
-        scorer_context,
-        scorer_output,
-    ] = LAYERS.map(|l| layer(&l));
-    StudentWeights {
-        items: values(dims.n_items * dims.d),
-        item_codes: Vec::new(),
-        unknown: values(dims.d),
-        tokens: Vec::new(),
-        codebooks: None,
-        text_projection,
-        gru_input,
-        gru_hidden,
-        profile_projection,
-        scorer_profile,
-        scorer_item,
-        scorer_interaction,
-        scorer_context,
-        scorer_output,
-        dims,
+    let mut tensors = std::collections::BTreeMap::new();
+    for l in &LAYERS {
+        tensors.insert(l.weight_name(), tensor(l.weight_shape(&dims).to_vec()));
+        if l.bias {
+            tensors.insert(l.bias_name(), tensor(vec![l.output.of(&dims)]));
+        }
     }
+    tensors.insert(ITEMS.into(), tensor(vec![dims.n_items, dims.d]));
+    tensors.insert(UNKNOWN_ITEM.into(), tensor(vec![dims.d]));
+    let ids = (0..dims.n_items).map(|i| format!("item-{i}")).collect();
+    let mut artifact = Artifact::new(Manifest::new(dims, ids, "seeded", Encoding::F32), tensors, None);
+    StudentWeights::take(&mut artifact).expect("every tensor of the layout")
 }
 
 #[cfg(test)]
