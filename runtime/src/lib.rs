@@ -35,4 +35,4 @@ pub use error::{ErrorCode, RankError};
 pub use event_kind::EventKind;
 pub use profile::Profile;
 pub use ranker::{Candidate, ItemSource, ItemVector, MAX_CANDIDATES, Ranker, Scored, ShopperEvent, code_warning};
-pub use session::{RecordedEvent, Reranked, Restored, Session};
+pub use session::{RecordedEvent, Reranked, Restored, Seen, Session};

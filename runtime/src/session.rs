@@ -124,6 +124,43 @@ pub struct Reranked {
     pub ranked: Vec<Scored>,
     /// What went wrong, when the shop's order was returned.
     pub error: Option<RankError>,
+    /// How many entries at the end of `ranked` are items the shopper already had (see
+    /// [`Seen`]); 0 unless asked for.
+    pub seen: usize,
+}
+
+/// Which items the shopper already had go to the end of a reranked list: the shop decides
+/// whether an item already viewed, carted or bought may come back at the top (a
+/// "recommended for you" list usually says no, a "buy again" list yes). Matched by id
+/// against the session's recent events; the model's order is kept within each part.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// One bit per [`EventKind::index`]; none: nothing is moved.
+    kinds: u8,
+}
+
+impl Seen {
+    /// Nothing is moved (the default).
+    pub const KEEP: Seen = Seen { kinds: 0 };
+
+    /// Items with any recent event of these kinds.
+    pub fn of(kinds: &[EventKind]) -> Self {
+        Self { kinds: kinds.iter().fold(0, |bits, k| bits | 1 << k.index()) }
+    }
+
+    /// Items with any recent event.
+    pub fn any() -> Self {
+        Self::of(&EventKind::ALL)
+    }
+
+    /// The kinds as a bit mask (bit [`EventKind::index`]), as the package passes them.
+    pub fn from_bits(bits: u8) -> Self {
+        Self { kinds: bits & ((1 << EventKind::ALL.len()) - 1) }
+    }
+
+    fn moves(self, kind: EventKind) -> bool {
+        self.kinds & (1 << kind.index()) != 0
+    }
 }
 
 /// The shop's own order for `count` candidates, cut to `top_k`.
@@ -232,16 +269,41 @@ impl Session {
     /// Reranks the shop's candidates for this shopper: best first, cut to `top_k`. Never
     /// fails: on any error the shop's order comes back, with the error.
     pub fn rerank(&self, ranker: &Ranker, candidates: &[Candidate<'_>], top_k: Option<usize>) -> Reranked {
+        self.rerank_with(ranker, candidates, top_k, Seen::KEEP)
+    }
+
+    /// [`rerank`](Self::rerank), with the items the shopper already had (by `seen`) moved
+    /// after all the others before the cut to `top_k`.
+    pub fn rerank_with(
+        &self,
+        ranker: &Ranker,
+        candidates: &[Candidate<'_>],
+        top_k: Option<usize>,
+        seen: Seen,
+    ) -> Reranked {
         let result = self.check_model(ranker).and_then(|()| ranker.rerank(&self.profile, candidates));
         match result {
             Ok(mut ranked) => {
+                let mut moved = 0;
+                if seen != Seen::KEEP {
+                    let had: std::collections::HashSet<&str> =
+                        self.recent.iter().filter(|e| seen.moves(e.kind)).map(|e| e.item_id.as_str()).collect();
+                    let is_seen =
+                        |s: &Scored| candidates.get(s.index).is_some_and(|c| had.contains(clip(c.id, MAX_TEXT)));
+                    // A stable partition: the model's order within each part.
+                    let (fresh, old): (Vec<Scored>, Vec<Scored>) = ranked.into_iter().partition(|s| !is_seen(s));
+                    moved = old.len();
+                    ranked = fresh;
+                    ranked.extend(old);
+                }
                 if let Some(k) = top_k {
+                    moved = moved.saturating_sub(ranked.len().saturating_sub(k));
                     ranked.truncate(k);
                 }
-                Reranked { ranked, error: None }
+                Reranked { ranked, error: None, seen: moved }
             }
             // Every candidate comes back, however many there were.
-            Err(error) => Reranked { ranked: shop_order(candidates.len(), top_k), error: Some(error) },
+            Err(error) => Reranked { ranked: shop_order(candidates.len(), top_k), error: Some(error), seen: 0 },
         }
     }
 

@@ -4,7 +4,9 @@
 mod common;
 
 use pocketrank_runtime::session::{RECENT_EVENTS, shop_order};
-use pocketrank_runtime::{Candidate, EventKind, ItemSource, MAX_CANDIDATES, Ranker, RecordedEvent, Restored, Session};
+use pocketrank_runtime::{
+    Candidate, EventKind, ItemSource, MAX_CANDIDATES, Ranker, RecordedEvent, Restored, Seen, Session,
+};
 
 fn ranker(n_items: usize) -> Ranker {
     Ranker::from_bytes(&common::encode(&common::small_artifact(n_items))).unwrap()
@@ -124,6 +126,48 @@ fn malformed_events_change_nothing() {
     assert!(nan.to_string().contains("milliseconds"), "{nan}");
     assert_eq!(s.observe(&r, event("item-2", f64::INFINITY)).unwrap_err().code().as_str(), "E_EVENT");
     assert_eq!(s, before);
+}
+
+#[test]
+fn items_the_shopper_already_had_go_last_when_the_shop_asks() {
+    let r = ranker(40);
+    let mut s = Session::new(&r);
+    s.observe(&r, event("item-4", 0.0)).unwrap();
+    s.observe(&r, RecordedEvent { kind: EventKind::Purchase, ..event("item-7", 1.0) }).unwrap();
+    let ids: Vec<String> = (0..12).map(|i| format!("item-{i}")).collect();
+    let plain = s.rerank(&r, &candidates(&ids), None);
+    assert_eq!(plain.seen, 0);
+    let order = |out: &pocketrank_runtime::Reranked| out.ranked.iter().map(|x| x.index).collect::<Vec<_>>();
+    let without = |drop: &[usize]| order(&plain).into_iter().filter(|i| !drop.contains(i)).collect::<Vec<_>>();
+
+    // Any kind: both go last, each part in the model's order.
+    let any = s.rerank_with(&r, &candidates(&ids), None, Seen::any());
+    assert_eq!(any.seen, 2);
+    assert_eq!(order(&any)[..10], without(&[4, 7])[..]);
+    let mut last = order(&any)[10..].to_vec();
+    let model_order: Vec<usize> = order(&plain).into_iter().filter(|i| [4, 7].contains(i)).collect();
+    assert_eq!(last, model_order);
+    last.sort();
+    assert_eq!(last, [4, 7]);
+    // Scores are the model's: only the order changes.
+    for x in &any.ranked {
+        assert_eq!(x.score, plain.ranked.iter().find(|p| p.index == x.index).unwrap().score);
+    }
+
+    // Purchases only: the viewed item stays where the model put it.
+    let bought = s.rerank_with(&r, &candidates(&ids), None, Seen::of(&[EventKind::Purchase]));
+    assert_eq!((bought.seen, *order(&bought).last().unwrap()), (1, 7));
+    assert_eq!(order(&bought)[..11], without(&[7])[..]);
+
+    // The cut to top_k counts only the moved items still in the list.
+    assert_eq!(s.rerank_with(&r, &candidates(&ids), Some(5), Seen::any()).seen, 0);
+    let cut = s.rerank_with(&r, &candidates(&ids), Some(11), Seen::any());
+    assert_eq!((cut.ranked.len(), cut.seen), (11, 1));
+    assert_eq!(Seen::from_bits(0b1111), Seen::any());
+    assert_eq!(Seen::from_bits(0), Seen::KEEP);
+    assert_eq!(Seen::from_bits(0xf0), Seen::KEEP, "unknown bits are ignored");
+    let failed = s.rerank_with(&r, &candidates(&vec!["item-4".to_string(); MAX_CANDIDATES + 1]), Some(3), Seen::any());
+    assert_eq!((failed.ranked.len(), failed.seen), (3, 0), "the shop's order moves nothing");
 }
 
 #[test]

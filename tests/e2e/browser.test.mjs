@@ -46,8 +46,26 @@ async function session(page, namespace = 'test') {
   return page.evaluate(async ({ events, candidates, namespace }) => {
     const p = await window.pocketrank.Personalizer.load('/model.pkr', { namespace });
     for (const e of events) await p.observe(e);
-    return { backend: p.backend, ranked: await p.rerank(candidates), warnings: p.warnings.map((w) => `${w.code}: ${w.message}`) };
+    const bought = events.filter((e) => e.kind === 'purchase').map((e) => ({ id: e.itemId }));
+    return {
+      backend: p.backend,
+      ranked: await p.rerank(candidates),
+      // The items already bought, put last on request (IndexedDB-backed session).
+      excluded: await p.rerank([...candidates, ...bought], { excludeSeen: ['purchase'] }),
+      warnings: p.warnings.map((w) => `${w.code}: ${w.message}`),
+    };
   }, { events: fixture.events, candidates: fixture.candidates, namespace });
+}
+
+/** `excludeSeen: ['purchase']`: the purchased items come last, marked, the rest in the model's order. */
+function checkExcluded(out) {
+  const bought = new Set(fixture.events.filter((e) => e.kind === 'purchase').map((e) => e.itemId));
+  const n = fixture.candidates.length;
+  const seen = out.excluded.filter((r) => r.seen);
+  assert.ok(seen.length >= bought.size && seen.every((r) => bought.has(r.id)), 'the purchased items are marked');
+  assert.deepEqual(out.excluded.slice(-seen.length), seen, 'and come last');
+  const fresh = out.excluded.slice(0, -seen.length).filter((r) => r.index < n).map((r) => r.index);
+  assert.deepEqual(fresh, out.ranked.filter((r) => !bought.has(r.id)).map((r) => r.index));
 }
 
 for (const webgpu of [true, false]) {
@@ -61,6 +79,7 @@ for (const webgpu of [true, false]) {
       const out = await session(page);
       assert.equal(out.backend, 'cpu');
       checkParity(out.ranked);
+      checkExcluded(out);
       const inWorker = await page.evaluate(({ events, candidates }) => window.workerRerank(events, candidates),
         { events: fixture.events, candidates: fixture.candidates });
       checkParity(inWorker.ranked);

@@ -65,11 +65,24 @@ export interface Ranked {
   score: number | null;
   /** How the item's vector was found; `"shop"` after an error. */
   source: 'code' | 'catalog' | 'title' | 'unknown' | 'shop';
+  /** `true` on items the shopper already had, moved to the end by `excludeSeen`. */
+  seen?: true;
 }
 
 export interface RerankOptions {
   /** Keep only the best `topK` (a non-negative integer; all by default). */
   topK?: number;
+}
+
+/** `Personalizer.rerank` options: `RerankOptions` and what needs the shopper's events. */
+export interface PersonalizerRerankOptions extends RerankOptions {
+  /**
+   * Items the shopper already had go after all the others (before the cut to `topK`),
+   * marked `seen: true`: `true` for any recent event, or only these kinds (e.g.
+   * `['purchase']` for a "recommended for you" list that should not offer what was bought).
+   * Off by default: the model's order, repeat purchases included.
+   */
+  excludeSeen?: boolean | EventKind[];
 }
 
 /**
@@ -189,7 +202,7 @@ export declare class Personalizer {
   /** Records an event into the on-device profile. Rejects with `E_EVENT` for a malformed event. */
   observe(event: ShopperEvent): Promise<void>;
   /** Best first. Never rejects unless `strict`: on failure the shop's order comes back. */
-  rerank(candidates: Candidate[], options?: RerankOptions): Promise<Ranked[]>;
+  rerank(candidates: Candidate[], options?: PersonalizerRerankOptions): Promise<Ranked[]>;
   /** Wipes this shopper's profile and events from this device. Rejects with `E_STORAGE` if the store refused. */
   forget(): Promise<void>;
   /** Copies of the profile and recent events, for the host app to move explicitly. */

@@ -22,6 +22,7 @@ export function hasText() {
 /** @typedef {import('./index.js').Candidate} Candidate */
 /** @typedef {import('./index.js').Ranked} Ranked */
 /** @typedef {import('./index.js').RerankOptions} RerankOptions */
+/** @typedef {import('./index.js').PersonalizerRerankOptions} PersonalizerRerankOptions */
 /** @typedef {import('./index.js').LoadOptions} LoadOptions */
 /** @typedef {import('./index.js').ProfileStorage} ProfileStorage */
 /** @typedef {import('./index.js').ShopperEvent} ShopperEvent */
@@ -32,13 +33,16 @@ export function hasText() {
 /** @typedef {import('./index.js').ModelSource} ModelSource */
 /** @typedef {import('./webgpu.js').WebGpuScorer} WebGpuScorer */
 /** @typedef {{ ids: string[], scores: Float32Array | undefined, titles: string[] | undefined, codes: string[] | undefined }} Flat */
-/** @typedef {{ order: Uint32Array, scores: Float32Array, sources: Uint8Array, error: unknown, codeWarning: string | undefined, free(): void }} CoreRanking */
+/** @typedef {{ order: Uint32Array, scores: Float32Array, sources: Uint8Array, seenCount: number, error: unknown, codeWarning: string | undefined, free(): void }} CoreRanking */
 
 const SOURCES = /** @type {const} */ (['catalog', 'title', 'unknown', 'shop', 'code']);
 const SHOP = 3;
 const BACKENDS = ['auto', 'cpu', 'webgpu'];
 const LOAD_OPTIONS = ['storage', 'namespace', 'backend', 'strict', 'onError', 'onWarning', 'wasm', 'fetch'];
 const RERANK_OPTIONS = ['topK'];
+const PERSONALIZER_RERANK_OPTIONS = ['topK', 'excludeSeen'];
+/** Event kinds in the core's order (its bit `i` in `excludeSeen` is the `i`-th). */
+const EVENT_KINDS = ['view', 'cart', 'purchase', 'review'];
 /** The list size at which "auto" measures the GPU against the CPU. */
 const CALIBRATION_SIZE = 10_000;
 
@@ -91,15 +95,32 @@ function optionsObject(options, known, where) {
 /**
  * Checks `{ topK? }` and returns `topK`.
  * @param {unknown} options
+ * @param {string[]} [known] the options this call takes
  * @returns {number | undefined}
  */
-function topKOf(options) {
-  const { topK } = optionsObject(options, RERANK_OPTIONS, 'rerank');
+function topKOf(options, known = RERANK_OPTIONS) {
+  const { topK } = optionsObject(options, known, 'rerank');
   if (topK === undefined) return undefined;
   if (typeof topK !== 'number' || !Number.isInteger(topK) || topK < 0) {
     throw fail('E_OPTIONS', `topK must be a non-negative integer (got ${show(topK)})`);
   }
   return Math.min(topK, 2 ** 32 - 1);
+}
+
+/**
+ * Checks `excludeSeen` (`true`: any event kind; a list of kinds; `false` or absent: none)
+ * and returns it as the core's bit mask.
+ * @param {unknown} options
+ * @returns {number}
+ */
+function excludeSeenOf(options) {
+  const value = /** @type {{ excludeSeen?: unknown } | undefined} */ (options)?.excludeSeen;
+  if (value === undefined || value === false) return 0;
+  if (value === true) return (1 << EVENT_KINDS.length) - 1;
+  if (Array.isArray(value) && value.length > 0 && value.every((k) => EVENT_KINDS.includes(k))) {
+    return value.reduce((bits, k) => bits | (1 << EVENT_KINDS.indexOf(k)), 0);
+  }
+  throw fail('E_OPTIONS', `excludeSeen must be true, false or a non-empty list of ${EVENT_KINDS.map((k) => `"${k}"`).join(', ')} (got ${show(value)})`);
 }
 
 /**
@@ -170,12 +191,13 @@ function joined(list, field) {
  * @returns {Ranked[]}
  */
 function results(ids, r) {
-  const order = r.order, sc = r.scores, src = r.sources;
+  const order = r.order, sc = r.scores, src = r.sources, seenFrom = order.length - r.seenCount;
   r.free();
   const out = new Array(order.length);
   for (let j = 0; j < order.length; j++) {
     const i = order[j];
     out[j] = { id: ids[i], index: i, score: src[j] === SHOP ? null : sc[j], source: SOURCES[src[j]] };
+    if (j >= seenFrom) out[j].seen = true;
   }
   return out;
 }
@@ -624,19 +646,21 @@ export class Personalizer {
    * Reorders the shop's candidates for this shopper, best first. On any failure the
    * candidates come back in the shop's order (with `score: null`, `source: "shop"`) and the
    * error goes to `onError` — unless the personalizer was loaded with `strict: true`, in
-   * which case the promise rejects.
+   * which case the promise rejects. With `excludeSeen`, the items this shopper already had
+   * (recent events of those kinds) come after all the others, marked `seen: true`.
    * @param {Candidate[]} candidates
-   * @param {RerankOptions} [options]
+   * @param {PersonalizerRerankOptions} [options]
    * @returns {Promise<Ranked[]>}
    */
   async rerank(candidates, options) {
     /** @type {number | undefined} */
     let topK;
     try {
-      topK = topKOf(options);
+      topK = topKOf(options, PERSONALIZER_RERANK_OPTIONS);
+      const seen = excludeSeenOf(options);
       const flat = flatten(candidates);
       const n = flat.ids.length;
-      if (this.#gpu && n >= this.#gpuFrom) {
+      if (this.#gpu && n >= this.#gpuFrom && seen === 0) {
         try {
           const ranked = await this.#rankOnGpu(this.#gpu, flat, topK);
           if (ranked) {
@@ -650,7 +674,7 @@ export class Personalizer {
         }
       }
       this.#lastBackend = 'cpu';
-      const r = this.#session.rankJoined(this.#model, n, joined(flat.ids, 0), flat.scores, flat.titles && joined(flat.titles, 1), flat.codes && joined(flat.codes, 2), topK);
+      const r = this.#session.rankJoined(this.#model, n, joined(flat.ids, 0), flat.scores, flat.titles && joined(flat.titles, 1), flat.codes && joined(flat.codes, 2), topK, seen);
       const error = r.error;
       if (error) {
         r.free();

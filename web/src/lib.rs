@@ -21,7 +21,9 @@ mod events;
 use pocketrank_runtime::edge::{decode_edge_profile, encode_edge_profile};
 use pocketrank_runtime::features;
 use pocketrank_runtime::session::shop_order;
-use pocketrank_runtime::{Candidate, ItemSource, MAX_CANDIDATES, Profile, RankError, Ranker, Scored, code_warning};
+use pocketrank_runtime::{
+    Candidate, ItemSource, MAX_CANDIDATES, Profile, RankError, Ranker, Scored, Seen, code_warning,
+};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -436,7 +438,8 @@ impl Session {
 
     /// Reranks the joined fast path: `count` ids, optional titles and optional codes, each
     /// newline-joined UTF-8 (empty line = none), optional server scores (NaN = none); best
-    /// first, cut to `topK`. Never throws: on any error the ranking is the shop's order and
+    /// first, cut to `topK`. `excludeSeen`: the event kinds (bit `i` for the `i`-th of view,
+    /// cart, purchase, review) whose recent items go after all the others. Never throws: on any error the ranking is the shop's order and
     /// `error` says why.
     #[wasm_bindgen(js_name = rankJoined)]
     // Flat arguments: the fast path passes strings and typed arrays, no object to read.
@@ -450,13 +453,15 @@ impl Session {
         titles: Option<Vec<u8>>,
         codes: Option<Vec<u8>>,
         top_k: Option<u32>,
+        exclude_seen: Option<u8>,
     ) -> Ranking {
         let top_k = top_k.map(|k| k as usize);
+        let seen = Seen::from_bits(exclude_seen.unwrap_or(0));
         let joined = Joined::read(ids, scores.as_deref(), titles.as_deref(), codes.as_deref());
         match joined.and_then(|joined| joined_candidates(count, &joined)) {
             Ok(candidates) => {
-                let out = self.inner.rerank(&model.ranker, &candidates, top_k);
-                Ranking::new(&out.ranked, out.error)
+                let out = self.inner.rerank_with(&model.ranker, &candidates, top_k, seen);
+                Ranking { seen: out.seen, ..Ranking::new(&out.ranked, out.error) }
             }
             // The whole list, however long: a failed call drops no candidate.
             Err(e) => Ranking::new(&shop_order(count, top_k), Some(e)),
@@ -497,11 +502,13 @@ pub struct Ranking {
     sources: Vec<u8>,
     error: Option<RankError>,
     code_warning: Option<String>,
+    seen: usize,
 }
 
 impl Ranking {
     fn new(ranked: &[Scored], error: Option<RankError>) -> Self {
         Ranking {
+            seen: 0,
             code_warning: code_warning(ranked),
             order: ranked.iter().map(|s| s.index as u32).collect(),
             scores: ranked.iter().map(|s| s.score).collect(),
@@ -539,6 +546,12 @@ impl Ranking {
     #[wasm_bindgen(getter)]
     pub fn sources(&self) -> Vec<u8> {
         self.sources.clone()
+    }
+
+    /// How many entries at the end are items the shopper already had (`excludeSeen`).
+    #[wasm_bindgen(getter, js_name = seenCount)]
+    pub fn seen_count(&self) -> usize {
+        self.seen
     }
 
     /// Why some candidates' codes were not used (they were ranked another way), if any.

@@ -201,6 +201,43 @@ test('topK must be a non-negative integer: -1 no longer drops the last candidate
   await rejectsWith(() => rerankWithProfile(new Model(artifact), fixture.profile, list, { topK: -1 }), 'E_OPTIONS');
 });
 
+test('excludeSeen puts the items the shopper already had last, marked seen, and is checked', async () => {
+  const errors = [];
+  const p = await shopper({ onError: (e) => errors.push(e), backend: 'cpu' });
+  const had = fixture.events.map((e) => e.itemId);
+  const list = [...fixture.candidates.slice(0, 20), ...had.slice(0, 3).map((id) => ({ id }))];
+  const plain = await p.rerank(list);
+  assert.ok(plain.every((r) => r.seen === undefined));
+  const out = await p.rerank(list, { excludeSeen: true });
+  const isHad = (r) => had.includes(r.id);
+  const firstSeen = out.findIndex((r) => r.seen);
+  assert.ok(firstSeen > 0 && out.slice(firstSeen).every((r) => r.seen && isHad(r)), 'the items already had, last');
+  assert.ok(out.slice(0, firstSeen).every((r) => !r.seen && !isHad(r)));
+  // Each part keeps the model's order and scores.
+  assert.deepEqual(out.slice(0, firstSeen).map((r) => r.index), plain.filter((r) => !isHad(r)).map((r) => r.index));
+  assert.deepEqual(out.slice(firstSeen).map((r) => [r.index, r.score]), plain.filter(isHad).map((r) => [r.index, r.score]));
+  // Only the kinds asked for: the fixture's events are of these kinds.
+  const kinds = new Set(fixture.events.map((e) => e.kind ?? 'view'));
+  const other = ['view', 'cart', 'purchase', 'review'].filter((k) => !kinds.has(k));
+  if (other.length) assert.ok((await p.rerank(list, { excludeSeen: other })).every((r) => !r.seen));
+  assert.equal((await p.rerank(list, { excludeSeen: [...kinds] })).filter((r) => r.seen).length, out.filter((r) => r.seen).length);
+  const bought = new Set(fixture.events.filter((e) => e.kind === 'purchase').map((e) => e.itemId));
+  const onlyBought = (await p.rerank(list, { excludeSeen: ['purchase'] })).filter((r) => r.seen).map((r) => r.index).sort((a, b) => a - b);
+  assert.deepEqual(onlyBought, list.flatMap((c, i) => (bought.has(c.id) ? [i] : [])));
+  assert.ok(onlyBought.length > 0 && onlyBought.length < out.filter((r) => r.seen).length);
+  // Cut to topK after the move.
+  const top = await p.rerank(list, { excludeSeen: true, topK: firstSeen });
+  assert.ok(top.length === firstSeen && top.every((r) => !r.seen));
+  for (const bad of ['yes', [], ['wishlist'], 1]) {
+    const shop = await p.rerank(list, { excludeSeen: bad });
+    assert.deepEqual(shop.map((r) => r.index), list.map((_, i) => i), `excludeSeen ${JSON.stringify(bad)}: the shop's order`);
+    assert.equal(errors.at(-1).code, 'E_OPTIONS');
+    assert.match(errors.at(-1).message, /excludeSeen must be/);
+  }
+  // The stateless edge path has no events: the option is unknown there.
+  await rejectsWith(() => rerankWithProfile(new Model(artifact), fixture.profile, list, { excludeSeen: true }), 'E_OPTIONS', /unknown rerank option "excludeSeen"/);
+});
+
 test('bad events are rejected with E_EVENT and leave the profile alone', async () => {
   const p = await shopper();
   const before = p.exportProfile();

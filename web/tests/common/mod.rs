@@ -69,14 +69,18 @@ pub fn a_session_observes_reranks_and_comes_back() {
     let ts = js_sys::Reflect::get(&recent.get(1), &"ts".into()).unwrap().as_f64().unwrap();
     assert!(ts > 1.7e12, "a missing ts is now ({ts})");
 
-    let r = s.rank_joined(&model, 3, b"a\nc\nzz", Some(vec![f32::NAN, 0.5, f32::NAN]), None, None, None);
+    let r = s.rank_joined(&model, 3, b"a\nc\nzz", Some(vec![f32::NAN, 0.5, f32::NAN]), None, None, None, None);
     assert!(r.error().is_undefined());
     let mut order = r.order();
     assert_eq!(r.sources()[order.iter().position(|&i| i == 2).unwrap()], 2, "zz is unknown");
     order.sort_unstable();
     assert_eq!(order, [0, 1, 2]);
     assert!(r.scores().iter().all(|v| v.is_finite()));
-    assert_eq!(s.rank_joined(&model, 3, b"a\nc\nzz", None, None, None, Some(1)).order().len(), 1);
+    assert_eq!(s.rank_joined(&model, 3, b"a\nc\nzz", None, None, None, Some(1), None).order().len(), 1);
+    // excludeSeen: "b" was carted; with the cart bit it goes last, with the view bit it stays.
+    let carted = s.rank_joined(&model, 3, b"b\nc\nzz", None, None, None, None, Some(0b10));
+    assert_eq!((carted.order()[2], carted.seen_count()), (0, 1));
+    assert_eq!(s.rank_joined(&model, 3, b"b\nc\nzz", None, None, None, None, Some(0b1)).seen_count(), 0);
 
     // The stored record restores the same session, silently.
     let back = Session::restore(&model, &s.to_bytes());
@@ -151,15 +155,15 @@ pub fn errors_are_errors_with_codes() {
     assert_eq!(js_sys::Array::from(&s.recent_events()).length(), 0, "a bad event changes nothing");
 
     // A failed session rerank is the shop's order with the error beside it.
-    let r = s.rank_joined(&model, 2, b"a", None, None, None, None);
+    let r = s.rank_joined(&model, 2, b"a", None, None, None, None, None);
     assert_eq!(r.order(), [0, 1]);
     assert_eq!(r.sources(), [3, 3]);
     assert_eq!(coded(r.error()).0, "E_CANDIDATES");
-    let r = s.rank_joined(&model, 2, b"a\n\xff", None, None, None, None);
+    let r = s.rank_joined(&model, 2, b"a\n\xff", None, None, None, None, None);
     assert_eq!((coded(r.error()).0.as_str(), r.order()), ("E_CANDIDATES", vec![0, 1]), "ids that are not UTF-8");
-    let r = s.rank_joined(&model, 1, b"a", None, None, Some(b"\xc3".to_vec()), None);
+    let r = s.rank_joined(&model, 1, b"a", None, None, Some(b"\xc3".to_vec()), None, None);
     assert_eq!(coded(r.error()).0, "E_CANDIDATES", "codes that are not UTF-8");
-    let r = s.rank_joined(&model, max_candidates() + 1, b"", None, None, None, Some(2));
+    let r = s.rank_joined(&model, max_candidates() + 1, b"", None, None, None, Some(2), None);
     assert_eq!((coded(r.error()).0.as_str(), r.order().len()), ("E_TOO_MANY", 2));
 
     // Stateless (edge) reranks throw.

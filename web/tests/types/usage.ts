@@ -5,6 +5,8 @@ export async function app(bytes: Uint8Array): Promise<Ranked[]> {
   const p = await Personalizer.load(bytes, { storage: new MemoryStorage(), backend: 'cpu', onError: (e: PocketrankError) => console.log(e.code) });
   await p.observe({ itemId: 'B004756YJA', kind: 'cart', ts: Date.now() });
   const ranked = await p.rerank([{ id: 'a', score: 0.5 }, { id: 'b', title: 'Red lipstick' }], { topK: 10 });
+  const fresh = await p.rerank([{ id: 'a' }], { excludeSeen: ['purchase'] });
+  console.log(fresh[0]?.seen === true);
   const model: Model = await loadModel(bytes);
   const code: ErrorCode = p.warnings[0]?.code ?? 'E_OPTIONS';
   console.log(code, model.manifest().dims.d, p.exportProfile().profile.length);
@@ -17,5 +19,9 @@ new Personalizer();
 void Personalizer.load('/m.pkr', { backend: 'gpu' });
 // @ts-expect-error: the fast-path internals are not public.
 void ((m: Model) => m.rankState);
+// @ts-expect-error: the edge path has no events to exclude.
+void ((m: Model) => rerankWithProfile(m, new Uint8Array(), [], { excludeSeen: true }));
+// @ts-expect-error: not an event kind.
+void ((p: Personalizer) => p.rerank([], { excludeSeen: ['wishlist'] }));
 // @ts-expect-error: not an event kind.
 void ((p: Personalizer) => p.observe({ itemId: 'x', kind: 'wishlist' }));
