@@ -1,10 +1,11 @@
-//! Scoring coded candidates without decoding them: per-call lookup tables (the
+//! Scoring coded candidates without decoding them: per-profile lookup tables (the
 //! "asymmetric distance" trick of product quantisation, applied to the scorer).
 //!
 //! A coded item is `m` centroid indices, and its vector is those `m` centroids side by
 //! side. Everything the scorer does with an item vector before the ReLU is linear in it:
 //! `x · M` with `M = W_i + diag(q)·W_x` (`[d, hidden]`, see [`ScoreKernel`]) and `q · x`.
-//! So each centroid's share is computed once per call:
+//! So each centroid's share is computed once per profile (the [`crate::Ranker`] keeps the
+//! last profile's tables):
 //!
 //! - `hidden[s][k] = centroid(s, k) · M[s·sub .. (s+1)·sub]`, `[m, 256, hidden]`;
 //! - `query[s][k] = q[s·sub .. (s+1)·sub] · centroid(s, k)`, `[m, 256]`.
@@ -47,13 +48,8 @@ impl CodeTables {
         let (item_w, q) = (kernel.item_weights(), kernel.query());
         let mut hidden = Vec::with_capacity(m * CENTROIDS * h);
         let mut query = Vec::with_capacity(m * CENTROIDS);
-        for (s, (book, (rows, q_s))) in books
-            .centroids
-            .chunks_exact(CENTROIDS * sub)
-            .zip(item_w.chunks_exact(sub * h).zip(q.chunks_exact(sub)))
-            .enumerate()
-        {
-            debug_assert!(s < m);
+        let subspaces = books.centroids.chunks_exact(CENTROIDS * sub).zip(item_w.chunks_exact(sub * h));
+        for ((book, rows), q_s) in subspaces.zip(q.chunks_exact(sub)) {
             for centroid in book.chunks_exact(sub) {
                 let at = hidden.len();
                 hidden.resize(at + h, 0.0);
