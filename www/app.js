@@ -14,7 +14,7 @@ async function connect() {
     const p = await Personalizer.load('data/model.pkr', { ...options, onWarning: (w) => console.warn(w.code, w.message) });
     return {
       mode: 'page', backend: p.backend, modelVersion: p.modelVersion,
-      observe: (e) => p.observe(e), rerank: (c) => p.rerank(c), forget: () => p.forget(),
+      observe: (e) => p.observe(e), rerank: (c, o) => p.rerank(c, o), forget: () => p.forget(),
       events: async () => p.recentEvents,
     };
   }
@@ -32,7 +32,7 @@ async function connect() {
     worker.postMessage({ id, op, arg });
   });
   const info = await call('load', options);
-  return { mode: 'worker', ...info, observe: (e) => call('observe', e), rerank: (c) => call('rerank', c), forget: () => call('forget'), events: () => call('events') };
+  return { mode: 'worker', ...info, observe: (e) => call('observe', e), rerank: (c, o) => call('rerank', { candidates: c, options: o }), forget: () => call('forget'), events: () => call('events') };
 }
 
 function card(item, label) {
@@ -92,7 +92,11 @@ async function main() {
     }));
   };
   const refresh = async () => {
-    const [forYou, results] = await Promise.all([p.rerank(shopCandidates(popular)), p.rerank(shopCandidates(searchItems()))]);
+    // What is already in the cart is not recommended again (it goes last); search keeps it.
+    const [forYou, results] = await Promise.all([
+      p.rerank(shopCandidates(popular), { excludeSeen: ['cart'] }),
+      p.rerank(shopCandidates(searchItems())),
+    ]);
     render($('for-you'), forYou, FOR_YOU, 'recommended');
     $('for-you').dataset.ranked = forYou.map((r) => r.id).join(' '); // the whole reranked pool
     render($('results'), results, RESULTS, 'search result');

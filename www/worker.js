@@ -16,7 +16,7 @@ const ops = {
     stored.catch(() => {});
     return Promise.race([stored, Promise.resolve()]);
   },
-  rerank: (candidates) => p.rerank(candidates),
+  rerank: ({ candidates, options }) => p.rerank(candidates, options),
   forget: () => p.forget(),
   events: async () => p.recentEvents,
 };

@@ -96,6 +96,11 @@ for (const variant of [{ name: 'page, WebGPU flag on', webgpu: true, query: '' }
       assert.ok(afterRank < beforeRank - 10, `${brand}: mean rank ${beforeRank.toFixed(1)} → ${afterRank.toFixed(1)} of 300`);
       console.log(`# ${variant.name}: ${brand} items' mean rank ${beforeRank.toFixed(1)} → ${afterRank.toFixed(1)} of 300`);
       assert.notDeepEqual(personal.map((i) => i.id), shopOrder.map((i) => i.id));
+      // Items added to the cart are not recommended again: they close the reranked pool.
+      const pool = await rankedPool(page);
+      const carted = ids.filter((_, k) => k % 2).filter((id) => pool.includes(id));
+      for (const id of carted) assert.ok(pool.indexOf(id) >= pool.length - carted.length, `${id} in the cart, at ${pool.indexOf(id)} of ${pool.length}`);
+      console.log(`# ${variant.name}: ${carted.length} carted items in the pool, all at its end`);
       const events = await page.$$eval('#events li', (lis) => lis.length);
       assert.equal(events, ids.length);
       console.log(`# ${variant.name}: click → reranked list p50 ${latencies.sort((a, b) => a - b)[latencies.length >> 1].toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`);
