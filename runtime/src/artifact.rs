@@ -169,7 +169,7 @@ impl Record {
 impl Default for Record {
     /// `null`.
     fn default() -> Self {
-        Self(serde_json::value::RawValue::from_string("null".into()).expect("null is JSON"))
+        Self(serde_json::value::RawValue::NULL.to_owned())
     }
 }
 

@@ -120,7 +120,8 @@ pub struct ItemVector {
 /// Where a candidate's vector is, once resolved.
 #[derive(Debug, Clone, Copy)]
 enum Place {
-    /// The `k`-th code read from the candidates.
+    /// The `k`-th code read (a candidate's, or a catalog item's in an artifact that
+    /// carries its catalog as codes).
     Code(usize),
     /// A catalog row.
     Row(usize),
@@ -382,8 +383,8 @@ impl Ranker {
     /// Every candidate's vector is resolved first (its code, else its catalog row, else
     /// its title, else the prior); then all are scored in one pass of the kernel. From
     /// [`worth_tables`] coded candidates on (codes sent by the shop, and catalog items of
-    /// an artifact that carries its catalog as codes), those are scored through per-call
-    /// lookup tables instead of being decoded ([`crate::code_kernel`]).
+    /// an artifact that carries its catalog as codes), those are scored through the
+    /// profile's lookup tables instead of being decoded ([`crate::code_kernel`]).
     pub fn score(&self, profile: &Profile, candidates: &[Candidate<'_>]) -> Result<Vec<Scored>, RankError> {
         self.check(profile)?;
         if candidates.len() > MAX_CANDIDATES {
@@ -415,8 +416,15 @@ impl Ranker {
             code_errors.push(code_error);
             match self.item_index(c.id) {
                 Some(i) => {
-                    places.push(Place::Row(i as usize));
                     sources.push(ItemSource::Catalog);
+                    // An artifact that carries its catalog as codes: the item's code, like a shop's.
+                    match self.weights.item_codes.get(i as usize * m..(i as usize + 1) * m) {
+                        Some(code) if books.is_some() => {
+                            codes.extend_from_slice(code);
+                            places.push(Place::Code(codes.len() / m - 1));
+                        }
+                        _ => places.push(Place::Row(i as usize)),
+                    }
                 }
                 None => {
                     let v = self.item_vector(c.id, None, c.title);
@@ -426,19 +434,10 @@ impl Ranker {
                 }
             }
         }
-        let contexts: Vec<[f32; CONTEXT_FEATURES]> =
-            candidates.iter().enumerate().map(|(i, c)| context_features(c.score, i)).collect();
         let kernel = ScoreKernel::new(&self.weights, &profile.state);
         let mut scores = vec![0f32; candidates.len()];
-
-        // Catalog rows count as coded when the artifact carries its catalog as codes.
-        let catalog_codes = &self.weights.item_codes;
-        let coded = places
-            .iter()
-            .filter(|p| matches!(p, Place::Code(_)) || (matches!(p, Place::Row(_)) && !catalog_codes.is_empty()))
-            .count();
-        let tables = books.filter(|b| worth_tables(coded, b));
-        // Without tables, the shop's codes are decoded into vectors.
+        let tables = books.filter(|b| worth_tables(codes.len() / m, b));
+        // Without tables, the codes are decoded into vectors.
         let mut decoded = Vec::new();
         if let (None, Some(books)) = (tables, books) {
             decoded.resize(codes.len() / m * d, 0.0);
@@ -446,32 +445,22 @@ impl Ranker {
                 books.decode_into(code, out);
             }
         }
+        // Codes are read in list order, so the tables' batch takes `codes` as it is.
         let (mut direct, mut by_table) = (Batch::default(), Batch::default());
         let mut vectors: Vec<&[f32]> = Vec::with_capacity(candidates.len());
-        let mut table_codes: Vec<u8> = Vec::new();
-        for (i, place) in places.iter().enumerate() {
-            match *place {
-                Place::Code(k) if tables.is_some() => {
-                    table_codes.extend_from_slice(&codes[k * m..(k + 1) * m]);
-                    by_table.push(i, contexts[i]);
+        for ((i, place), c) in places.iter().enumerate().zip(candidates) {
+            let context = context_features(c.score, i);
+            let vector = match *place {
+                Place::Code(_) if tables.is_some() => {
+                    by_table.push(i, context);
+                    continue;
                 }
-                Place::Row(r) if tables.is_some() && !catalog_codes.is_empty() => {
-                    table_codes.extend_from_slice(catalog_codes.get(r * m..(r + 1) * m).unwrap_or(&[]));
-                    by_table.push(i, contexts[i]);
-                }
-                Place::Code(k) => {
-                    vectors.push(decoded.get(k * d..(k + 1) * d).unwrap_or(&[]));
-                    direct.push(i, contexts[i]);
-                }
-                Place::Row(r) => {
-                    vectors.push(self.row(r).unwrap_or(&[]));
-                    direct.push(i, contexts[i]);
-                }
-                Place::Computed(k) => {
-                    vectors.push(computed.get(k * d..(k + 1) * d).unwrap_or(&[]));
-                    direct.push(i, contexts[i]);
-                }
-            }
+                Place::Code(k) => decoded.get(k * d..(k + 1) * d),
+                Place::Row(r) => self.row(r),
+                Place::Computed(k) => computed.get(k * d..(k + 1) * d),
+            };
+            vectors.push(vector.unwrap_or(&[]));
+            direct.push(i, context);
         }
         let mut out = vec![0f32; direct.at.len()];
         kernel.score_all(&vectors, &direct.contexts, &mut out);
@@ -479,7 +468,7 @@ impl Ranker {
         if let Some(books) = tables {
             let mut out = vec![0f32; by_table.at.len()];
             self.with_tables(&kernel, &profile.state, books, |t| {
-                t.score_all(&kernel, &table_codes, &by_table.contexts, &mut out)
+                t.score_all(&kernel, &codes, &by_table.contexts, &mut out)
             });
             by_table.scatter(&out, &mut scores);
         }
