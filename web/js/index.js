@@ -167,6 +167,8 @@ function flatten(candidates) {
 const utf8 = new TextEncoder();
 /** One reusable buffer per text field (ids, titles, codes) of the fast path. */
 const scratch = [new Uint8Array(1 << 16), new Uint8Array(1 << 10), new Uint8Array(1 << 16)];
+/** Larger texts get a buffer of their own, so a huge list leaves no huge buffer behind. */
+const SCRATCH_MAX = 1 << 20;
 
 /**
  * Newline-joined UTF-8: how the fast path passes a text field to the core (one native
@@ -179,6 +181,7 @@ const scratch = [new Uint8Array(1 << 16), new Uint8Array(1 << 10), new Uint8Arra
 function joined(list, field) {
   const text = list.join('\n');
   // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+  if (3 * text.length > SCRATCH_MAX) return utf8.encode(text);
   if (scratch[field].length < 3 * text.length) scratch[field] = new Uint8Array(3 * text.length);
   const { written } = utf8.encodeInto(text, scratch[field]);
   return scratch[field].subarray(0, written);
