@@ -13,7 +13,7 @@ use burn::tensor::{Tensor, backend::AutodiffBackend};
 use pocketrank_model::text::ItemTokens;
 use pocketrank_model::{LeaveOneOut, MetricSet};
 use pocketrank_trainer::teacher::{self, Checkpoints, TrainInputs, TrainSettings};
-use pocketrank_trainer::training::{self, EpochLog, History, Keeper, LoopSettings, Objective};
+use pocketrank_trainer::training::{self, EpochLog, History, Keeper, LoopSettings, Objective, Schedule};
 use rand::rngs::StdRng;
 
 type B = Autodiff<Flex>;
@@ -84,7 +84,15 @@ impl<Bk: AutodiffBackend, O> Keeper<Bk, Linear<Bk>, O> for Recorder {
 }
 
 fn settings(max_epochs: usize, patience: usize) -> LoopSettings {
-    LoopSettings { max_epochs, patience, batch_size: 8, learning_rate: 1e-2, seed: 9 }
+    LoopSettings {
+        max_epochs,
+        patience,
+        batch_size: 8,
+        learning_rate: 1e-2,
+        warmup_steps: 0,
+        schedule: Schedule::Constant,
+        seed: 9,
+    }
 }
 
 fn model() -> Linear<B> {

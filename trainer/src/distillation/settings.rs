@@ -91,6 +91,8 @@ impl DistillSettings {
             patience: self.patience,
             batch_size: self.batch_size,
             learning_rate: self.learning_rate,
+            warmup_steps: 0,
+            schedule: crate::training::Schedule::Constant,
             seed: self.seed,
         }
     }

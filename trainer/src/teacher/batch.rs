@@ -94,12 +94,19 @@ impl<B: Backend> TeacherBatch<B> {
     }
 }
 
-/// Mean cross-entropy of one batch over its candidates: returns `[1]`.
-pub fn batch_loss<B: Backend>(model: &Teacher<B>, text: &ItemText<B>, batch: TeacherBatch<B>) -> Tensor<B, 1> {
+/// Mean cross-entropy of one batch over its candidates, with `smoothing` of the target
+/// spread over all candidates (0: none): returns `[1]`.
+pub fn batch_loss<B: Backend>(
+    model: &Teacher<B>,
+    text: &ItemText<B>,
+    batch: TeacherBatch<B>,
+    smoothing: f32,
+) -> Tensor<B, 1> {
     let items = model.item_vectors_of(text, batch.table); // [t, d]
     let hidden = model.forward(batch.inputs, items.clone()); // [batch, len, d]
     let [b, l, d] = hidden.dims();
     let rows = hidden.reshape([b * l, d]).select(0, batch.positions); // [n, d]
     let logits = model.candidate_logits(rows, items, batch.candidates); // [n, c]
-    CrossEntropyLossConfig::new().init(&logits.device()).forward(logits, batch.targets)
+    let smoothing = (smoothing > 0.0).then_some(smoothing);
+    CrossEntropyLossConfig::new().with_smoothing(smoothing).init(&logits.device()).forward(logits, batch.targets)
 }

@@ -61,6 +61,7 @@ struct TeacherObjective<'a, B: AutodiffBackend> {
     /// Items that exist at training time.
     catalog: Vec<ItemIdx>,
     negatives: usize,
+    label_smoothing: f32,
     text: ItemText<B>,
     valid_text: ItemText<B::InnerBackend>,
     validation: Validation,
@@ -84,7 +85,7 @@ impl<B: AutodiffBackend> Objective<B, Teacher<B>> for TeacherObjective<'_, B> {
         let seqs: Vec<&[ItemIdx]> = batch.iter().map(|&i| self.seqs[i]).collect();
         let batch = TeacherBatch::<B>::new(&seqs, &self.catalog, self.negatives, rng, &self.device);
         let n = batch.n_targets;
-        (batch_loss(model, &self.text, batch), n)
+        (batch_loss(model, &self.text, batch, self.label_smoothing), n)
     }
 
     fn validate(&self, model: &Teacher<B::InnerBackend>) -> anyhow::Result<MetricSet> {
@@ -145,6 +146,7 @@ pub fn train<B: AutodiffBackend>(
         targets,
         catalog,
         negatives: settings.negatives,
+        label_smoothing: settings.label_smoothing,
         text: ItemText::new(inputs.tokens, device),
         valid_text: ItemText::new(inputs.tokens, device),
         validation,

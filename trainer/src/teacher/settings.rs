@@ -4,7 +4,7 @@ use clap::Args;
 use pocketrank_model::teacher::TeacherConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::training::LoopSettings;
+use crate::training::{LoopSettings, Schedule};
 
 /// The model crate's defaults for the teacher's shape (written there, once).
 fn shape() -> TeacherConfig {
@@ -27,6 +27,19 @@ pub struct TrainSettings {
     /// AdamW learning rate.
     #[arg(long = "lr", default_value_t = 2e-3)]
     pub learning_rate: f64,
+    /// Optimiser steps of linear learning-rate warm-up (0: none).
+    #[arg(long, default_value_t = 0)]
+    #[serde(default)]
+    pub warmup_steps: usize,
+    /// The learning rate after the warm-up: constant, or a cosine decay to zero at the
+    /// last planned step (`--max-epochs`).
+    #[arg(long, value_enum, default_value_t = Schedule::Constant)]
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Label smoothing of the cross-entropy (0: none).
+    #[arg(long, default_value_t = 0.0)]
+    #[serde(default)]
+    pub label_smoothing: f32,
     /// AdamW weight decay.
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f32,
@@ -48,6 +61,11 @@ pub struct TrainSettings {
     /// Share of training item vectors built from text alone (helps cold start).
     #[arg(long, default_value_t = shape().id_dropout)]
     pub id_dropout: f64,
+    /// Share of each block's token mixing done by a causal low-pass filter over the event
+    /// sequence, next to attention (BSARec's inductive bias, made causal); 0: attention only.
+    #[arg(long, default_value_t = shape().filter_alpha)]
+    #[serde(default)]
+    pub filter_alpha: f64,
     /// WordPiece vocabulary size of the catalog tokenizer.
     #[arg(long, default_value_t = 6000)]
     pub vocab_size: usize,
@@ -86,6 +104,7 @@ impl TrainSettings {
             .with_max_len(self.max_len)
             .with_dropout(self.dropout)
             .with_id_dropout(self.id_dropout)
+            .with_filter_alpha(self.filter_alpha)
     }
 
     /// The shared loop's part.
@@ -95,6 +114,8 @@ impl TrainSettings {
             patience: self.patience,
             batch_size: self.batch_size,
             learning_rate: self.learning_rate,
+            warmup_steps: self.warmup_steps,
+            schedule: self.schedule,
             seed: self.seed,
         }
     }
@@ -112,8 +133,8 @@ mod tests {
         let t = s.teacher(7, 3);
         let m = TeacherConfig::new(7, 3);
         assert_eq!(
-            (t.d_model, t.n_layers, t.n_heads, t.max_len, t.dropout, t.id_dropout),
-            (m.d_model, m.n_layers, m.n_heads, m.max_len, m.dropout, m.id_dropout)
+            (t.d_model, t.n_layers, t.n_heads, t.max_len, t.dropout, t.id_dropout, t.filter_alpha),
+            (m.d_model, m.n_layers, m.n_heads, m.max_len, m.dropout, m.id_dropout, m.filter_alpha)
         );
     }
 }

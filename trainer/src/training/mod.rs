@@ -9,6 +9,7 @@
 pub mod batches;
 pub mod local_table;
 pub mod popularity;
+pub mod schedule;
 pub mod validation;
 
 use std::time::Instant;
@@ -23,6 +24,7 @@ use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 pub use local_table::LocalTable;
+pub use schedule::{LearningRates, Schedule};
 pub use validation::{Validation, validation_cases};
 
 use crate::progress::progress_bar;
@@ -35,7 +37,12 @@ pub struct LoopSettings {
     pub patience: usize,
     /// Examples per batch.
     pub batch_size: usize,
+    /// The peak learning rate.
     pub learning_rate: f64,
+    /// Optimiser steps of linear warm-up to `learning_rate`.
+    pub warmup_steps: usize,
+    /// What the rate does after the warm-up.
+    pub schedule: Schedule,
     /// Epoch `e` shuffles with `seed + e`.
     pub seed: u64,
 }
@@ -128,6 +135,14 @@ where
 {
     let name = objective.name();
     let mut since_best = history.since_best();
+    let steps_per_epoch = objective.lengths().len().div_ceil(settings.batch_size.max(1));
+    let mut rates = LearningRates::new(
+        settings.learning_rate,
+        settings.warmup_steps,
+        settings.schedule,
+        steps_per_epoch * settings.max_epochs,
+    )?;
+    rates.skip(steps_per_epoch * history.epochs.len());
     for epoch in history.epochs.len() + 1..=settings.max_epochs {
         if since_best >= settings.patience {
             break;
@@ -149,7 +164,7 @@ where
             loss_sum += value * weight as f64;
             loss_n += weight;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(settings.learning_rate, model, grads);
+            model = optim.step(rates.next_rate(), model, grads);
             bar.inc(1);
             bar.set_message(format!("epoch {epoch} loss {:.3}", loss_sum / loss_n.max(1) as f64));
         }

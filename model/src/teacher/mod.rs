@@ -4,16 +4,19 @@
 //!
 //! Item indices are shifted by one inside the model: row 0 of every item table is padding.
 
+pub mod block;
+pub mod filter;
+
 use burn::config::Config;
 use burn::module::{Initializer, Module};
 use burn::nn::attention::generate_autoregressive_mask;
-use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::{Distribution, Int, Tensor, TensorData, backend::Backend};
 
 use crate::catalog::ItemIdx;
 use crate::metrics::Scorer;
 use crate::text::ItemTokens;
+use block::{Block, BlockConfig};
 
 /// Shape of a teacher.
 #[derive(Config, Debug)]
@@ -41,6 +44,10 @@ pub struct TeacherConfig {
     /// dropped), so the text path learns to place items that were never interacted with.
     #[config(default = 0.0)]
     pub id_dropout: f64,
+    /// Share of each block's token mixing done by a causal low-pass filter over the
+    /// sequence instead of attention (see [`filter`]); 0 = attention only.
+    #[config(default = 0.0)]
+    pub filter_alpha: f64,
 }
 
 /// The teacher network.
@@ -52,7 +59,7 @@ pub struct Teacher<B: Backend> {
     position_embedding: Embedding<B>,
     input_norm: LayerNorm<B>,
     dropout: Dropout,
-    encoder: TransformerEncoder<B>,
+    blocks: Vec<Block<B>>,
     output_norm: LayerNorm<B>,
     max_len: usize,
     d_model: usize,
@@ -90,10 +97,14 @@ impl TeacherConfig {
             position_embedding: embedding(self.max_len),
             input_norm: LayerNormConfig::new(d).init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
-            encoder: TransformerEncoderConfig::new(d, 4 * d, self.n_heads, self.n_layers)
-                .with_dropout(self.dropout)
-                .with_norm_first(true)
-                .init(device),
+            blocks: (0..self.n_layers)
+                .map(|_| {
+                    BlockConfig::new(d, self.n_heads, self.max_len)
+                        .with_dropout(self.dropout)
+                        .with_filter_alpha(self.filter_alpha)
+                        .init(device)
+                })
+                .collect(),
             output_norm: LayerNormConfig::new(d).init(device),
             max_len: self.max_len,
             d_model: d,
@@ -165,7 +176,7 @@ impl<B: Backend> Teacher<B> {
         let x = x + self.position_embedding.forward(positions);
         let x = self.dropout.forward(self.input_norm.forward(x));
         let mask = generate_autoregressive_mask::<B>(batch, len, &device);
-        let h = self.encoder.forward(TransformerEncoderInput::new(x).mask_attn(mask));
+        let h = self.blocks.iter().fold(x, |h, block| block.forward(h, mask.clone()));
         self.output_norm.forward(h)
     }
 
@@ -277,10 +288,19 @@ mod tests {
     type B = Flex;
 
     fn setup() -> (Teacher<B>, ItemText<B>) {
+        setup_with(0.0)
+    }
+
+    fn setup_with(filter_alpha: f64) -> (Teacher<B>, ItemText<B>) {
         let device = Default::default();
         B::seed(&device, 7);
         let tokens = ItemTokens::new(&[vec![1, 2], vec![2, 3], vec![], vec![4], vec![1, 4, 5]], 3);
-        let config = TeacherConfig::new(5, 6).with_d_model(16).with_n_heads(2).with_max_len(8).with_dropout(0.0);
+        let config = TeacherConfig::new(5, 6)
+            .with_d_model(16)
+            .with_n_heads(2)
+            .with_max_len(8)
+            .with_dropout(0.0)
+            .with_filter_alpha(filter_alpha);
         // Burn initialises parameters lazily, per clone: pin the values through a record.
         let record = config.init::<B>(&device).into_record();
         (config.init(&device).load_record(record), ItemText::new(&tokens, &device))
@@ -288,7 +308,14 @@ mod tests {
 
     #[test]
     fn future_items_never_influence_earlier_positions() {
-        let (model, text) = setup();
+        // Attention alone, and blended with the causal filter.
+        for alpha in [0.0, 0.5] {
+            future_items_never_influence_earlier_positions_with(alpha);
+        }
+    }
+
+    fn future_items_never_influence_earlier_positions_with(filter_alpha: f64) {
+        let (model, text) = setup_with(filter_alpha);
         let device = Default::default();
         let items = model.item_vectors(&text);
         let seq = |ids: Vec<i64>| Tensor::<B, 2, Int>::from_data(TensorData::new(ids, [1, 5]), &device);

@@ -1,0 +1,109 @@
+//! A causal low-pass filter over the event sequence, mixed into each block next to
+//! attention (the inductive bias of BSARec, AAAI 2024, made causal).
+//!
+//! BSARec keeps the lowest frequencies of the whole window with an FFT, which lets a
+//! position see later events: fine when only the last position is trained, a leak when
+//! every position is (as here). This filter is a causal weighted average instead: position
+//! `t` is smoothed over `0..=t` with weights `exp(taps[t - s])`, normalised per position, so
+//! it never reads the future. The taps are learned, starting as an exponential moving
+//! average; a learned per-channel `beta` puts back some of the high frequencies,
+//! `out = low + beta * (x - low)`, as in BSARec.
+
+use burn::module::{Module, Param};
+use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
+
+/// The causal filter's parameters.
+#[derive(Module, Debug)]
+pub struct CausalFilter<B: Backend> {
+    /// Log-weight of the event `j` steps back: `[max_len]`.
+    taps: Param<Tensor<B, 1>>,
+    /// Share of each channel's high frequencies kept: `[d_model]`.
+    beta: Param<Tensor<B, 1>>,
+}
+
+impl<B: Backend> CausalFilter<B> {
+    /// A filter over windows of up to `max_len` events, starting as an exponential moving
+    /// average with decay `decay` per event and half of the high frequencies kept.
+    pub fn new(max_len: usize, d_model: usize, decay: f64, device: &B::Device) -> Self {
+        let taps: Vec<f32> = (0..max_len).map(|j| (j as f64 * decay.ln()) as f32).collect();
+        Self {
+            taps: Param::from_tensor(Tensor::from_data(TensorData::new(taps, [max_len]), device)),
+            beta: Param::from_tensor(Tensor::full([d_model], 0.5, device)),
+        }
+    }
+
+    /// The `[len, len]` lower-triangular averaging matrix: row `t` holds the normalised
+    /// weights of positions `0..=t`.
+    pub fn weights(&self, len: usize) -> Tensor<B, 2> {
+        let device = self.taps.device();
+        let taps = self.taps.val().slice(0..len).exp(); // [len]
+        let padded = Tensor::cat(vec![taps, Tensor::zeros([1], &device)], 0); // [len + 1]
+        // Entry (t, s) reads tap t - s, or the zero after the taps where s > t.
+        let index: Vec<i64> =
+            (0..len).flat_map(|t| (0..len).map(move |s| if s <= t { (t - s) as i64 } else { len as i64 })).collect();
+        let index = Tensor::<B, 1, Int>::from_data(TensorData::new(index, [len * len]), &device);
+        let matrix = padded.select(0, index).reshape([len, len]);
+        let sums = matrix.clone().sum_dim(1); // [len, 1]
+        matrix / sums
+    }
+
+    /// Filters each sequence along time.
+    ///
+    /// - `x`: `[batch, len, d_model]` with `len <= max_len`.
+    /// - returns `[batch, len, d_model]`: `low + beta * (x - low)`, where `low` at `t` is the
+    ///   weighted average of `x` over positions `0..=t`.
+    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        let [batch, len, d] = x.dims();
+        let by_time = x.clone().swap_dims(0, 1).reshape([len, batch * d]);
+        let low = self.weights(len).matmul(by_time).reshape([len, batch, d]).swap_dims(0, 1);
+        let beta = self.beta.val().reshape([1, 1, d]);
+        low.clone() + (x - low) * beta
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::backend::Flex;
+
+    use super::*;
+
+    type B = Flex;
+
+    #[test]
+    fn rows_are_causal_averages() {
+        let device = Default::default();
+        let filter = CausalFilter::<B>::new(6, 3, 0.5, &device);
+        let w = filter.weights(4).into_data().to_vec::<f32>().unwrap();
+        for t in 0..4 {
+            let row = &w[t * 4..t * 4 + 4];
+            assert!(row[t + 1..].iter().all(|&v| v == 0.0), "row {t} reads the future: {row:?}");
+            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+            // Decay 0.5: each step back weighs half the one after it.
+            for s in 1..=t {
+                assert!((row[s - 1] / row[s] - 0.5).abs() < 1e-5);
+            }
+        }
+    }
+
+    #[test]
+    fn later_events_never_change_earlier_outputs() {
+        let device = Default::default();
+        let filter = CausalFilter::<B>::new(5, 2, 0.8, &device);
+        let seq = |v: Vec<f32>| Tensor::<B, 3>::from_data(TensorData::new(v, [1, 5, 2]), &device);
+        let a = filter.forward(seq(vec![1., 2., 3., 4., 5., 6., 7., 8., 9., 10.]));
+        let b = filter.forward(seq(vec![1., 2., 3., 4., 5., 6., -7., 0., 9., 1.]));
+        let rows = |h: Tensor<B, 3>, r: std::ops::Range<usize>| h.slice([0..1, r]).into_data().to_vec::<f32>().unwrap();
+        assert_eq!(rows(a.clone(), 0..3), rows(b.clone(), 0..3));
+        assert_ne!(rows(a, 3..5), rows(b, 3..5));
+    }
+
+    #[test]
+    fn a_constant_sequence_passes_unchanged() {
+        let device = Default::default();
+        let filter = CausalFilter::<B>::new(4, 2, 0.7, &device);
+        let x = Tensor::<B, 3>::from_data(TensorData::new(vec![3f32, -1.0].repeat(8), [2, 4, 2]), &device);
+        let y = filter.forward(x.clone()).into_data().to_vec::<f32>().unwrap();
+        let x = x.into_data().to_vec::<f32>().unwrap();
+        assert!(y.iter().zip(&x).all(|(a, b)| (a - b).abs() < 1e-5), "{y:?}");
+    }
+}
