@@ -46,7 +46,7 @@ pub struct TeacherConfig {
     pub id_dropout: f64,
     /// Share of each block's token mixing done by a causal low-pass filter over the
     /// sequence instead of attention (see [`filter`]); 0 = attention only.
-    #[config(default = 0.0)]
+    #[config(default = 0.5)]
     pub filter_alpha: f64,
 }
 

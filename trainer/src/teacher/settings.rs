@@ -16,13 +16,13 @@ fn shape() -> TeacherConfig {
 #[derive(Args, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainSettings {
     /// Epochs at most.
-    #[arg(long, default_value_t = 25)]
+    #[arg(long, default_value_t = 30)]
     pub max_epochs: usize,
     /// Stop after this many epochs without a better validation NDCG@10.
     #[arg(long, default_value_t = 6)]
     pub patience: usize,
     /// Training sequences per batch.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 128)]
     pub batch_size: usize,
     /// AdamW learning rate.
     #[arg(long = "lr", default_value_t = 2e-3)]
@@ -128,7 +128,7 @@ mod tests {
     #[test]
     fn defaults_are_the_flags_defaults_and_the_model_crates() {
         let s = TrainSettings::default();
-        assert_eq!((s.max_epochs, s.patience, s.batch_size, s.valid_users, s.seed), (25, 6, 256, 10_000, 42));
+        assert_eq!((s.max_epochs, s.patience, s.batch_size, s.valid_users, s.seed), (30, 6, 128, 10_000, 42));
         assert_eq!(s.learning_rate, 2e-3);
         let t = s.teacher(7, 3);
         let m = TeacherConfig::new(7, 3);
