@@ -11,7 +11,7 @@ use pocketrank_model::teacher::{ItemText, TeacherConfig};
 use pocketrank_model::text::ItemTokens;
 use pocketrank_model::{Evaluation, LeaveOneOut};
 use pocketrank_trainer::data::{self, LoadOptions};
-use pocketrank_trainer::teacher::{self, Checkpoints, TrainInputs, TrainSettings, TrainState};
+use pocketrank_trainer::teacher::{self, Checkpoints, Negatives, TrainInputs, TrainSettings, TrainState};
 use pocketrank_trainer::tokenizer::CatalogTokenizer;
 
 type B = Autodiff<Flex>;
@@ -48,7 +48,7 @@ fn settings(epochs: usize, lr: f64) -> TrainSettings {
         learning_rate: lr,
         seed: 1,
         valid_users: EVAL_USERS,
-        negatives: 256,
+        negatives: Negatives::Sampled(256),
         ..TrainSettings::default()
     }
 }

@@ -101,7 +101,7 @@ mod tests {
             d_model: 32,
             n_layers: 1,
             n_heads: 1,
-            negatives: 512,
+            negatives: crate::teacher::Negatives::Sampled(512),
             valid_users: 1000,
             vocab_size: 1000,
             title_tokens: 12,

@@ -1,15 +1,15 @@
 //! The teacher's training batches and loss: next-item cross-entropy at every position,
-//! over the whole catalog (full softmax) or the batch's targets plus shared uniform
-//! negatives (sampled softmax).
+//! over the whole catalog (full softmax) or the batch's targets plus shared negatives drawn
+//! by popularity, with the logQ correction (sampled softmax, see [`super::negatives`]).
 
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 use pocketrank_model::ItemIdx;
 use pocketrank_model::teacher::{ItemText, Teacher};
-use rand::Rng;
 use rand::rngs::StdRng;
 
+use super::negatives::NegativeSampler;
 use crate::training::LocalTable;
 
 /// One batch of training sequences over a local item table: the batch only computes the
@@ -25,24 +25,27 @@ pub struct TeacherBatch<B: Backend> {
     pub candidates: Tensor<B, 1, Int>,
     /// `[n]` the next item at each position, as a column of `candidates`.
     pub targets: Tensor<B, 1, Int>,
+    /// `[1, c]` the sampled softmax's correction, `ln p` of each candidate (subtracted from
+    /// its scores); `None` for the full softmax.
+    pub log_q: Option<Tensor<B, 2>>,
     /// `n`: predicted positions.
     pub n_targets: usize,
 }
 
 impl<B: Backend> TeacherBatch<B> {
     /// Builds a batch from sequences of at least 2 items (each already cut to `max_len + 1`).
-    /// With `negatives > 0` the candidates are the batch's targets plus that many distinct
-    /// items drawn uniformly from `catalog` (sampled softmax); with 0, all of `catalog`
-    /// (full softmax). `catalog` lists the items that exist at training time.
+    /// With `sampled = Some((sampler, m))` the candidates are the batch's targets plus `m`
+    /// draws from `sampler` (repeats kept once); with `None`, all of `catalog` (full
+    /// softmax). `catalog` lists the items that exist at training time.
     pub fn new(
         seqs: &[&[ItemIdx]],
         catalog: &[ItemIdx],
-        negatives: usize,
+        sampled: Option<(&NegativeSampler, usize)>,
         rng: &mut StdRng,
         device: &B::Device,
     ) -> Self {
         let mut table = LocalTable::new();
-        if negatives == 0 {
+        if sampled.is_none() {
             for &i in catalog {
                 table.row(i64::from(i) + 1);
             }
@@ -68,18 +71,20 @@ impl<B: Backend> TeacherBatch<B> {
             }
             col
         };
-        if negatives == 0 {
+        if sampled.is_none() {
             for &i in catalog {
                 add(i64::from(i) + 1, &mut table, &mut columns);
             }
         }
         let targets: Vec<i64> = next_items.iter().map(|&i| add(i, &mut table, &mut columns)).collect();
-        if negatives > 0 {
-            let wanted = (columns.len() + negatives).min(catalog.len());
-            while columns.len() < wanted {
-                let i = catalog[rng.random_range(0..catalog.len())];
-                add(i64::from(i) + 1, &mut table, &mut columns);
+        let mut log_q = None;
+        if let Some((sampler, negatives)) = sampled {
+            for _ in 0..negatives {
+                add(i64::from(sampler.draw(rng)) + 1, &mut table, &mut columns);
             }
+            let ids = columns.ids();
+            let q: Vec<f32> = ids.iter().map(|&shifted| sampler.log_p((shifted - 1) as ItemIdx)).collect();
+            log_q = Some(Tensor::from_data(TensorData::new(q, [1, ids.len()]), device));
         }
         let ids = table.into_ids();
         let (n, c, k) = (targets.len(), candidates.len(), ids.len());
@@ -89,6 +94,7 @@ impl<B: Backend> TeacherBatch<B> {
             positions: Tensor::from_data(TensorData::new(positions, [n]), device),
             candidates: Tensor::from_data(TensorData::new(candidates, [c]), device),
             targets: Tensor::from_data(TensorData::new(targets, [n]), device),
+            log_q,
             n_targets: n,
         }
     }
@@ -106,7 +112,10 @@ pub fn batch_loss<B: Backend>(
     let hidden = model.forward(batch.inputs, items.clone()); // [batch, len, d]
     let [b, l, d] = hidden.dims();
     let rows = hidden.reshape([b * l, d]).select(0, batch.positions); // [n, d]
-    let logits = model.candidate_logits(rows, items, batch.candidates); // [n, c]
+    let mut logits = model.candidate_logits(rows, items, batch.candidates); // [n, c]
+    if let Some(log_q) = batch.log_q {
+        logits = logits - log_q;
+    }
     let smoothing = (smoothing > 0.0).then_some(smoothing);
     CrossEntropyLossConfig::new().with_smoothing(smoothing).init(&logits.device()).forward(logits, batch.targets)
 }

@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod checkpoints;
+pub mod negatives;
 pub mod settings;
 
 use std::path::Path;
@@ -19,6 +20,7 @@ use pocketrank_model::{EvalCase, ItemIdx, LeaveOneOut};
 use rand::rngs::StdRng;
 
 pub use checkpoints::{Checkpoints, TrainState};
+pub use negatives::{NegativeSampler, Negatives};
 pub use settings::TrainSettings;
 
 use crate::evaluation::evaluate_with_progress;
@@ -60,7 +62,8 @@ struct TeacherObjective<'a, B: AutodiffBackend> {
     targets: usize,
     /// Items that exist at training time.
     catalog: Vec<ItemIdx>,
-    negatives: usize,
+    /// The sampled softmax's sampler and negatives per batch; `None`: full softmax.
+    sampled: Option<(NegativeSampler, usize)>,
     label_smoothing: f32,
     text: ItemText<B>,
     valid_text: ItemText<B::InnerBackend>,
@@ -83,7 +86,8 @@ impl<B: AutodiffBackend> Objective<B, Teacher<B>> for TeacherObjective<'_, B> {
 
     fn loss(&self, model: &Teacher<B>, batch: &[usize], rng: &mut StdRng) -> (Tensor<B, 1>, usize) {
         let seqs: Vec<&[ItemIdx]> = batch.iter().map(|&i| self.seqs[i]).collect();
-        let batch = TeacherBatch::<B>::new(&seqs, &self.catalog, self.negatives, rng, &self.device);
+        let sampled = self.sampled.as_ref().map(|(sampler, n)| (sampler, *n));
+        let batch = TeacherBatch::<B>::new(&seqs, &self.catalog, sampled, rng, &self.device);
         let n = batch.n_targets;
         (batch_loss(model, &self.text, batch, self.label_smoothing), n)
     }
@@ -134,6 +138,13 @@ pub fn train<B: AutodiffBackend>(
         .filter(|&i| held_out.is_none_or(|h| !h.get(i as usize).copied().unwrap_or(false)))
         .collect();
     let validation = Validation::new(inputs.split, config.n_items, settings.valid_users, settings.seed);
+    let sampled = match settings.negatives.resolve(catalog.len()) {
+        Some(n) => {
+            log(&format!("sampled softmax: {n} negatives per batch by popularity, logQ-corrected"));
+            Some((NegativeSampler::new(&catalog, config.n_items, &seqs)?, n))
+        }
+        None => None,
+    };
     log(&format!(
         "{} training sequences, {} targets per epoch, {} validation users",
         seqs.len(),
@@ -145,7 +156,7 @@ pub fn train<B: AutodiffBackend>(
         lengths,
         targets,
         catalog,
-        negatives: settings.negatives,
+        sampled,
         label_smoothing: settings.label_smoothing,
         text: ItemText::new(inputs.tokens, device),
         valid_text: ItemText::new(inputs.tokens, device),

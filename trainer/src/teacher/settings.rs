@@ -4,6 +4,7 @@ use clap::Args;
 use pocketrank_model::teacher::TeacherConfig;
 use serde::{Deserialize, Serialize};
 
+use super::Negatives;
 use crate::training::{LoopSettings, Schedule};
 
 /// The model crate's defaults for the teacher's shape (written there, once).
@@ -72,10 +73,13 @@ pub struct TrainSettings {
     /// Title tokens kept per item.
     #[arg(long, default_value_t = 24)]
     pub title_tokens: usize,
-    /// Sampled softmax with this many shared uniform negatives per batch instead of the
-    /// full softmax over the catalog (0: more accurate, ~3x slower on CPU).
-    #[arg(long, default_value_t = 0)]
-    pub negatives: usize,
+    /// The softmax over the catalog: `full`, a number of negatives per batch drawn by
+    /// popularity (sampled softmax, logQ-corrected, the batch's own targets as in-batch
+    /// negatives: an epoch costs O(events), not O(events × items)), or `auto`: full up to
+    /// 100,000 items, 8,192 negatives past that.
+    #[arg(long, default_value_t = Negatives::Auto)]
+    #[serde(default)]
+    pub negatives: Negatives,
     /// Hold this share of the catalog out of training entirely and report how well those
     /// items are ranked from their text alone (cold start).
     #[arg(long, default_value_t = 0.0)]

@@ -47,6 +47,11 @@ impl LocalTable {
         self.ids.is_empty()
     }
 
+    /// The shifted ids in row order.
+    pub fn ids(&self) -> &[i64] {
+        &self.ids
+    }
+
     /// The shifted ids in row order: `[len]`, what the batch's item vectors are computed for.
     pub fn into_ids(self) -> Vec<i64> {
         self.ids
