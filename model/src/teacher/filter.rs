@@ -101,7 +101,7 @@ mod tests {
     fn a_constant_sequence_passes_unchanged() {
         let device = Default::default();
         let filter = CausalFilter::<B>::new(4, 2, 0.7, &device);
-        let x = Tensor::<B, 3>::from_data(TensorData::new(vec![3f32, -1.0].repeat(8), [2, 4, 2]), &device);
+        let x = Tensor::<B, 3>::from_data(TensorData::new([3f32, -1.0].repeat(8), [2, 4, 2]), &device);
         let y = filter.forward(x.clone()).into_data().to_vec::<f32>().unwrap();
         let x = x.into_data().to_vec::<f32>().unwrap();
         assert!(y.iter().zip(&x).all(|(a, b)| (a - b).abs() < 1e-5), "{y:?}");
