@@ -78,7 +78,13 @@ impl Checkpoints {
         path: &Path,
         device: &B::Device,
     ) -> anyhow::Result<Teacher<B>> {
-        model.load_file(path, &Rec::new(), device).with_context(|| format!("loading {}", path.display()))
+        model.load_file(path, &Rec::new(), device).with_context(|| {
+            format!(
+                "loading {} (a teacher trained before its blocks gained the causal filter \
+                 cannot be read by this version: train it again into a new run folder)",
+                path.display()
+            )
+        })
     }
 
     /// Restores the last model and optimizer state.
