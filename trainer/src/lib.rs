@@ -7,6 +7,7 @@ pub mod commands;
 pub mod data;
 pub mod distillation;
 pub mod evaluation;
+pub mod memory;
 pub mod plots;
 pub mod progress;
 pub mod report;

@@ -42,7 +42,7 @@ fn download_verifies_and_loads() {
     let cache = tempfile::tempdir().unwrap();
     let dir = cache.path().join("amazon-beauty-s3rec");
     download::beauty_s3rec(&dir, &offline_fetch, &|_| {}).unwrap();
-    let opts = LoadOptions { skip_bad_rows: false, allow_download: false };
+    let opts = LoadOptions { skip_bad_rows: false, allow_download: false, ..LoadOptions::default() };
     let ing = data::load("amazon-beauty-s3rec", cache.path(), &opts, &|_| {}).unwrap();
     let s = ing.dataset.stats();
     assert_eq!((s.users, s.items, s.interactions), (22_363, 12_101, 198_502));

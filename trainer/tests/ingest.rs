@@ -5,7 +5,7 @@ mod common;
 use pocketrank_trainer::data::{self, LoadOptions};
 
 fn load(name: &str) -> data::Ingested {
-    let opts = LoadOptions { skip_bad_rows: false, allow_download: false };
+    let opts = LoadOptions { skip_bad_rows: false, allow_download: false, ..LoadOptions::default() };
     data::load(name, &common::data_dir(), &opts, &|_| {}).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 

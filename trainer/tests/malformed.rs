@@ -31,7 +31,7 @@ fn beauty_dir(sequences: &[u8]) -> tempfile::TempDir {
 }
 
 fn load_beauty(root: &Path, skip: bool) -> Result<data::Ingested, IngestError> {
-    let opts = LoadOptions { skip_bad_rows: skip, allow_download: false };
+    let opts = LoadOptions { skip_bad_rows: skip, allow_download: false, ..LoadOptions::default() };
     data::load("amazon-beauty-s3rec", root, &opts, &|_| {})
 }
 
@@ -102,7 +102,7 @@ fn shop_export_csv_and_jsonl() {
     let bad = write(dir.path(), "bad.csv", b"user_id,item_id,timestamp,event\nu1,sku-1,1704067200,view\nu2,sku-9,1704067200,view\nu3,sku-2,soon,view\nu4,sku-2,1704067200,wishlist\n");
     let err = data::load_export(&bad, Some(&catalog), &LoadOptions::default()).unwrap_err().to_string();
     assert!(err.contains("bad.csv:3") && err.contains("item_id") && err.contains("sku-9"), "{err}");
-    let opts = LoadOptions { skip_bad_rows: true, allow_download: false };
+    let opts = LoadOptions { skip_bad_rows: true, allow_download: false, ..LoadOptions::default() };
     let ing = data::load_export(&bad, Some(&catalog), &opts).unwrap();
     assert_eq!((ing.skipped_rows, ing.dataset.stats().interactions), (3, 1));
 

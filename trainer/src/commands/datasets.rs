@@ -4,7 +4,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use super::input::{DataDir, Input};
-use crate::data;
+use crate::{data, memory};
 
 /// `trainer datasets`.
 #[derive(Args, Debug)]
@@ -39,9 +39,11 @@ pub struct InspectArgs {
 }
 
 impl InspectArgs {
-    /// Prints the dataset's counts.
+    /// Prints the dataset's counts, and how fast and in how much memory it was read.
     pub fn run(self) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
         let ingested = self.input.load()?;
+        let seconds = started.elapsed().as_secs_f64();
         let s = ingested.dataset.stats();
         println!("dataset:      {}", ingested.dataset.name);
         println!("users:        {}", s.users);
@@ -49,6 +51,10 @@ impl InspectArgs {
         println!("interactions: {}", s.interactions);
         if let Some(b) = ingested.baskets {
             println!("baskets:      {b}");
+        }
+        println!("rows read:    {} in {seconds:.1} s ({:.0} rows/s)", ingested.rows, ingested.rows as f64 / seconds);
+        if let Some(peak) = memory::peak_rss_bytes() {
+            println!("peak RSS:     {:.0} MiB", peak as f64 / (1024.0 * 1024.0));
         }
         Ok(())
     }

@@ -21,6 +21,22 @@ pub enum IngestError {
     },
     #[error("{path}:{line}: field `{field}`: {message}")]
     Parse { path: PathBuf, line: usize, field: String, message: String },
+    #[error("{path}: row group {row_group}, row {row}: column `{column}`: {message}")]
+    Row { path: PathBuf, row_group: usize, row: u64, column: String, message: String },
+    #[error("{path}: {message}")]
+    Schema { path: PathBuf, message: String },
+    #[error("{path} is not a readable Parquet file: {message}")]
+    Parquet { path: PathBuf, message: String },
+    #[error(
+        "duplicate event: {event} is at {first} and again at {second} \
+         (pass --skip-bad-rows to keep one and count the others)"
+    )]
+    Duplicate {
+        /// The event in words: shopper, item, kind and time.
+        event: String,
+        first: String,
+        second: String,
+    },
     #[error("{path} is empty: expected {expected}")]
     Empty { path: PathBuf, expected: String },
     #[error("{path}: missing column `{column}` (the header has: {header})")]

@@ -1,9 +1,13 @@
-//! The format a shop exports: an events file and an optional catalog file, each CSV (with
-//! a header) or JSON Lines, plain or gzip.
+//! The format a shop exports: events and an optional catalog, each CSV (with a header),
+//! JSON Lines (plain or gzip) or Parquet. Events may also be a folder of shards (every
+//! `.parquet`, `.csv` and `.jsonl` file in it and its subfolders, in name order; names
+//! starting with `.` or `_`, such as Spark's `_SUCCESS`, are ignored).
 //!
 //! Events: `user_id,item_id,timestamp[,event]`. `timestamp` is Unix seconds or
 //! milliseconds, or an RFC 3339 / `YYYY-MM-DD HH:MM:SS` date; `event` is `view`, `cart`,
-//! `purchase` or `review` (or a common synonym) and defaults to `view`.
+//! `purchase` or `review` (or a common synonym) and defaults to `view`. Rows need not be in
+//! time order: each shopper's events are sorted. Other column names are mapped with
+//! [`Columns`] (`--column user=customer_id`).
 //!
 //! Catalog: `item_id,title[,brand][,category][,attributes]`, attributes separated by `|`
 //! (in JSON Lines, an array of strings is also accepted). Without a catalog, every item id
@@ -12,13 +16,15 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use pocketrank_model::{Catalog, Dataset, Event, EventKind, Item};
+use pocketrank_model::{Catalog, EventKind, Item};
 use serde_json::Value;
 
+use super::columns::{Columns, Field};
 use super::error::IngestError;
-use super::ids::{Interner, RowPolicy};
+use super::event_log::EventLog;
+use super::ids::RowPolicy;
 use super::source::{self, column, csv_error};
-use super::{Ingested, Source};
+use super::{Ingested, Source, parquet};
 
 /// True for `.jsonl`, `.ndjson` and `.json` (optionally followed by `.gz`).
 fn is_json_lines(path: &Path) -> bool {
@@ -27,10 +33,10 @@ fn is_json_lines(path: &Path) -> bool {
     [".jsonl", ".ndjson", ".json"].iter().any(|ext| name.ends_with(ext))
 }
 
-/// One row as a set of named string fields (CSV or JSON Lines alike).
-struct Row {
-    line: usize,
-    fields: HashMap<String, String>,
+/// One catalog row as a set of named string fields (CSV, JSON Lines or Parquet alike).
+pub(super) struct Row {
+    pub line: usize,
+    pub fields: HashMap<String, String>,
 }
 
 impl Row {
@@ -43,10 +49,13 @@ impl Row {
     }
 }
 
-/// Reads every row of a CSV or JSON Lines file; `required` columns must be in a CSV header.
-fn rows(path: &Path, required: &[&str], policy: &mut RowPolicy) -> Result<Vec<Row>, IngestError> {
+/// Reads every row of a catalog file; `required` columns must be in a CSV header or a
+/// Parquet schema.
+fn rows(path: &Path, columns: &Columns, required: &[&str], policy: &mut RowPolicy) -> Result<Vec<Row>, IngestError> {
     let mut out = Vec::new();
-    if is_json_lines(path) {
+    if parquet::is_parquet(path) {
+        out = parquet::catalog_rows(path, columns)?;
+    } else if is_json_lines(path) {
         for line in source::lines(path)? {
             let (no, line) = line?;
             if line.trim().is_empty() {
@@ -57,20 +66,8 @@ fn rows(path: &Path, required: &[&str], policy: &mut RowPolicy) -> Result<Vec<Ro
                 .map(|obj| Row {
                     line: no,
                     fields: obj
-                        .into_iter()
-                        .map(|(k, v)| {
-                            let s = match v {
-                                Value::String(s) => s,
-                                Value::Array(a) => a
-                                    .iter()
-                                    .map(|x| x.as_str().map_or_else(|| x.to_string(), String::from))
-                                    .collect::<Vec<_>>()
-                                    .join("|"),
-                                Value::Null => String::new(),
-                                other => other.to_string(),
-                            };
-                            (k, s)
-                        })
+                        .iter()
+                        .map(|(k, v)| (k.clone(), json_text(v).map(std::borrow::Cow::into_owned).unwrap_or_default()))
                         .collect(),
                 });
             if let Some(row) = policy.check(parsed)? {
@@ -102,12 +99,17 @@ fn rows(path: &Path, required: &[&str], policy: &mut RowPolicy) -> Result<Vec<Ro
     Ok(out)
 }
 
+/// An integer time in Unix seconds: values above 10^11 are taken as milliseconds.
+pub fn unix_seconds(n: i64) -> i64 {
+    if n.abs() > 100_000_000_000 { n / 1000 } else { n }
+}
+
 /// Parses a timestamp into Unix seconds: integer seconds or milliseconds (values above
 /// 10^11 are taken as milliseconds), fractional seconds, RFC 3339, or `YYYY-MM-DD[ HH:MM:SS]`.
 pub fn parse_timestamp(value: &str) -> Option<i64> {
     let v = value.trim();
     if let Ok(n) = v.parse::<i64>() {
-        return Some(if n.abs() > 100_000_000_000 { n / 1000 } else { n });
+        return Some(unix_seconds(n));
     }
     if let Ok(f) = v.parse::<f64>() {
         return f.is_finite().then_some(f as i64);
@@ -127,26 +129,27 @@ pub fn parse_timestamp(value: &str) -> Option<i64> {
 }
 
 /// Reads a catalog file.
-pub fn load_catalog(path: &Path, policy: &mut RowPolicy) -> Result<Catalog, IngestError> {
+pub fn load_catalog(path: &Path, columns: &Columns, policy: &mut RowPolicy) -> Result<Catalog, IngestError> {
     let mut items = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for row in rows(path, &["item_id", "title"], policy)? {
+    let name = |f| columns.name(f);
+    for row in rows(path, columns, &[name(Field::Item), name(Field::Title)], policy)? {
         let parsed = (|| {
-            let id = row.require(path, "item_id")?.to_string();
+            let id = row.require(path, name(Field::Item))?.to_string();
             if let Some(first) = seen.get(&id) {
                 return Err(IngestError::parse(
                     path,
                     row.line,
-                    "item_id",
+                    name(Field::Item),
                     format!("{id:?} already appeared on line {first}"),
                 ));
             }
             Ok(Item {
-                title: row.get("title").unwrap_or_default().to_string(),
-                brand: row.get("brand").map(String::from),
-                category: row.get("category").map(String::from),
+                title: row.get(name(Field::Title)).unwrap_or_default().to_string(),
+                brand: row.get(name(Field::Brand)).map(String::from),
+                category: row.get(name(Field::Category)).map(String::from),
                 attributes: row
-                    .get("attributes")
+                    .get(name(Field::Attributes))
                     .map(|a| a.split('|').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
                     .unwrap_or_default(),
                 id,
@@ -160,72 +163,202 @@ pub fn load_catalog(path: &Path, policy: &mut RowPolicy) -> Result<Catalog, Inge
     Ok(Catalog::new(items)?)
 }
 
-/// A shop's export: an events file plus an optional catalog file.
+/// A shop's export: events (a file or a folder of shards) plus an optional catalog file.
 #[derive(Debug, Clone)]
 pub struct ShopExport {
-    /// The dataset's name (the events file's stem).
+    /// The dataset's name (the events file's stem, or the folder's name).
     pub name: String,
     pub events: PathBuf,
     pub catalog: Option<PathBuf>,
+    pub columns: Columns,
 }
 
 impl ShopExport {
-    /// The export of `events` (and `catalog`), named after the events file.
-    pub fn new(events: &Path, catalog: Option<&Path>) -> Self {
-        let name = events.file_stem().and_then(|s| s.to_str()).unwrap_or("events").to_string();
-        Self { name, events: events.to_path_buf(), catalog: catalog.map(Path::to_path_buf) }
+    /// The export of `events` (and `catalog`), named after the events file or folder.
+    pub fn new(events: &Path, catalog: Option<&Path>, columns: Columns) -> Self {
+        let name = events.file_stem().and_then(|s| s.to_str()).unwrap_or("events");
+        let name = name.strip_suffix(".csv").or_else(|| name.strip_suffix(".jsonl")).unwrap_or(name).to_string();
+        Self { name, events: events.to_path_buf(), catalog: catalog.map(Path::to_path_buf), columns }
     }
 }
 
 impl Source for ShopExport {
     fn read(&self, policy: &mut RowPolicy) -> Result<Ingested, IngestError> {
-        read(&self.name, &self.events, self.catalog.as_deref(), policy)
+        let catalog = self.catalog.as_deref().map(|p| load_catalog(p, &self.columns, policy)).transpose()?;
+        let mut log = EventLog::new(catalog);
+        for file in event_files(&self.events)? {
+            if parquet::is_parquet(&file) {
+                parquet::read_events(&file, &self.columns, &mut log, policy)?;
+            } else if is_json_lines(&file) {
+                read_json_lines(&file, &self.columns, &mut log, policy)?;
+            } else {
+                read_csv(&file, &self.columns, &mut log, policy)?;
+            }
+        }
+        if log.events() == 0 {
+            let c = &self.columns;
+            return Err(IngestError::Empty {
+                path: self.events.clone(),
+                expected: format!(
+                    "rows with {}, {}, {}",
+                    c.name(Field::User),
+                    c.name(Field::Item),
+                    c.name(Field::Timestamp)
+                ),
+            });
+        }
+        let rows = log.events() as usize + policy.skipped;
+        let built = log.finish(&self.name, policy.skip_bad_rows)?;
+        Ok(Ingested {
+            dataset: built.dataset,
+            rows,
+            skipped_rows: policy.skipped,
+            duplicate_events: built.duplicates,
+            baskets: None,
+        })
     }
 }
 
-fn read(
-    name: &str,
-    events_path: &Path,
-    catalog_path: Option<&Path>,
-    policy: &mut RowPolicy,
-) -> Result<Ingested, IngestError> {
-    let catalog = catalog_path.map(|p| load_catalog(p, policy)).transpose()?;
-    let path = events_path;
-    let mut users = Interner::default();
-    let mut items = Interner::default();
-    let mut events = Vec::new();
-    for row in rows(path, &["user_id", "item_id", "timestamp"], policy)? {
-        let parsed = (|| {
-            let user = row.require(path, "user_id")?;
-            let item_id = row.require(path, "item_id")?;
-            let ts_raw = row.require(path, "timestamp")?;
-            let ts = parse_timestamp(ts_raw).ok_or_else(|| {
-                IngestError::parse(path, row.line, "timestamp", format!("{ts_raw:?} is neither Unix time nor a date"))
-            })?;
-            let kind = match row.get("event") {
-                Some(k) => {
-                    k.parse::<EventKind>().map_err(|e| IngestError::parse(path, row.line, "event", e.to_string()))?
-                }
-                None => EventKind::View,
-            };
-            let item = match &catalog {
-                Some(c) => c.index_of(item_id).ok_or_else(|| {
-                    IngestError::parse(path, row.line, "item_id", format!("{item_id:?} is not in the catalog"))
-                })?,
-                None => items.intern(item_id),
-            };
-            Ok((user.to_string(), item, ts, kind))
-        })();
-        if let Some((user, item, ts, kind)) = policy.check(parsed)? {
-            events.push(Event { user: users.intern(&user), item, ts, kind });
+/// Whether a file in a folder of shards is read: data files only, no hidden or marker files.
+fn is_shard(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    if name.starts_with(['.', '_']) {
+        return false;
+    }
+    let plain = name.strip_suffix(".gz").unwrap_or(name);
+    [".parquet", ".pq", ".csv", ".jsonl", ".ndjson", ".json"].iter().any(|ext| plain.ends_with(ext))
+}
+
+/// The events files: `path` itself, or every shard under the folder `path`, in name order.
+pub fn event_files(path: &Path) -> Result<Vec<PathBuf>, IngestError> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    let mut folders = vec![path.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let io = |source| IngestError::Io { path: folder.clone(), source };
+        for entry in std::fs::read_dir(&folder).map_err(io)? {
+            let entry_path = entry.map_err(io)?.path();
+            let hidden = entry_path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(['.', '_']));
+            if entry_path.is_dir() && !hidden {
+                folders.push(entry_path);
+            } else if is_shard(&entry_path) {
+                files.push(entry_path);
+            }
         }
     }
-    let catalog = match catalog {
-        Some(c) => c,
-        None => Catalog::new(items.into_names().into_iter().map(|id| Item { id, ..Item::default() }).collect())?,
+    files.sort();
+    if files.is_empty() {
+        return Err(IngestError::Empty {
+            path: path.to_path_buf(),
+            expected: ".parquet, .csv or .jsonl files (in it or its subfolders)".into(),
+        });
+    }
+    Ok(files)
+}
+
+/// Checks one event's fields and adds it to `log`. `field(f)` is the row's text for `f`.
+fn push_event<'a>(
+    log: &mut EventLog,
+    path: &Path,
+    line: usize,
+    columns: &Columns,
+    field: impl Fn(Field) -> Option<&'a str>,
+) -> Result<(), IngestError> {
+    let require = |f: Field| {
+        field(f)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| IngestError::parse(path, line, columns.name(f), "missing or empty"))
     };
-    let dataset = Dataset::from_events(name, catalog, users.into_names(), &events)?;
-    Ok(Ingested { dataset, skipped_rows: policy.skipped, baskets: None })
+    let (user, item_id, ts_raw) = (require(Field::User)?, require(Field::Item)?, require(Field::Timestamp)?);
+    let ts = parse_timestamp(ts_raw).ok_or_else(|| {
+        IngestError::parse(
+            path,
+            line,
+            columns.name(Field::Timestamp),
+            format!("{ts_raw:?} is neither Unix time nor a date"),
+        )
+    })?;
+    let kind = match field(Field::Event).map(str::trim).filter(|k| !k.is_empty()) {
+        Some(k) => k
+            .parse::<EventKind>()
+            .map_err(|e| IngestError::parse(path, line, columns.name(Field::Event), e.to_string()))?,
+        None => EventKind::View,
+    };
+    let item = log.item(item_id).ok_or_else(|| {
+        IngestError::parse(path, line, columns.name(Field::Item), format!("{item_id:?} is not in the catalog"))
+    })?;
+    let user = log.user(user);
+    log.push(line as u64, user, item, ts, kind);
+    Ok(())
+}
+
+/// Streams a CSV events file into `log`, one record at a time.
+fn read_csv(path: &Path, columns: &Columns, log: &mut EventLog, policy: &mut RowPolicy) -> Result<(), IngestError> {
+    let mut reader = source::csv_reader(path)?;
+    let header = reader.headers().map_err(|e| csv_error(path, e))?.clone();
+    let mut at = [None; Field::ALL.len()];
+    for f in [Field::User, Field::Item, Field::Timestamp] {
+        at[f as usize] = Some(column(path, &header, columns.name(f))?);
+    }
+    at[Field::Event as usize] = column(path, &header, columns.name(Field::Event)).ok();
+    log.begin_file(path, None);
+    let mut record = csv::StringRecord::new();
+    loop {
+        let read = reader.read_record(&mut record).map_err(|e| csv_error(path, e));
+        match policy.check(read)? {
+            Some(false) => break,
+            None => continue,
+            Some(true) => {}
+        }
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let pushed = push_event(log, path, line, columns, |f| at[f as usize].and_then(|i| record.get(i)));
+        policy.check(pushed)?;
+    }
+    Ok(())
+}
+
+/// The text of a JSON value: strings as they are, numbers and booleans printed, arrays
+/// joined with `|`, null as nothing.
+fn json_text(value: &Value) -> Option<std::borrow::Cow<'_, str>> {
+    Some(match value {
+        Value::String(s) => s.as_str().into(),
+        Value::Null => return None,
+        Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_str().map_or_else(|| x.to_string(), String::from))
+            .collect::<Vec<_>>()
+            .join("|")
+            .into(),
+        other => other.to_string().into(),
+    })
+}
+
+/// Streams a JSON Lines events file into `log`, one line at a time.
+fn read_json_lines(
+    path: &Path,
+    columns: &Columns,
+    log: &mut EventLog,
+    policy: &mut RowPolicy,
+) -> Result<(), IngestError> {
+    log.begin_file(path, None);
+    for line in source::lines(path)? {
+        let (no, line) = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let pushed = serde_json::from_str::<serde_json::Map<String, Value>>(&line)
+            .map_err(|e| IngestError::parse(path, no, "json", e.to_string()))
+            .and_then(|obj| {
+                let texts: Vec<Option<std::borrow::Cow<'_, str>>> =
+                    Field::ALL.iter().map(|f| obj.get(columns.name(*f)).and_then(json_text)).collect();
+                push_event(log, path, no, columns, |f| texts[f as usize].as_deref())
+            });
+        policy.check(pushed)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -146,5 +146,6 @@ fn read(files: &Instacart, policy: &mut RowPolicy) -> Result<Ingested, IngestErr
         return Err(IngestError::Empty { path: path.to_path_buf(), expected: "order lines".into() });
     }
     let dataset = Dataset::from_events("instacart", catalog, users.into_names(), &events)?;
-    Ok(Ingested { dataset, skipped_rows: policy.skipped, baskets: Some(baskets.len()) })
+    let rows = dataset.stats().interactions + policy.skipped;
+    Ok(Ingested { dataset, rows, skipped_rows: policy.skipped, duplicate_events: 0, baskets: Some(baskets.len()) })
 }

@@ -5,12 +5,15 @@
 //! a cache folder (`POCKETRANK_CACHE`, default `~/.cache/pocketrank`).
 
 pub mod beauty_sources;
+pub mod columns;
 pub mod download;
 pub mod error;
+pub mod event_log;
 pub mod generic;
 pub mod ids;
 pub mod instacart;
 pub mod pairs;
+pub mod parquet;
 pub mod s3rec;
 pub mod source;
 
@@ -18,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use pocketrank_model::Dataset;
 
+pub use columns::{ColumnSpec, Columns, Field};
 pub use error::IngestError;
 pub use ids::RowPolicy;
 
@@ -25,8 +29,12 @@ pub use ids::RowPolicy;
 #[derive(Debug)]
 pub struct Ingested {
     pub dataset: Dataset,
+    /// Rows read, skipped ones included.
+    pub rows: usize,
     /// Malformed rows skipped under `--skip-bad-rows`.
     pub skipped_rows: usize,
+    /// Repeated events (same shopper, item, time and kind) dropped under `--skip-bad-rows`.
+    pub duplicate_events: usize,
     /// Distinct baskets (orders), for basket data.
     pub baskets: Option<usize>,
 }
@@ -34,7 +42,7 @@ pub struct Ingested {
 /// One source of shop data, read into a [`Dataset`]. Each format is one implementation:
 /// [`s3rec::S3Rec`] (S3-Rec sequences), [`pairs::Pairs`] (user-item pairs),
 /// [`instacart::Instacart`] (order lines) and [`generic::ShopExport`] (a shop's own
-/// events and catalog); a new format is one more.
+/// events and catalog, CSV, JSON Lines or Parquet); a new format is one more.
 pub trait Source {
     /// Reads the events and the catalog; `policy` decides whether a malformed row fails
     /// the read or is skipped (and counted).
@@ -163,6 +171,8 @@ pub struct LoadOptions {
     pub skip_bad_rows: bool,
     /// Download public sources into the cache when the dataset is not in the data folder.
     pub allow_download: bool,
+    /// The column names of a shop export.
+    pub columns: Columns,
 }
 
 /// Finds `name` (or `name.gz` / the name without `.gz`) in `dir`.
@@ -211,7 +221,8 @@ pub fn load(name: &str, data_dir: &Path, opts: &LoadOptions, log: &dyn Fn(&str))
     (ds.open)(&folder)?.read(&mut RowPolicy::new(opts.skip_bad_rows))
 }
 
-/// Loads a shop export (events + optional catalog, CSV or JSON Lines).
+/// Loads a shop export: events (a file or a folder of shards) and an optional catalog,
+/// each CSV, JSON Lines or Parquet.
 pub fn load_export(events: &Path, catalog: Option<&Path>, opts: &LoadOptions) -> Result<Ingested, IngestError> {
-    generic::ShopExport::new(events, catalog).read(&mut RowPolicy::new(opts.skip_bad_rows))
+    generic::ShopExport::new(events, catalog, opts.columns.clone()).read(&mut RowPolicy::new(opts.skip_bad_rows))
 }

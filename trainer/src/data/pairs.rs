@@ -66,5 +66,6 @@ fn read(name: &str, path: &Path, policy: &mut RowPolicy) -> Result<Ingested, Ing
         .map(|(pos, &(user, item))| Event { user, item: dense[&item], ts: pos as i64, kind: EventKind::Review })
         .collect();
     let dataset = Dataset::from_events(name, catalog, users.into_names(), &events)?;
-    Ok(Ingested { dataset, skipped_rows: policy.skipped, baskets: None })
+    let rows = dataset.stats().interactions + policy.skipped;
+    Ok(Ingested { dataset, rows, skipped_rows: policy.skipped, duplicate_events: 0, baskets: None })
 }

@@ -102,7 +102,8 @@ fn read(files: &S3Rec, policy: &mut RowPolicy) -> Result<Ingested, IngestError> 
         }
     }
     let dataset = Dataset::from_events(name, catalog, users.into_names(), &events)?;
-    Ok(Ingested { dataset, skipped_rows: policy.skipped, baskets: None })
+    let rows = dataset.stats().interactions + policy.skipped;
+    Ok(Ingested { dataset, rows, skipped_rows: policy.skipped, duplicate_events: 0, baskets: None })
 }
 
 /// Parses `items.tsv`: `item_id  asin  title  attributes` (attributes joined with ` | `).
