@@ -1,10 +1,13 @@
 //! The training loop shared by the teacher and the student, on a toy objective: every
 //! example once per epoch in length buckets, early stopping with patience, the best kept,
 //! a clear stop on a non-finite loss, resuming from a history; and the teacher resuming an
-//! interrupted run on small synthetic data.
+//! interrupted run on small synthetic data; data-parallel replicas follow one device's
+//! loss curve.
 
 use std::cell::RefCell;
+use std::sync::Mutex;
 
+use burn::backend::flex::FlexDevice;
 use burn::backend::{Autodiff, Flex};
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -12,7 +15,7 @@ use burn::optim::AdamWConfig;
 use burn::tensor::{Tensor, backend::AutodiffBackend};
 use pocketrank_model::text::ItemTokens;
 use pocketrank_model::{LeaveOneOut, MetricSet};
-use pocketrank_trainer::teacher::{self, Checkpoints, TrainInputs, TrainSettings};
+use pocketrank_trainer::teacher::{self, Checkpoints, Negatives, TrainInputs, TrainSettings};
 use pocketrank_trainer::training::{self, EpochLog, History, Keeper, LoopSettings, Objective, Schedule};
 use rand::rngs::StdRng;
 
@@ -24,8 +27,8 @@ struct Toy {
     lengths: Vec<usize>,
     script: Vec<f64>,
     nan_from: usize,
-    batches: RefCell<Vec<Vec<usize>>>,
-    epoch: RefCell<usize>,
+    batches: Mutex<Vec<Vec<usize>>>,
+    epoch: Mutex<usize>,
 }
 
 impl Toy {
@@ -34,8 +37,8 @@ impl Toy {
             lengths: (0..37).map(|i| 2 + i % 6).collect(),
             script: script.to_vec(),
             nan_from: usize::MAX,
-            batches: RefCell::new(Vec::new()),
-            epoch: RefCell::new(0),
+            batches: Mutex::new(Vec::new()),
+            epoch: Mutex::new(0),
         }
     }
 }
@@ -50,15 +53,18 @@ impl Objective<B, Linear<B>> for Toy {
     fn targets(&self) -> usize {
         self.lengths.iter().map(|l| l - 1).sum()
     }
-    fn loss(&self, model: &Linear<B>, batch: &[usize], _: &mut StdRng) -> (Tensor<B, 1>, usize) {
-        self.batches.borrow_mut().push(batch.to_vec());
-        let x = Tensor::<B, 2>::ones([batch.len(), 2], &Default::default());
+    fn device(&self) -> &FlexDevice {
+        &FlexDevice
+    }
+    fn loss(&self, model: &Linear<B>, batch: &[usize], _: &mut StdRng, device: &FlexDevice) -> (Tensor<B, 1>, usize) {
+        self.batches.lock().unwrap().push(batch.to_vec());
+        let x = Tensor::<B, 2>::ones([batch.len(), 2], device);
         let loss = model.forward(x).powf_scalar(2.0).mean();
-        let epoch = *self.epoch.borrow() + 1;
+        let epoch = *self.epoch.lock().unwrap() + 1;
         (if epoch >= self.nan_from { loss * f32::NAN } else { loss }, batch.len())
     }
     fn validate(&self, _: &Linear<Flex>) -> anyhow::Result<MetricSet> {
-        let mut e = self.epoch.borrow_mut();
+        let mut e = self.epoch.lock().unwrap();
         *e += 1;
         Ok(MetricSet { ndcg10: self.script[*e - 1], ..MetricSet::default() })
     }
@@ -92,6 +98,7 @@ fn settings(max_epochs: usize, patience: usize) -> LoopSettings {
         warmup_steps: 0,
         schedule: Schedule::Constant,
         seed: 9,
+        replicas: 1,
     }
 }
 
@@ -111,7 +118,7 @@ fn every_example_once_per_epoch_in_length_buckets_and_early_stopping_keeps_the_b
     assert_eq!((history.best_epoch, history.best_ndcg10, history.epochs.len()), (Some(2), 0.3, 4));
     assert!(history.epochs.iter().all(|e| e.loss.is_finite() && e.loss >= 0.0));
 
-    let batches = toy.batches.borrow();
+    let batches = toy.batches.lock().unwrap();
     let per_epoch = 37usize.div_ceil(8);
     assert_eq!(batches.len(), 4 * per_epoch);
     let epochs: Vec<&[Vec<usize>]> = batches.chunks(per_epoch).collect();
@@ -216,4 +223,51 @@ fn the_teacher_resumes_an_interrupted_run() {
     assert!(losses[2] < losses[0], "{losses:?}");
     let reloaded = ckpt.load_model(config.init::<Flex>(&device), &ckpt.last_model(), &device).unwrap();
     assert_eq!(reloaded.num_params(), config.init::<Flex>(&device).num_params());
+}
+
+#[test]
+fn data_parallel_replicas_follow_one_devices_loss_curve() {
+    // 90 shoppers over a 40-item catalog; full softmax and no dropout, so that a step is
+    // deterministic and only the split of each batch across replicas differs.
+    let seqs: Vec<Vec<u32>> =
+        (0..90u32).map(|u| (0..6 + u % 7).map(|k| (u * 11 + k * (1 + 2 * (u % 4))) % 40).collect()).collect();
+    let split = LeaveOneOut::new(seqs);
+    let tokens = ItemTokens::empty(40);
+    let inputs = TrainInputs { split: &split, held_out: None, tokens: &tokens };
+    let settings = |replicas| TrainSettings {
+        d_model: 16,
+        n_layers: 1,
+        max_len: 10,
+        dropout: 0.0,
+        id_dropout: 0.0,
+        batch_size: 25,
+        learning_rate: 1e-2,
+        max_epochs: 3,
+        patience: 3,
+        valid_users: 0,
+        negatives: Negatives::Full,
+        replicas,
+        ..TrainSettings::default()
+    };
+    let config = settings(1).teacher(40, 1);
+    let curve = |replicas| {
+        let run = tempfile::tempdir().unwrap();
+        let lines = RefCell::new(Vec::new());
+        let log = |m: &str| lines.borrow_mut().push(m.to_string());
+        let s = settings(replicas);
+        let state = teacher::train::<B>(&Default::default(), &inputs, &config, &s, run.path(), false, &log).unwrap();
+        let said = lines.borrow().iter().any(|l| l.contains(&format!("data-parallel over {replicas} replicas")));
+        assert_eq!(said, replicas > 1, "{:?}", lines.borrow());
+        state.history.epochs.iter().map(|e| (e.loss, e.valid.ndcg10)).collect::<Vec<_>>()
+    };
+    let one = curve(1);
+    assert!(one[2].0 < one[0].0, "the loss falls: {one:?}");
+    // Two replicas split each batch evenly, three unevenly (25 = 9 + 9 + 7).
+    for replicas in [2, 3] {
+        let many = curve(replicas);
+        for ((a, va), (b, vb)) in one.iter().zip(&many) {
+            assert!((a - b).abs() <= 1e-5 * a, "{replicas} replicas: loss {b} vs one device's {a}");
+            assert!((va - vb).abs() <= 1e-3, "{replicas} replicas: valid NDCG@10 {vb} vs {va}");
+        }
+    }
 }

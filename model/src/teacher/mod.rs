@@ -81,6 +81,11 @@ impl<B: Backend> ItemText<B> {
         let (ids, weights) = tokens.to_tensors(device);
         Self { ids, weights }
     }
+
+    /// A copy on `device` (for a replica of the model on another device).
+    pub fn to_device(&self, device: &B::Device) -> Self {
+        Self { ids: self.ids.clone().to_device(device), weights: self.weights.clone().to_device(device) }
+    }
 }
 
 impl TeacherConfig {

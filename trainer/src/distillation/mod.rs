@@ -132,14 +132,18 @@ impl<B: AutodiffBackend> Objective<B, Student<B>> for StudentObjective<'_, B> {
         self.lists.rows()
     }
 
-    fn loss(&self, model: &Student<B>, batch: &[usize], rng: &mut StdRng) -> (Tensor<B, 1>, usize) {
+    fn device(&self) -> &B::Device {
+        &self.device
+    }
+
+    fn loss(&self, model: &Student<B>, batch: &[usize], rng: &mut StdRng, device: &B::Device) -> (Tensor<B, 1>, usize) {
         let ws: Vec<&Window> = batch.iter().map(|&w| &self.windows[w]).collect();
         let firsts: Vec<usize> = batch.iter().map(|&w| self.lists.first[w]).collect();
         let s = self.settings;
-        let b =
-            StudentBatch::<B>::new(&ws, &firsts, &self.lists, &self.popularity, s.context_dropout, rng, &self.device);
+        let b = StudentBatch::<B>::new(&ws, &firsts, &self.lists, &self.popularity, s.context_dropout, rng, device);
         let weights = LossWeights { temperature: s.temperature, ce: s.ce_weight, hint: s.hint_weight };
-        (distill_loss(model, &self.text, b, weights), batch.len())
+        let text = if device == &self.device { self.text.clone() } else { self.text.to_device(device) };
+        (distill_loss(model, &text, b, weights), batch.len())
     }
 
     fn validate(&self, model: &Student<B::InnerBackend>) -> anyhow::Result<MetricSet> {

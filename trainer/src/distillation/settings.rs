@@ -94,6 +94,7 @@ impl DistillSettings {
             warmup_steps: 0,
             schedule: crate::training::Schedule::Constant,
             seed: self.seed,
+            replicas: 1,
         }
     }
 }

@@ -84,12 +84,17 @@ impl<B: AutodiffBackend> Objective<B, Teacher<B>> for TeacherObjective<'_, B> {
         self.targets
     }
 
-    fn loss(&self, model: &Teacher<B>, batch: &[usize], rng: &mut StdRng) -> (Tensor<B, 1>, usize) {
+    fn device(&self) -> &B::Device {
+        &self.device
+    }
+
+    fn loss(&self, model: &Teacher<B>, batch: &[usize], rng: &mut StdRng, device: &B::Device) -> (Tensor<B, 1>, usize) {
         let seqs: Vec<&[ItemIdx]> = batch.iter().map(|&i| self.seqs[i]).collect();
         let sampled = self.sampled.as_ref().map(|(sampler, n)| (sampler, *n));
-        let batch = TeacherBatch::<B>::new(&seqs, &self.catalog, sampled, rng, &self.device);
+        let batch = TeacherBatch::<B>::new(&seqs, &self.catalog, sampled, rng, device);
         let n = batch.n_targets;
-        (batch_loss(model, &self.text, batch, self.label_smoothing), n)
+        let text = if device == &self.device { self.text.clone() } else { self.text.to_device(device) };
+        (batch_loss(model, &text, batch, self.label_smoothing), n)
     }
 
     fn validate(&self, model: &Teacher<B::InnerBackend>) -> anyhow::Result<MetricSet> {

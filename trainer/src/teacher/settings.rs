@@ -90,6 +90,16 @@ pub struct TrainSettings {
     /// Seed of initialisation, shuffling, negatives and the validation subset.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Data-parallel replicas: each step's batch is split across N replicas of the model,
+    /// their gradients summed with Burn's collective all-reduce. On `--device cuda`/`wgpu`
+    /// they use GPUs 0..N; on the CPU backends they share the CPU.
+    #[arg(long, default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
+    #[serde(default = "one")]
+    pub replicas: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Default for TrainSettings {
@@ -121,6 +131,7 @@ impl TrainSettings {
             warmup_steps: self.warmup_steps,
             schedule: self.schedule,
             seed: self.seed,
+            replicas: self.replicas,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! [`Objective`]; where models are kept is a [`Keeper`].
 
 pub mod batches;
+pub mod data_parallel;
 pub mod local_table;
 pub mod popularity;
 pub mod schedule;
@@ -45,6 +46,8 @@ pub struct LoopSettings {
     pub schedule: Schedule,
     /// Epoch `e` shuffles with `seed + e`.
     pub seed: u64,
+    /// Data-parallel replicas of the model (1: none), see [`data_parallel`].
+    pub replicas: usize,
 }
 
 /// One epoch's record.
@@ -96,10 +99,13 @@ pub trait Objective<B: AutodiffBackend, M: AutodiffModule<B>> {
     /// Predicted positions in one epoch (for targets per second).
     fn targets(&self) -> usize;
 
-    /// The loss of one batch (indices into [`lengths`](Self::lengths)), `[1]`, and the
-    /// weight of its value in the epoch's mean loss. `rng` is the epoch's generator (for
-    /// sampled negatives, dropouts of inputs).
-    fn loss(&self, model: &M, batch: &[usize], rng: &mut StdRng) -> (Tensor<B, 1>, usize);
+    /// The device the objective's own tensors live on.
+    fn device(&self) -> &B::Device;
+
+    /// The loss of one batch (indices into [`lengths`](Self::lengths)), `[1]`, on
+    /// `device` (the model's), and the weight of its value in the epoch's mean loss. `rng`
+    /// is the epoch's generator (for sampled negatives, dropouts of inputs).
+    fn loss(&self, model: &M, batch: &[usize], rng: &mut StdRng, device: &B::Device) -> (Tensor<B, 1>, usize);
 
     /// Validation metrics (full ranking, masked) of the model after an epoch.
     fn validate(&self, model: &M::InnerModule) -> anyhow::Result<MetricSet>;
@@ -120,7 +126,7 @@ pub trait Keeper<B: AutodiffBackend, M: AutodiffModule<B>, O> {
 /// `history.stopped`, tells the keeper and fails with a message naming the last good model.
 #[allow(clippy::too_many_arguments)]
 pub fn fit<B, M, O>(
-    objective: &dyn Objective<B, M>,
+    objective: &(dyn Objective<B, M> + Sync),
     keeper: &mut dyn Keeper<B, M, O>,
     mut model: M,
     mut optim: O,
@@ -130,10 +136,16 @@ pub fn fit<B, M, O>(
 ) -> anyhow::Result<M>
 where
     B: AutodiffBackend,
-    M: AutodiffModule<B>,
-    O: Optimizer<M, B>,
+    M: AutodiffModule<B> + Send,
+    O: Optimizer<M, B> + Clone + Send,
 {
     let name = objective.name();
+    let devices = data_parallel::replica_devices::<B>(objective.device(), settings.replicas);
+    // Initial values drawn in one fixed order, whatever the number of replicas.
+    data_parallel::initialise(&model);
+    if devices.len() > 1 {
+        log(&format!("{name}: data-parallel over {} replicas ({:?})", devices.len(), devices));
+    }
     let mut since_best = history.since_best();
     let steps_per_epoch = objective.lengths().len().div_ceil(settings.batch_size.max(1));
     let mut rates = LearningRates::new(
@@ -151,22 +163,35 @@ where
         let batches = batches::epoch_batches(objective.lengths(), settings.batch_size, &mut rng);
         let bar = progress_bar(batches.len() as u64, &format!("{name} epoch {epoch}"));
         let started = Instant::now();
-        let (mut loss_sum, mut loss_n) = (0.0, 0usize);
-        for batch in batches {
-            let (loss, weight) = objective.loss(&model, &batch, &mut rng);
-            let value: f64 = loss.clone().into_scalar().elem();
-            if !value.is_finite() {
-                bar.abandon();
-                history.stopped = Some(format!("{name} loss became {value} in epoch {epoch}"));
-                let kept = keeper.stopped(history)?;
-                anyhow::bail!("{name} loss became {value} in epoch {epoch}; stopping. {kept} Try a lower --lr.");
+        let (mut loss_sum, mut loss_n) = (0.0, 0.0);
+        let mut non_finite = None;
+        if devices.len() > 1 {
+            let rates: Vec<f64> = batches.iter().map(|_| rates.next_rate()).collect();
+            let seed = rand::Rng::random(&mut rng);
+            let out = data_parallel::epoch(objective, model, optim, &batches, &rates, seed, &devices, &bar)?;
+            (model, optim, loss_sum, loss_n, non_finite) =
+                (out.model.fork(objective.device()), out.optim, out.loss_sum, out.weight_sum, out.non_finite);
+        } else {
+            for batch in batches {
+                let (loss, weight) = objective.loss(&model, &batch, &mut rng, objective.device());
+                let value: f64 = loss.clone().into_scalar().elem();
+                if !value.is_finite() {
+                    non_finite = Some(value);
+                    break;
+                }
+                loss_sum += value * weight as f64;
+                loss_n += weight as f64;
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                model = optim.step(rates.next_rate(), model, grads);
+                bar.inc(1);
+                bar.set_message(format!("epoch {epoch} loss {:.3}", loss_sum / loss_n.max(1.0)));
             }
-            loss_sum += value * weight as f64;
-            loss_n += weight;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(rates.next_rate(), model, grads);
-            bar.inc(1);
-            bar.set_message(format!("epoch {epoch} loss {:.3}", loss_sum / loss_n.max(1) as f64));
+        }
+        if let Some(value) = non_finite {
+            bar.abandon();
+            history.stopped = Some(format!("{name} loss became {value} in epoch {epoch}"));
+            let kept = keeper.stopped(history)?;
+            anyhow::bail!("{name} loss became {value} in epoch {epoch}; stopping. {kept} Try a lower --lr.");
         }
         bar.finish_and_clear();
         let train_seconds = started.elapsed().as_secs_f64();
@@ -175,7 +200,7 @@ where
         let valid = objective.validate(&model.valid())?;
         let entry = EpochLog {
             epoch,
-            loss: loss_sum / loss_n.max(1) as f64,
+            loss: loss_sum / loss_n.max(1.0),
             valid,
             train_seconds,
             valid_seconds: started.elapsed().as_secs_f64(),
