@@ -53,6 +53,10 @@ impl FromStr for EventKind {
     /// Accepts the canonical names and the common synonyms shops export
     /// (`click`, `add_to_cart`, `order`, `transaction`, `rating`...), case-insensitively.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // The canonical names as logs usually spell them, without normalising a copy.
+        if let Some(kind) = Self::ALL.into_iter().find(|k| k.as_str() == s) {
+            return Ok(kind);
+        }
         let normalized = s.trim().to_ascii_lowercase().replace(['-', ' '], "_");
         Ok(match normalized.as_str() {
             "view" | "click" | "detail" | "pageview" | "page_view" | "impression_click" => Self::View,

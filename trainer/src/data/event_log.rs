@@ -255,4 +255,72 @@ mod tests {
         assert_eq!(log.describe(8 + 150), "part-1.parquet, row group 1, row 50");
         assert_eq!(log.describe(7), "a.csv:7");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any log, split anywhere between a CSV file and a Parquet file: every shopper's
+        /// events come out sorted by time (equal times in the files' order), each distinct
+        /// event once; with duplicates and no skipping, an error instead.
+        #[test]
+        fn any_log_reads_as_a_stable_sort_without_repeats(
+            rows in proptest::collection::vec((0u8..5, 0u8..6, 0i64..4, proptest::bool::ANY), 0..50),
+            cut in 0usize..50,
+        ) {
+            let cut = cut.min(rows.len());
+            let kind = |cart: bool| if cart { EventKind::Cart } else { EventKind::View };
+            let read = |skip: bool| {
+                let mut log = EventLog::new(None);
+                log.begin_file(Path::new("a.csv"), None);
+                for (n, &(u, i, ts, cart)) in rows.iter().enumerate() {
+                    if n == cut {
+                        log.begin_file(Path::new("b.parquet"), Some(vec![0]));
+                    }
+                    let (user, item) = (log.user(&format!("u{u}")), log.item(&format!("i{i}")).unwrap());
+                    let position = if n < cut { n as u64 + 2 } else { (n - cut) as u64 };
+                    log.push(position, user, item, ts, kind(cart));
+                }
+                log.finish("t", skip)
+            };
+            // The reference: shoppers in order of first appearance, a stable sort by time,
+            // the first of each repeated event kept.
+            let mut users: Vec<u8> = Vec::new();
+            for r in &rows {
+                if !users.contains(&r.0) {
+                    users.push(r.0);
+                }
+            }
+            let expected: Vec<Vec<(String, i64, EventKind)>> = users
+                .iter()
+                .map(|&u| {
+                    let mut seq: Vec<(String, i64, EventKind)> =
+                        rows.iter().filter(|r| r.0 == u).map(|r| (format!("i{}", r.1), r.2, kind(r.3))).collect();
+                    seq.sort_by_key(|e| e.1);
+                    let mut kept: Vec<(String, i64, EventKind)> = Vec::new();
+                    for e in seq {
+                        if !kept.contains(&e) {
+                            kept.push(e);
+                        }
+                    }
+                    kept
+                })
+                .collect();
+            let repeats = rows.len() - expected.iter().map(Vec::len).sum::<usize>();
+            if rows.is_empty() {
+                proptest::prop_assert!(read(true).is_err());
+                return Ok(());
+            }
+            let built = read(true).unwrap();
+            let ds = &built.dataset;
+            let got: Vec<Vec<(String, i64, EventKind)>> = ds
+                .sequences
+                .iter()
+                .map(|s| s.iter().map(|e| (ds.catalog.get(e.item).unwrap().id.clone(), e.ts, e.kind)).collect())
+                .collect();
+            proptest::prop_assert_eq!(&ds.users, &users.iter().map(|u| format!("u{u}")).collect::<Vec<_>>());
+            proptest::prop_assert_eq!(got, expected);
+            proptest::prop_assert_eq!(built.duplicates, repeats);
+            proptest::prop_assert_eq!(read(false).is_err(), repeats > 0);
+        }
+    }
 }

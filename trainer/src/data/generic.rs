@@ -305,19 +305,61 @@ fn read_csv(path: &Path, columns: &Columns, log: &mut EventLog, policy: &mut Row
     }
     at[Field::Event as usize] = column(path, &header, columns.name(Field::Event)).ok();
     log.begin_file(path, None);
-    let mut record = csv::StringRecord::new();
-    loop {
-        let read = reader.read_record(&mut record).map_err(|e| csv_error(path, e));
-        match policy.check(read)? {
-            Some(false) => break,
-            None => continue,
-            Some(true) => {}
+    // Parsing on a second thread, in chunks of records; interning, which needs the log, here.
+    // Chunks go back to the parser to be filled again, so records keep their allocations.
+    type Chunk = Vec<Result<csv::StringRecord, IngestError>>;
+    const CHUNK: usize = 4096;
+    std::thread::scope(|scope| {
+        let (filled_tx, filled) = std::sync::mpsc::sync_channel::<(Chunk, usize)>(4);
+        let (empty_tx, empty) = std::sync::mpsc::channel::<Chunk>();
+        scope.spawn(move || {
+            let mut chunk = Chunk::new();
+            let mut n = 0;
+            loop {
+                if n == chunk.len() {
+                    chunk.push(Ok(csv::StringRecord::new()));
+                }
+                if chunk[n].is_err() {
+                    chunk[n] = Ok(csv::StringRecord::new());
+                }
+                let Ok(record) = &mut chunk[n] else { unreachable!("just made a record") };
+                let mut more = true;
+                match reader.read_record(record) {
+                    Ok(false) => more = false,
+                    Ok(true) => n += 1,
+                    Err(e) => {
+                        let e = csv_error(path, e);
+                        // Only a malformed row lets reading go on; an I/O error ends it.
+                        more = matches!(e, IngestError::Parse { .. });
+                        chunk[n] = Err(e);
+                        n += 1;
+                    }
+                }
+                if !more || n == CHUNK {
+                    let next = empty.try_recv().unwrap_or_default();
+                    if filled_tx.send((std::mem::replace(&mut chunk, next), n)).is_err() || !more {
+                        return;
+                    }
+                    n = 0;
+                }
+            }
+        });
+        for (mut chunk, n) in filled {
+            for slot in chunk.iter_mut().take(n) {
+                if slot.is_err() {
+                    // Fails, or skips and counts; the slot gets a fresh record for reuse.
+                    policy.check(std::mem::replace(slot, Ok(csv::StringRecord::new())))?;
+                    continue;
+                }
+                let Ok(record) = slot else { continue };
+                let line = record.position().map_or(0, |p| p.line() as usize);
+                let pushed = push_event(log, path, line, columns, |f| at[f as usize].and_then(|i| record.get(i)));
+                policy.check(pushed)?;
+            }
+            let _ = empty_tx.send(chunk);
         }
-        let line = record.position().map_or(0, |p| p.line() as usize);
-        let pushed = push_event(log, path, line, columns, |f| at[f as usize].and_then(|i| record.get(i)));
-        policy.check(pushed)?;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// The text of a JSON value: strings as they are, numbers and booleans printed, arrays

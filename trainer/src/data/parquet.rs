@@ -137,7 +137,7 @@ impl Shard {
         self,
         path: &Path,
         indices: &[usize],
-    ) -> Result<impl Iterator<Item = Result<RecordBatch, IngestError>>, IngestError> {
+    ) -> Result<impl Iterator<Item = Result<RecordBatch, IngestError>> + Send + use<>, IngestError> {
         let mask = ProjectionMask::roots(self.builder.parquet_schema(), indices.iter().copied());
         let reader = self
             .builder
@@ -270,46 +270,63 @@ pub fn read_events(
             message,
         }
     };
-    let mut first_row = 0u64;
-    for batch in shard.batches(path, &indices)? {
-        let batch = batch?;
-        let column = |f| batch.column_by_name(name(f));
-        let (Some(user_col), Some(item_col), Some(ts_col)) =
-            (column(Field::User), column(Field::Item), column(Field::Timestamp))
-        else {
-            return Err(parquet_error(path, "a record batch lacks a projected column"));
-        };
-        let users = map_text(user_col.as_ref(), &mut |s| log.user(s));
-        let items = map_text(item_col.as_ref(), &mut |s| log.item(s));
-        let times = seconds(ts_col.as_ref());
-        let kinds = column(Field::Event)
-            .map(|c| map_text(c.as_ref(), &mut |s| s.parse::<EventKind>().map_err(|e| e.to_string())));
-        for i in 0..batch.num_rows() {
-            let row = first_row + i as u64;
-            let parsed = (|| {
-                let user = users[i].ok_or_else(|| bad(row, Field::User, "the shopper id is null".into()))?;
-                let item =
-                    items[i].ok_or_else(|| bad(row, Field::Item, "the item id is null".into()))?.ok_or_else(|| {
-                        bad(row, Field::Item, format!("{:?} is not in the catalog", text_at(item_col, i)))
-                    })?;
-                let ts = times[i]
-                    .ok_or_else(|| bad(row, Field::Timestamp, "the time is missing (null)".into()))?
-                    .ok_or_else(|| {
+    let batches = shard.batches(path, &indices)?;
+    let (ts_name, event_name) = (name(Field::Timestamp), name(Field::Event));
+    // Decoding and time parsing on a second thread; interning, which needs the log, here.
+    std::thread::scope(|scope| {
+        let (decoded_tx, decoded) = std::sync::mpsc::sync_channel(2);
+        scope.spawn(move || {
+            for batch in batches {
+                let batch = batch.map(|batch| {
+                    let times = batch.column_by_name(ts_name).map(|c| seconds(c.as_ref()));
+                    let kinds = batch
+                        .column_by_name(event_name)
+                        .map(|c| map_text(c.as_ref(), &mut |s| s.parse::<EventKind>().map_err(|e| e.to_string())));
+                    (batch, times, kinds)
+                });
+                if decoded_tx.send(batch).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut first_row = 0u64;
+        for batch in decoded {
+            let (batch, times, kinds) = batch?;
+            let column = |f| batch.column_by_name(name(f));
+            let (Some(user_col), Some(item_col), Some(ts_col), Some(times)) =
+                (column(Field::User), column(Field::Item), column(Field::Timestamp), times)
+            else {
+                return Err(parquet_error(path, "a record batch lacks a projected column"));
+            };
+            let users = map_text(user_col.as_ref(), &mut |s| log.user(s));
+            let items = map_text(item_col.as_ref(), &mut |s| log.item(s));
+            for i in 0..batch.num_rows() {
+                let row = first_row + i as u64;
+                let parsed = (|| {
+                    let user = users[i].ok_or_else(|| bad(row, Field::User, "the shopper id is null".into()))?;
+                    let item =
+                        items[i].ok_or_else(|| bad(row, Field::Item, "the item id is null".into()))?.ok_or_else(
+                            || bad(row, Field::Item, format!("{:?} is not in the catalog", text_at(item_col, i))),
+                        )?;
+                    let ts = times[i]
+                        .ok_or_else(|| bad(row, Field::Timestamp, "the time is missing (null)".into()))?
+                        .ok_or_else(|| {
                         bad(row, Field::Timestamp, format!("{:?} is not a time", text_at(ts_col.as_ref(), i)))
                     })?;
-                let kind = match kinds.as_ref().and_then(|k| k[i].clone()) {
-                    None => EventKind::View,
-                    Some(kind) => kind.map_err(|e| bad(row, Field::Event, e))?,
-                };
-                Ok((user, item, ts, kind))
-            })();
-            if let Some((user, item, ts, kind)) = policy.check(parsed)? {
-                log.push(row, user, item, ts, kind);
+                    let kind = match kinds.as_ref().and_then(|k| k[i].clone()) {
+                        None => EventKind::View,
+                        Some(kind) => kind.map_err(|e| bad(row, Field::Event, e))?,
+                    };
+                    Ok((user, item, ts, kind))
+                })();
+                if let Some((user, item, ts, kind)) = policy.check(parsed)? {
+                    log.push(row, user, item, ts, kind);
+                }
             }
+            first_row += batch.num_rows() as u64;
         }
-        first_row += batch.num_rows() as u64;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Every row of a catalog shard, as named text fields (attributes as `a|b|c`).

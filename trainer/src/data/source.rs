@@ -12,7 +12,7 @@ use super::error::IngestError;
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Opens `path` for reading, transparently decompressing gzip.
-pub fn open(path: &Path) -> Result<Box<dyn BufRead>, IngestError> {
+pub fn open(path: &Path) -> Result<Box<dyn BufRead + Send>, IngestError> {
     let io = |source| IngestError::Io { path: path.to_path_buf(), source };
     let mut file = BufReader::new(File::open(path).map_err(io)?);
     let head = file.fill_buf().map_err(io)?;
@@ -77,7 +77,7 @@ pub fn lines(path: &Path) -> Result<impl Iterator<Item = Result<(usize, String),
 }
 
 /// A CSV reader over `path` (header row expected), gzip or plain.
-pub fn csv_reader(path: &Path) -> Result<csv::Reader<Box<dyn BufRead>>, IngestError> {
+pub fn csv_reader(path: &Path) -> Result<csv::Reader<Box<dyn BufRead + Send>>, IngestError> {
     Ok(csv::ReaderBuilder::new().flexible(false).from_reader(open(path)?))
 }
 
