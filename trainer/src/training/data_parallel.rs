@@ -14,6 +14,9 @@
 //! - **Devices.** Replicas use devices `0..N` of the backend when it has that many (CUDA,
 //!   wgpu). Otherwise they share the one device, as on the CPU backends: this checks the
 //!   multi-device path on a machine without GPUs.
+//! - **One run per process.** Burn's collective keeps one group of peers per backend in the
+//!   process, reset at each epoch: two data-parallel runs at once in one process would
+//!   join each other's group.
 
 use std::marker::PhantomData;
 
