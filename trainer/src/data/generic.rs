@@ -49,6 +49,23 @@ impl Row {
     }
 }
 
+/// One JSON Lines row: its line number and the object, or why the line is not one.
+type JsonObject = (usize, Result<serde_json::Map<String, Value>, IngestError>);
+
+/// Every non-blank line of a JSON Lines file, parsed as an object. The outer error stops
+/// reading (I/O, gzip); the inner one is a malformed line.
+fn json_objects(path: &Path) -> Result<impl Iterator<Item = Result<JsonObject, IngestError>>, IngestError> {
+    let file = path.to_path_buf();
+    Ok(source::lines(path)?.filter_map(move |line| match line {
+        Err(e) => Some(Err(e)),
+        Ok((_, line)) if line.trim().is_empty() => None,
+        Ok((no, line)) => Some(Ok((
+            no,
+            serde_json::from_str(&line).map_err(|e| IngestError::parse(&file, no, "json", e.to_string())),
+        ))),
+    }))
+}
+
 /// Reads every row of a catalog file; `required` columns must be in a CSV header or a
 /// Parquet schema.
 fn rows(path: &Path, columns: &Columns, required: &[&str], policy: &mut RowPolicy) -> Result<Vec<Row>, IngestError> {
@@ -56,20 +73,15 @@ fn rows(path: &Path, columns: &Columns, required: &[&str], policy: &mut RowPolic
     if parquet::is_parquet(path) {
         out = parquet::catalog_rows(path, columns)?;
     } else if is_json_lines(path) {
-        for line in source::lines(path)? {
-            let (no, line) = line?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let parsed = serde_json::from_str::<serde_json::Map<String, Value>>(&line)
-                .map_err(|e| IngestError::parse(path, no, "json", e.to_string()))
-                .map(|obj| Row {
-                    line: no,
-                    fields: obj
-                        .iter()
-                        .map(|(k, v)| (k.clone(), json_text(v).map(std::borrow::Cow::into_owned).unwrap_or_default()))
-                        .collect(),
-                });
+        for object in json_objects(path)? {
+            let (no, object) = object?;
+            let parsed = object.map(|obj| Row {
+                line: no,
+                fields: obj
+                    .iter()
+                    .map(|(k, v)| (k.clone(), json_text(v).map(std::borrow::Cow::into_owned).unwrap_or_default()))
+                    .collect(),
+            });
             if let Some(row) = policy.check(parsed)? {
                 out.push(row);
             }
@@ -386,18 +398,13 @@ fn read_json_lines(
     policy: &mut RowPolicy,
 ) -> Result<(), IngestError> {
     log.begin_file(path, None);
-    for line in source::lines(path)? {
-        let (no, line) = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let pushed = serde_json::from_str::<serde_json::Map<String, Value>>(&line)
-            .map_err(|e| IngestError::parse(path, no, "json", e.to_string()))
-            .and_then(|obj| {
-                let texts: Vec<Option<std::borrow::Cow<'_, str>>> =
-                    Field::ALL.iter().map(|f| obj.get(columns.name(*f)).and_then(json_text)).collect();
-                push_event(log, path, no, columns, |f| texts[f as usize].as_deref())
-            });
+    for object in json_objects(path)? {
+        let (no, object) = object?;
+        let pushed = object.and_then(|obj| {
+            let texts: Vec<Option<std::borrow::Cow<'_, str>>> =
+                Field::ALL.iter().map(|f| obj.get(columns.name(*f)).and_then(json_text)).collect();
+            push_event(log, path, no, columns, |f| texts[f as usize].as_deref())
+        });
         policy.check(pushed)?;
     }
     Ok(())
