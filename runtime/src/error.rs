@@ -25,6 +25,8 @@ pub enum RankError {
     BadTimestamp(f64),
     #[error("the embedded tokenizer cannot be loaded: {0}")]
     Tokenizer(String),
+    #[error("invalid rerank options: {0}")]
+    Options(String),
 }
 
 /// Stable error codes: what a host (the JavaScript package, an edge worker) branches on
@@ -45,6 +47,8 @@ pub enum ErrorCode {
     Event,
     /// The embedded tokenizer cannot be loaded.
     Tokenizer,
+    /// Rerank options out of range (diversity, groups).
+    Options,
 }
 
 impl ErrorCode {
@@ -58,6 +62,7 @@ impl ErrorCode {
             Self::Profile => "E_PROFILE",
             Self::Event => "E_EVENT",
             Self::Tokenizer => "E_TOKENIZER",
+            Self::Options => "E_OPTIONS",
         }
     }
 }
@@ -75,6 +80,7 @@ impl RankError {
             Self::ProfileSize { .. } | Self::ProfileNotFinite | Self::ProfileBytes(_) => ErrorCode::Profile,
             Self::Event(_) | Self::BadTimestamp(_) => ErrorCode::Event,
             Self::Tokenizer(_) => ErrorCode::Tokenizer,
+            Self::Options(_) => ErrorCode::Options,
         }
     }
 }

@@ -10,6 +10,8 @@
 //!   candidates through per-call lookup tables.
 //! - [`session`]: one shopper's session (ring buffer of recent events, model-version tag,
 //!   rebuild after a model update, the shop's order on failure).
+//! - [`explain`]: how much each recent event raised a candidate's score (exact).
+//! - [`diversity`]: maximal marginal relevance and caps per group on a reranked list.
 //! - [`edge`]: the compact, opt-in profile blob for edge reranking.
 //! - [`features`], [`event_kind`], [`text`]: the small inputs the student reads.
 //! - [`error`]: typed errors with stable codes.
@@ -17,9 +19,11 @@
 pub mod artifact;
 pub mod code_kernel;
 pub mod codes;
+pub mod diversity;
 pub mod edge;
 pub mod error;
 pub mod event_kind;
+pub mod explain;
 pub mod features;
 pub mod kernel;
 mod lanes;
@@ -31,8 +35,12 @@ pub mod text;
 
 pub use artifact::{Artifact, ArtifactError, Manifest};
 pub use codes::{CodeError, Codebooks};
+pub use diversity::Diversity;
 pub use error::{ErrorCode, RankError};
 pub use event_kind::EventKind;
+pub use explain::Attribution;
 pub use profile::Profile;
-pub use ranker::{Candidate, ItemSource, ItemVector, MAX_CANDIDATES, Ranker, Scored, ShopperEvent, code_warning};
+pub use ranker::{
+    Candidate, ItemSource, ItemVector, MAX_CANDIDATES, Ranker, Scored, ShopperEvent, StepTrace, code_warning,
+};
 pub use session::{RecordedEvent, Reranked, Restored, Seen, Session};

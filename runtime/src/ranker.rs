@@ -14,6 +14,7 @@ use crate::code_kernel::{CodeTables, worth_tables};
 use crate::codes::{CodeError, Codebooks};
 use crate::error::RankError;
 use crate::event_kind::EventKind;
+use crate::explain::{Attribution, split, state_slope};
 use crate::features::{CONTEXT_FEATURES, EVENT_FEATURES, context_features, event_features};
 use crate::kernel::{ScoreKernel, add_vec_mat};
 use crate::layout::{StudentWeights, TOKENS};
@@ -115,6 +116,16 @@ pub struct ItemVector {
     pub source: ItemSource,
     /// Why the item's code was not used, when it had one that did not read.
     pub code_error: Option<CodeError>,
+}
+
+/// What one GRU step did, per state value: the new state is `added + kept ⊙ previous`.
+/// Explanations ([`crate::explain`]) follow each event's part of the state with it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepTrace {
+    /// The update gate `u`, `[d]`: the share of the previous state kept.
+    pub kept: Vec<f32>,
+    /// `(1 − u) ⊙ h̃`, `[d]`: what this event put into the state.
+    pub added: Vec<f32>,
 }
 
 /// Where a candidate's vector is, once resolved.
@@ -325,13 +336,33 @@ impl Ranker {
 
     /// Folds one event into the profile (a GRU step; O(d²)).
     pub fn observe(&self, profile: &mut Profile, event: &ShopperEvent<'_>) -> Result<ItemSource, RankError> {
+        self.observe_step(profile, event, None)
+    }
+
+    /// [`observe`](Self::observe), also writing the step's [`StepTrace`] (what the event
+    /// added to the state and how much of the earlier state it kept), for explanations.
+    pub fn observe_traced(
+        &self,
+        profile: &mut Profile,
+        event: &ShopperEvent<'_>,
+        trace: &mut StepTrace,
+    ) -> Result<ItemSource, RankError> {
+        self.observe_step(profile, event, Some(trace))
+    }
+
+    fn observe_step(
+        &self,
+        profile: &mut Profile,
+        event: &ShopperEvent<'_>,
+        trace: Option<&mut StepTrace>,
+    ) -> Result<ItemSource, RankError> {
         self.check(profile)?;
         if !event.ts.is_finite() {
             return Err(RankError::BadTimestamp(event.ts));
         }
         let item = self.item_vector(event.item_id, event.code, event.title);
         let gap = profile.last_ts.map_or(0.0, |last| event.ts - last);
-        self.step(&mut profile.state, &item.values, &event_features(event.kind, gap));
+        self.step(&mut profile.state, &item.values, &event_features(event.kind, gap), trace);
         profile.last_ts = Some(profile.last_ts.map_or(event.ts, |last| last.max(event.ts)));
         profile.events += 1;
         Ok(item.source)
@@ -353,7 +384,7 @@ impl Ranker {
         };
         let gap = profile.last_ts.map_or(0.0, |last| ts - last);
         let mut state = std::mem::take(&mut profile.state);
-        self.step(&mut state, vector, &event_features(kind, gap));
+        self.step(&mut state, vector, &event_features(kind, gap), None);
         profile.state = state;
         profile.last_ts = Some(profile.last_ts.map_or(ts, |last| last.max(ts)));
         profile.events += 1;
@@ -361,8 +392,9 @@ impl Ranker {
     }
 
     /// The GRU step on raw features (as in the student's `step`); `state` and `item` are
-    /// `d` long (callers check).
-    fn step(&self, state: &mut [f32], item: &[f32], event: &[f32; EVENT_FEATURES]) {
+    /// `d` long (callers check). The new state is `(1 − u) ⊙ h̃ + u ⊙ state`; `trace` gets
+    /// `u` and `(1 − u) ⊙ h̃`.
+    fn step(&self, state: &mut [f32], item: &[f32], event: &[f32; EVENT_FEATURES], mut trace: Option<&mut StepTrace>) {
         let w = &self.weights;
         let d = w.dims.d;
         let mut gi = w.gru_input.bias.clone();
@@ -370,11 +402,19 @@ impl Ranker {
         add_vec_mat(event, &w.gru_input.weight[d * 3 * d..], &mut gi);
         let mut gh = w.gru_hidden.bias.clone();
         add_vec_mat(state, &w.gru_hidden.weight, &mut gh);
+        if let Some(t) = trace.as_deref_mut() {
+            t.kept.resize(d, 0.0);
+            t.added.resize(d, 0.0);
+        }
         for k in 0..d {
             let reset = sigmoid(gi[k] + gh[k]);
             let update = sigmoid(gi[d + k] + gh[d + k]);
             let candidate = (gi[2 * d + k] + reset * gh[2 * d + k]).tanh();
             state[k] = candidate + update * (state[k] - candidate);
+            if let Some(t) = trace.as_deref_mut() {
+                t.kept[k] = update;
+                t.added[k] = candidate - update * candidate;
+            }
         }
     }
 
@@ -495,6 +535,58 @@ impl Ranker {
             }
             Err(_) => f(&CodeTables::new(kernel, books)),
         }
+    }
+
+    /// A candidate's vector as [`score`](Self::score) resolves it: its code, else its
+    /// catalog row (or the catalog item's code), else its title, else the prior.
+    pub fn candidate_vector(&self, c: &Candidate<'_>) -> Vec<f32> {
+        let d = self.profile_len();
+        let mut out = vec![0f32; d];
+        if let Some(code) = c.code
+            && self.code_vector(code, &mut out).is_ok()
+        {
+            return out;
+        }
+        if let Some(i) = self.item_index(c.id) {
+            let m = self.codebooks().map_or(1, |b| b.m);
+            let i = i as usize;
+            match (self.row(i), self.codebooks(), self.weights.item_codes.get(i * m..(i + 1) * m)) {
+                (Some(row), ..) => return row.to_vec(),
+                (None, Some(books), Some(code)) => {
+                    books.decode_into(code, &mut out);
+                    return out;
+                }
+                _ => {}
+            }
+        }
+        self.item_vector(c.id, None, c.title).values
+    }
+
+    /// How each candidate in `which` (positions in `candidates`, whose context is their
+    /// place in that list) owes its score to `parts` of the profile's state (see
+    /// [`crate::explain`]). Positions outside the list are skipped.
+    pub fn attribute(
+        &self,
+        profile: &Profile,
+        parts: &[Vec<f32>],
+        candidates: &[Candidate<'_>],
+        which: &[usize],
+    ) -> Result<Vec<Attribution>, RankError> {
+        self.check(profile)?;
+        let d = self.profile_len();
+        if let Some(p) = parts.iter().find(|p| p.len() != d) {
+            return Err(RankError::ProfileSize { expected: d, found: p.len() });
+        }
+        let kernel = ScoreKernel::new(&self.weights, &profile.state);
+        Ok(which
+            .iter()
+            .filter_map(|&i| candidates.get(i).map(|c| (i, c)))
+            .map(|(i, c)| {
+                let item = self.candidate_vector(c);
+                let (slope, score) = state_slope(&self.weights, &kernel, &item, &context_features(c.score, i));
+                split(&slope, score, &profile.state, parts)
+            })
+            .collect())
     }
 
     /// Reorders candidates for a profile: best first, ties kept in the shop's order.

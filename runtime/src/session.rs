@@ -18,10 +18,12 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+use crate::diversity::{Diversity, diversify};
 use crate::error::RankError;
 use crate::event_kind::EventKind;
+use crate::explain::{Because, reasons};
 use crate::profile::Profile;
-use crate::ranker::{Candidate, ItemSource, Ranker, Scored, ShopperEvent};
+use crate::ranker::{Candidate, ItemSource, Ranker, Scored, ShopperEvent, StepTrace};
 use crate::text::{MAX_TITLE_BYTES, clip};
 
 /// Events kept for rebuilding the profile after a model update.
@@ -127,6 +129,23 @@ pub struct Reranked {
     /// How many entries at the end of `ranked` are items the shopper already had (see
     /// [`Seen`]); 0 unless asked for.
     pub seen: usize,
+    /// Why the first [`RerankOptions::explain`] entries of `ranked` are there: the
+    /// shopper's recent items that raised each one's score most (see [`crate::explain`]).
+    pub explanations: Vec<Vec<Because>>,
+}
+
+/// How [`Session::rerank_options`] reranks a list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RerankOptions {
+    /// Keep the first this many (all when `None`).
+    pub top_k: Option<usize>,
+    /// Which items the shopper already had go to the end.
+    pub seen: Seen,
+    /// Explain the first this many results.
+    pub explain: usize,
+    /// Reorder the first places (`top_k`'s, or the whole list's, at most
+    /// [`crate::diversity::MAX_WINDOW`]) for variety.
+    pub diversity: Diversity,
 }
 
 /// Which items the shopper already had go to the end of a reranked list: the shop decides
@@ -169,12 +188,44 @@ pub fn shop_order(count: usize, top_k: Option<usize>) -> Vec<Scored> {
     (0..k).map(|index| Scored { index, score: f32::NAN, source: ItemSource::Shop, code_error: None }).collect()
 }
 
+/// Each recent event's part of the profile state (see [`crate::explain`]), oldest first.
+type Parts = VecDeque<Vec<f32>>;
+
+/// Follows a GRU step in the parts: the older ones are scaled by what the step kept, and
+/// the step's own part is added.
+fn follow(parts: &mut Parts, trace: StepTrace) {
+    for part in parts.iter_mut() {
+        for (p, k) in part.iter_mut().zip(&trace.kept) {
+            *p *= k;
+        }
+    }
+    parts.push_back(trace.added);
+}
+
+/// The parts of `recent` folded from an empty profile: exact when the ring holds every
+/// event of the profile; otherwise what the ring explains of it (the rest is "earlier").
+fn replay_parts(ranker: &Ranker, recent: &VecDeque<RecordedEvent>) -> Parts {
+    let mut profile = ranker.new_profile();
+    let mut parts = VecDeque::with_capacity(RECENT_EVENTS);
+    for event in recent {
+        let mut trace = StepTrace::default();
+        match ranker.observe_traced(&mut profile, &event.as_shopper_event(), &mut trace) {
+            Ok(_) => follow(&mut parts, trace),
+            // An event that does not fold in has no part (it cannot: `observe` checked it).
+            Err(_) => parts.push_back(vec![0.0; ranker.profile_len()]),
+        }
+    }
+    parts
+}
+
 /// One shopper's on-device state for one model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
     model_version: String,
     profile: Profile,
     recent: VecDeque<RecordedEvent>,
+    /// One part per recent event; the state minus their sum is the older history's.
+    parts: Parts,
 }
 
 impl Session {
@@ -184,6 +235,7 @@ impl Session {
             model_version: ranker.model_version().to_string(),
             profile: ranker.new_profile(),
             recent: VecDeque::with_capacity(RECENT_EVENTS),
+            parts: VecDeque::with_capacity(RECENT_EVENTS),
         }
     }
 
@@ -205,7 +257,8 @@ impl Session {
                 while recent.len() > RECENT_EVENTS {
                     recent.pop_front();
                 }
-                let session = Self { model_version: ranker.model_version().to_string(), profile, recent };
+                let parts = replay_parts(ranker, &recent);
+                let session = Self { model_version: ranker.model_version().to_string(), profile, recent, parts };
                 return (session, Restored::Stored);
             }
         }
@@ -257,12 +310,15 @@ impl Session {
         let code = event.code.filter(|c| c.len() <= MAX_CODE_CHARS);
         let event = RecordedEvent { item_id: cut(event.item_id), title: event.title.map(cut), code, ..event };
         let mut profile = self.profile.clone();
-        let source = ranker.observe(&mut profile, &event.as_shopper_event())?;
+        let mut trace = StepTrace::default();
+        let source = ranker.observe_traced(&mut profile, &event.as_shopper_event(), &mut trace)?;
         self.profile = profile;
         if self.recent.len() == RECENT_EVENTS {
             self.recent.pop_front();
+            self.parts.pop_front();
         }
         self.recent.push_back(event);
+        follow(&mut self.parts, trace);
         Ok(source)
     }
 
@@ -281,30 +337,69 @@ impl Session {
         top_k: Option<usize>,
         seen: Seen,
     ) -> Reranked {
-        let result = self.check_model(ranker).and_then(|()| ranker.rerank(&self.profile, candidates));
-        match result {
-            Ok(mut ranked) => {
-                let mut moved = 0;
-                if seen != Seen::KEEP {
-                    let had: std::collections::HashSet<&str> =
-                        self.recent.iter().filter(|e| seen.moves(e.kind)).map(|e| e.item_id.as_str()).collect();
-                    let is_seen =
-                        |s: &Scored| candidates.get(s.index).is_some_and(|c| had.contains(clip(c.id, MAX_TEXT)));
-                    // A stable partition: the model's order within each part.
-                    let (fresh, old): (Vec<Scored>, Vec<Scored>) = ranked.into_iter().partition(|s| !is_seen(s));
-                    moved = old.len();
-                    ranked = fresh;
-                    ranked.extend(old);
-                }
-                if let Some(k) = top_k {
-                    moved = moved.saturating_sub(ranked.len().saturating_sub(k));
-                    ranked.truncate(k);
-                }
-                Reranked { ranked, error: None, seen: moved }
-            }
+        self.rerank_options(ranker, candidates, &RerankOptions { top_k, seen, ..Default::default() })
+    }
+
+    /// Reranks with every option: items already had moved to the end, the first places
+    /// diversified, the cut to `top_k`, the first results explained. Never fails: on any
+    /// error (options out of range included) the shop's order comes back, with the error.
+    pub fn rerank_options(&self, ranker: &Ranker, candidates: &[Candidate<'_>], options: &RerankOptions) -> Reranked {
+        let top_k = options.top_k;
+        match self.try_rerank(ranker, candidates, options) {
+            Ok(reranked) => reranked,
             // Every candidate comes back, however many there were.
-            Err(error) => Reranked { ranked: shop_order(candidates.len(), top_k), error: Some(error), seen: 0 },
+            Err(error) => Reranked {
+                ranked: shop_order(candidates.len(), top_k),
+                error: Some(error),
+                seen: 0,
+                explanations: Vec::new(),
+            },
         }
+    }
+
+    fn try_rerank(
+        &self,
+        ranker: &Ranker,
+        candidates: &[Candidate<'_>],
+        options: &RerankOptions,
+    ) -> Result<Reranked, RankError> {
+        self.check_model(ranker)?;
+        options.diversity.check(candidates.len())?;
+        let mut ranked = ranker.rerank(&self.profile, candidates)?;
+        let mut moved = 0;
+        if options.seen != Seen::KEEP {
+            let seen = options.seen;
+            let had: std::collections::HashSet<&str> =
+                self.recent.iter().filter(|e| seen.moves(e.kind)).map(|e| e.item_id.as_str()).collect();
+            let is_seen = |s: &Scored| candidates.get(s.index).is_some_and(|c| had.contains(clip(c.id, MAX_TEXT)));
+            // A stable partition: the model's order within each part.
+            let (fresh, old): (Vec<Scored>, Vec<Scored>) = ranked.into_iter().partition(|s| !is_seen(s));
+            moved = old.len();
+            ranked = fresh;
+            ranked.extend(old);
+        }
+        if !options.diversity.is_off() {
+            let fresh = ranked.len() - moved;
+            let window = options.top_k.unwrap_or(fresh).min(fresh);
+            diversify(&mut ranked[..fresh], window, &options.diversity, |i| ranker.candidate_vector(&candidates[i]));
+        }
+        if let Some(k) = options.top_k {
+            moved = moved.saturating_sub(ranked.len().saturating_sub(k));
+            ranked.truncate(k);
+        }
+        let explained: Vec<usize> = ranked.iter().take(options.explain).map(|s| s.index).collect();
+        let explanations = if explained.is_empty() {
+            Vec::new()
+        } else {
+            let parts: Vec<Vec<f32>> = self.parts.iter().cloned().collect();
+            let events = || self.recent.iter().map(|e| (e.item_id.as_str(), e.kind));
+            ranker
+                .attribute(&self.profile, &parts, candidates, &explained)?
+                .iter()
+                .map(|a| reasons(a, events()))
+                .collect()
+        };
+        Ok(Reranked { ranked, error: None, seen: moved, explanations })
     }
 
     /// Wipes the profile and the recent events.

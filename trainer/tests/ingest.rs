@@ -20,6 +20,13 @@ fn beauty_counts_titles_and_time() {
     assert_eq!(first.id, "B004756YJA");
     assert_eq!(first.title, "OPI Nail Lacquer, Simmer and Shimmer, 0.5-Fluid Ounce");
     assert_eq!(first.attributes, ["OPI", "Makeup", "Nails", "Nail Polish"]);
+    assert_eq!(first.brand.as_deref(), Some("OPI"), "the first attribute names the brand");
+    let by_id = |id: &str| catalog.get(catalog.index_of(id).unwrap()).unwrap();
+    let tools = by_id("B004OHQR1Q");
+    assert_eq!(tools.attributes[0], "Tools & Accessories");
+    assert_eq!(tools.brand, None, "a category path's head is no brand");
+    let branded = catalog.items().iter().filter(|i| i.brand.is_some()).count();
+    assert!(branded > 6_000, "{branded} of 12,101 items have a brand");
     assert_eq!(catalog.items().iter().filter(|i| i.title.is_empty()).count(), 7);
     // User 1: `1 1 2 3 4 5` with gaps `0 0 9244800 62899200 0` (seconds, cumulative).
     let user1: Vec<(u32, i64)> = ing.dataset.sequences[0].iter().map(|e| (e.item, e.ts)).collect();

@@ -33,14 +33,18 @@ export function hasText() {
 /** @typedef {import('./index.js').ModelSource} ModelSource */
 /** @typedef {import('./webgpu.js').WebGpuScorer} WebGpuScorer */
 /** @typedef {{ ids: string[], scores: Float32Array | undefined, titles: string[] | undefined, codes: string[] | undefined }} Flat */
-/** @typedef {{ order: Uint32Array, scores: Float32Array, sources: Uint8Array, seenCount: number, error: unknown, codeWarning: string | undefined, free(): void }} CoreRanking */
+/** @typedef {import('./index.js').Because} Because */
+/** @typedef {{ order: Uint32Array, scores: Float32Array, sources: Uint8Array, seenCount: number, explanations: Because[][], error: unknown, codeWarning: string | undefined, free(): void }} CoreRanking */
+/** @typedef {{ lambda: number | undefined, maxPerGroup: number | undefined, groups: Uint32Array | undefined }} DiversityArgs */
 
 const SOURCES = /** @type {const} */ (['catalog', 'title', 'unknown', 'shop', 'code']);
 const SHOP = 3;
 const BACKENDS = ['auto', 'cpu', 'webgpu'];
 const LOAD_OPTIONS = ['storage', 'namespace', 'backend', 'strict', 'onError', 'onWarning', 'wasm', 'fetch'];
 const RERANK_OPTIONS = ['topK'];
-const PERSONALIZER_RERANK_OPTIONS = ['topK', 'excludeSeen'];
+const PERSONALIZER_RERANK_OPTIONS = ['topK', 'excludeSeen', 'explain', 'diversity', 'maxPerGroup', 'groupOf'];
+/** How many of the first results `explain: true` explains (what a list usually shows). */
+const EXPLAIN_FIRST = 10;
 /** Event kinds in the core's order (its bit `i` in `excludeSeen` is the `i`-th). */
 const EVENT_KINDS = ['view', 'cart', 'purchase', 'review'];
 /** The list size at which "auto" measures the GPU against the CPU. */
@@ -124,6 +128,64 @@ function excludeSeenOf(options) {
 }
 
 /**
+ * Checks `explain` (`true`: the first 10 results; a number: the first that many) and
+ * returns how many results to explain.
+ * @param {unknown} options
+ * @returns {number}
+ */
+function explainOf(options) {
+  const value = /** @type {{ explain?: unknown } | undefined} */ (options)?.explain;
+  if (value === undefined || value === false) return 0;
+  if (value === true) return EXPLAIN_FIRST;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return Math.min(value, 2 ** 32 - 1);
+  throw fail('E_OPTIONS', `explain must be true, false or a non-negative integer (got ${show(value)})`);
+}
+
+/**
+ * Checks `diversity`, `maxPerGroup` and `groupOf`, and reads each candidate's group (a
+ * string or number key; `undefined` or `null`: none) as a small integer for the core.
+ * @param {unknown} options
+ * @param {unknown} candidates
+ * @returns {DiversityArgs}
+ */
+function diversityOf(options, candidates) {
+  const { diversity, maxPerGroup, groupOf } = /** @type {{ diversity?: unknown, maxPerGroup?: unknown, groupOf?: unknown }} */ (options ?? {});
+  if (diversity !== undefined && !(typeof diversity === 'number' && diversity >= 0 && diversity <= 1)) {
+    throw fail('E_OPTIONS', `diversity must be a number from 0 (the model's order) to 1 (got ${show(diversity)})`);
+  }
+  if (maxPerGroup !== undefined && !(typeof maxPerGroup === 'number' && Number.isInteger(maxPerGroup) && maxPerGroup >= 1)) {
+    throw fail('E_OPTIONS', `maxPerGroup must be a positive integer (got ${show(maxPerGroup)})`);
+  }
+  if (groupOf !== undefined && typeof groupOf !== 'function') throw fail('E_OPTIONS', `groupOf must be a function (candidate) => group key (got ${show(groupOf)})`);
+  if (maxPerGroup !== undefined && groupOf === undefined) {
+    throw fail('E_OPTIONS', 'maxPerGroup needs groupOf: a function (candidate) => group key, such as (c) => c.brand');
+  }
+  /** @type {Uint32Array | undefined} */
+  let groups;
+  if (maxPerGroup !== undefined && typeof groupOf === 'function' && Array.isArray(candidates)) {
+    groups = new Uint32Array(candidates.length);
+    /** @type {Map<unknown, number>} */
+    const keys = new Map();
+    for (let i = 0; i < candidates.length; i++) {
+      let key;
+      try {
+        key = groupOf(candidates[i]);
+      } catch (e) {
+        throw fail('E_OPTIONS', `groupOf threw for candidates[${i}] (${describe(e)})`, e);
+      }
+      if (key === undefined || key === null) continue;
+      if (typeof key !== 'string' && !(typeof key === 'number' && Number.isFinite(key))) {
+        throw fail('E_OPTIONS', `groupOf must return a string or a number (or undefined for no group); for candidates[${i}] it returned ${show(key)}`);
+      }
+      let id = keys.get(key);
+      if (id === undefined) keys.set(key, (id = keys.size + 1));
+      groups[i] = id;
+    }
+  }
+  return { lambda: diversity, maxPerGroup, groups };
+}
+
+/**
  * Checks the candidates and flattens them: ids, server scores (NaN = none), titles.
  * @param {unknown} candidates
  * @returns {Flat}
@@ -191,16 +253,19 @@ function joined(list, field) {
  * The ranked objects from the core's typed arrays.
  * @param {string[]} ids
  * @param {CoreRanking} r
+ * @param {number} [explained] how many results were asked to be explained
  * @returns {Ranked[]}
  */
-function results(ids, r) {
+function results(ids, r, explained = 0) {
   const order = r.order, sc = r.scores, src = r.sources, seenFrom = order.length - r.seenCount;
+  const because = explained > 0 ? r.explanations : [];
   r.free();
   const out = new Array(order.length);
   for (let j = 0; j < order.length; j++) {
     const i = order[j];
     out[j] = { id: ids[i], index: i, score: src[j] === SHOP ? null : sc[j], source: SOURCES[src[j]] };
     if (j >= seenFrom) out[j].seen = true;
+    if (j < because.length) out[j].because = because[j];
   }
   return out;
 }
@@ -650,7 +715,10 @@ export class Personalizer {
    * candidates come back in the shop's order (with `score: null`, `source: "shop"`) and the
    * error goes to `onError` — unless the personalizer was loaded with `strict: true`, in
    * which case the promise rejects. With `excludeSeen`, the items this shopper already had
-   * (recent events of those kinds) come after all the others, marked `seen: true`.
+   * (recent events of those kinds) come after all the others, marked `seen: true`. With
+   * `explain`, the first results carry `because`: the shopper's recent items that raised
+   * their scores most. `diversity` (0–1) and `maxPerGroup` + `groupOf` reorder the first
+   * places (`topK`'s, at most 100) so that they are not all alike.
    * @param {Candidate[]} candidates
    * @param {PersonalizerRerankOptions} [options]
    * @returns {Promise<Ranked[]>}
@@ -661,9 +729,12 @@ export class Personalizer {
     try {
       topK = topKOf(options, PERSONALIZER_RERANK_OPTIONS);
       const seen = excludeSeenOf(options);
+      const explain = explainOf(options);
+      const diverse = diversityOf(options, candidates);
       const flat = flatten(candidates);
       const n = flat.ids.length;
-      if (this.#gpu && n >= this.#gpuFrom && seen === 0) {
+      const plain = seen === 0 && explain === 0 && diverse.lambda === undefined && diverse.maxPerGroup === undefined;
+      if (this.#gpu && n >= this.#gpuFrom && plain) {
         try {
           const ranked = await this.#rankOnGpu(this.#gpu, flat, topK);
           if (ranked) {
@@ -677,7 +748,7 @@ export class Personalizer {
         }
       }
       this.#lastBackend = 'cpu';
-      const r = this.#session.rankJoined(this.#model, n, joined(flat.ids, 0), flat.scores, flat.titles && joined(flat.titles, 1), flat.codes && joined(flat.codes, 2), topK, seen);
+      const r = this.#session.rankJoined(this.#model, n, joined(flat.ids, 0), flat.scores, flat.titles && joined(flat.titles, 1), flat.codes && joined(flat.codes, 2), topK, seen, explain, diverse.lambda, diverse.maxPerGroup, diverse.groups);
       const error = r.error;
       if (error) {
         r.free();
@@ -685,7 +756,7 @@ export class Personalizer {
       }
       const codeWarning = r.codeWarning;
       if (codeWarning) this.#warn('E_CODE', codeWarning);
-      return results(flat.ids, r);
+      return results(flat.ids, r, explain);
     } catch (e) {
       const error = coded(e, 'E_INTERNAL');
       if (this.#strict) throw error;

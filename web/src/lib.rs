@@ -19,10 +19,11 @@
 mod events;
 
 use pocketrank_runtime::edge::{decode_edge_profile, encode_edge_profile};
+use pocketrank_runtime::explain::Because;
 use pocketrank_runtime::features;
-use pocketrank_runtime::session::shop_order;
+use pocketrank_runtime::session::{RerankOptions, shop_order};
 use pocketrank_runtime::{
-    Candidate, ItemSource, MAX_CANDIDATES, Profile, RankError, Ranker, Scored, Seen, code_warning,
+    Candidate, Diversity, ItemSource, MAX_CANDIDATES, Profile, RankError, Ranker, Scored, Seen, code_warning,
 };
 use wasm_bindgen::prelude::*;
 
@@ -71,9 +72,18 @@ export interface ModelManifest {
   created: string;
 }
 
+/** One reason for an item's place: an item this shopper had, and its share of the personal part of the score. */
+export interface Because {
+  itemId: string;
+  /** The latest kind of event the shopper had with it. */
+  kind: EventKind;
+  /** In (0, 1]: the item's events' contribution over the sizes of all history contributions. */
+  share: number;
+}
+
 /** How the Rust core reports errors: an Error with a stable code. */
 export interface CoreError extends Error {
-  code: 'E_ARTIFACT' | 'E_UNSUPPORTED' | 'E_TOO_MANY' | 'E_CANDIDATES' | 'E_PROFILE' | 'E_EVENT' | 'E_TOKENIZER';
+  code: 'E_ARTIFACT' | 'E_UNSUPPORTED' | 'E_TOO_MANY' | 'E_CANDIDATES' | 'E_PROFILE' | 'E_EVENT' | 'E_TOKENIZER' | 'E_OPTIONS';
   // (`E_CODE` is a warning only, from `Ranking.codeWarning`.)
 }
 "#;
@@ -439,8 +449,11 @@ impl Session {
     /// Reranks the joined fast path: `count` ids, optional titles and optional codes, each
     /// newline-joined UTF-8 (empty line = none), optional server scores (NaN = none); best
     /// first, cut to `topK`. `excludeSeen`: the event kinds (bit `i` for the `i`-th of view,
-    /// cart, purchase, review) whose recent items go after all the others. Never throws: on any error the ranking is the shop's order and
-    /// `error` says why.
+    /// cart, purchase, review) whose recent items go after all the others. `explain`: how
+    /// many of the first results get `explanations`. `diversity` (λ in [0, 1]),
+    /// `maxPerGroup` and `groups` (one per candidate, 0 = none) reorder the first places
+    /// for variety. Never throws: on any error the ranking is the shop's order and `error`
+    /// says why.
     #[wasm_bindgen(js_name = rankJoined)]
     // Flat arguments: the fast path passes strings and typed arrays, no object to read.
     #[allow(clippy::too_many_arguments)]
@@ -454,17 +467,29 @@ impl Session {
         codes: Option<Vec<u8>>,
         top_k: Option<u32>,
         exclude_seen: Option<u8>,
+        explain: Option<u32>,
+        diversity: Option<f32>,
+        max_per_group: Option<u32>,
+        groups: Option<Vec<u32>>,
     ) -> Ranking {
-        let top_k = top_k.map(|k| k as usize);
-        let seen = Seen::from_bits(exclude_seen.unwrap_or(0));
+        let options = RerankOptions {
+            top_k: top_k.map(|k| k as usize),
+            seen: Seen::from_bits(exclude_seen.unwrap_or(0)),
+            explain: explain.unwrap_or(0) as usize,
+            diversity: Diversity {
+                lambda: diversity.unwrap_or(0.0),
+                max_per_group: max_per_group.map(|m| m as usize),
+                groups: groups.unwrap_or_default(),
+            },
+        };
         let joined = Joined::read(ids, scores.as_deref(), titles.as_deref(), codes.as_deref());
         match joined.and_then(|joined| joined_candidates(count, &joined)) {
             Ok(candidates) => {
-                let out = self.inner.rerank_with(&model.ranker, &candidates, top_k, seen);
-                Ranking { seen: out.seen, ..Ranking::new(&out.ranked, out.error) }
+                let out = self.inner.rerank_options(&model.ranker, &candidates, &options);
+                Ranking { seen: out.seen, explanations: out.explanations, ..Ranking::new(&out.ranked, out.error) }
             }
             // The whole list, however long: a failed call drops no candidate.
-            Err(e) => Ranking::new(&shop_order(count, top_k), Some(e)),
+            Err(e) => Ranking::new(&shop_order(count, options.top_k), Some(e)),
         }
     }
 
@@ -503,12 +528,14 @@ pub struct Ranking {
     error: Option<RankError>,
     code_warning: Option<String>,
     seen: usize,
+    explanations: Vec<Vec<Because>>,
 }
 
 impl Ranking {
     fn new(ranked: &[Scored], error: Option<RankError>) -> Self {
         Ranking {
             seen: 0,
+            explanations: Vec::new(),
             code_warning: code_warning(ranked),
             order: ranked.iter().map(|s| s.index as u32).collect(),
             scores: ranked.iter().map(|s| s.score).collect(),
@@ -552,6 +579,28 @@ impl Ranking {
     #[wasm_bindgen(getter, js_name = seenCount)]
     pub fn seen_count(&self) -> usize {
         self.seen
+    }
+
+    /// Why the first results are there, one list per explained result: the shopper's recent
+    /// items that raised its score most, largest share first.
+    #[wasm_bindgen(getter, unchecked_return_type = "Because[][]")]
+    pub fn explanations(&self) -> js_sys::Array {
+        self.explanations
+            .iter()
+            .map(|because| {
+                because
+                    .iter()
+                    .map(|b| {
+                        let entry = js_sys::Object::new();
+                        // Setting a property on a fresh plain object cannot fail.
+                        let _ = js_sys::Reflect::set(&entry, &"itemId".into(), &b.item_id.as_str().into());
+                        let _ = js_sys::Reflect::set(&entry, &"kind".into(), &b.kind.as_str().into());
+                        let _ = js_sys::Reflect::set(&entry, &"share".into(), &b.share.into());
+                        JsValue::from(entry)
+                    })
+                    .collect::<js_sys::Array>()
+            })
+            .collect()
     }
 
     /// Why some candidates' codes were not used (they were ranked another way), if any.

@@ -2,7 +2,7 @@
 //! `user_id item_id item_id ...` in chronological order, optional day-resolution time gaps
 //! and an optional `items.tsv` with ASINs, titles and attribute names.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use pocketrank_model::{Catalog, Dataset, Event, EventKind, Item};
@@ -136,7 +136,19 @@ pub fn catalog_from_items_tsv(path: &Path) -> Result<(Catalog, HashMap<u64, u32>
     if items.is_empty() {
         return Err(IngestError::Empty { path: path.to_path_buf(), expected: "an item table".into() });
     }
+    name_brands(&mut items);
     Ok((Catalog::new(items)?, dense))
+}
+
+/// The brand of each item whose first attribute is one. The S3-Rec attributes are the
+/// brand (when known) followed by the category path, so a first attribute that never
+/// appears further down any item's list is a brand; a category path's head is not. The
+/// item's text is unchanged (the brand is its first attribute either way).
+fn name_brands(items: &mut [Item]) {
+    let categories: HashSet<String> = items.iter().flat_map(|i| i.attributes.iter().skip(1).cloned()).collect();
+    for item in items {
+        item.brand = item.attributes.first().filter(|a| !categories.contains(*a)).cloned();
+    }
 }
 
 /// A catalog of the numeric ids that occur in the sequences (ascending), optionally with
