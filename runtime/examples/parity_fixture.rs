@@ -4,7 +4,8 @@
 //!
 //! `cargo run -p pocketrank-runtime --example parity_fixture -- model.pkr fixture.json`
 
-use pocketrank_runtime::{Candidate, EventKind, Ranker, ShopperEvent};
+use pocketrank_runtime::session::RerankOptions;
+use pocketrank_runtime::{Candidate, Diversity, EventKind, Ranker, RecordedEvent, Session, ShopperEvent};
 use serde_json::json;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -67,6 +68,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let ranked = ranker.rerank(&profile, &borrowed)?;
 
+    // The same events in a session, for the options that need them: explanations of the
+    // first 12 and a diversified top 12 (λ 0.5, at most 3 per group of 4).
+    let mut session = Session::new(&ranker);
+    let recorded = events.iter().map(|(id, kind, ts, title)| (id, *kind, *ts, None, title.clone()));
+    for (id, kind, ts, code, title) in
+        recorded.chain([(&coded_event.0, coded_event.1, coded_event.2, coded_event.3.clone(), None)])
+    {
+        session.observe(&ranker, RecordedEvent { item_id: id.clone(), kind, ts, code, title })?;
+    }
+    let group_of = |i: usize| (i % 4) as u32 + 1;
+    let diversity =
+        Diversity { lambda: 0.5, max_per_group: Some(3), groups: (0..candidates.len()).map(group_of).collect() };
+    let options = RerankOptions { top_k: Some(12), explain: 12, diversity, ..Default::default() };
+    let diverse = session.rerank_options(&ranker, &borrowed, &options);
+    if let Some(e) = diverse.error {
+        return Err(e.into());
+    }
+    let diverse: Vec<_> = diverse
+        .ranked
+        .iter()
+        .zip(&diverse.explanations)
+        .map(|(s, because)| {
+            let because: Vec<_> = because
+                .iter()
+                .map(|b| json!({"itemId": b.item_id, "kind": b.kind.as_str(), "share": b.share}))
+                .collect();
+            json!({"index": s.index, "score": s.score, "because": because})
+        })
+        .collect();
+
     let mut events: Vec<_> = events
         .iter()
         .map(|(id, kind, ts, title)| json!({"itemId": id, "kind": kind.as_str(), "ts": ts, "title": title}))
@@ -78,8 +109,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Built with the `text` feature: unknown items with a title are placed by it.
         "text": cfg!(feature = "text"),
         "events": events,
-        "candidates": candidates.iter().map(|(id, title, score, code)| json!({"id": id, "title": title, "score": score, "code": code})).collect::<Vec<_>>(),
+        "candidates": candidates.iter().enumerate().map(|(i, (id, title, score, code))| json!({"id": id, "title": title, "score": score, "code": code, "group": format!("g{}", group_of(i))})).collect::<Vec<_>>(),
         "profile": profile.state,
+        "diverseOptions": {"topK": 12, "explain": 12, "diversity": 0.5, "maxPerGroup": 3},
+        "diverse": diverse,
         "ranked": ranked.iter().map(|s| json!({"index": s.index, "score": s.score, "source": s.source.as_str()})).collect::<Vec<_>>(),
     });
     std::fs::write(&out, serde_json::to_string(&fixture)?)?;

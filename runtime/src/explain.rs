@@ -1,5 +1,5 @@
-//! "Why this item?": how much each of the shopper's recent events raised a candidate's
-//! score, computed exactly on the device.
+//! "Why this item?": how much each of the shopper's recent events lifted a candidate above
+//! the rest of the list, computed exactly on the device.
 //!
 //! Two facts about the student make the split exact and cheap:
 //!
@@ -12,9 +12,13 @@
 //!   held as it is at the actual profile, `score = rest + r · state` exactly, where `r` is
 //!   the score's slope in the state ([`state_slope`]).
 //!
-//! So event `t` contributes `part_t · r`, and the contributions, `earlier` and `rest` add
-//! up to the candidate's score. One explained candidate costs about six times what scoring
-//! it costs (`3·d·hidden + d² + T·d` multiply-adds for `T` events).
+//! An event that raises every item alike (the latest one usually moves the whole list)
+//! explains nothing about the order, so the slope is taken relative to a baseline: the
+//! mean slope of the list's best items ([`crate::session::EXPLAIN_BASELINE`]). Event `t`
+//! then contributes `part_t · (r − r̄)`: how much it lifted this item above those. The
+//! contributions, `earlier` and `rest` still add up to the candidate's score. One explained
+//! item costs about six times what scoring it costs (`3·d·hidden + d² + T·d` multiply-adds
+//! for `T` events), and each baseline item about five.
 
 use crate::event_kind::EventKind;
 use crate::features::CONTEXT_FEATURES;
@@ -24,12 +28,12 @@ use crate::layout::StudentWeights;
 /// How a candidate's score splits: `score = Σ parts + earlier + rest`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attribution {
-    /// Each given part's contribution, in the order given.
+    /// Each given part's lift of this candidate over the baseline, in the order given.
     pub parts: Vec<f32>,
-    /// The contribution of the state the parts do not cover (events before them).
+    /// The lift from the state the parts do not cover (events before them).
     pub earlier: f32,
-    /// The score of this candidate for a shopper with no events, with its ReLU pattern
-    /// held: the item's own appeal and its place in the list.
+    /// The rest of the score: the item's own appeal, its place in the list, and what the
+    /// history gives the baseline items as much as this one.
     pub rest: f32,
 }
 

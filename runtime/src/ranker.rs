@@ -563,14 +563,16 @@ impl Ranker {
     }
 
     /// How each candidate in `which` (positions in `candidates`, whose context is their
-    /// place in that list) owes its score to `parts` of the profile's state (see
-    /// [`crate::explain`]). Positions outside the list are skipped.
+    /// place in that list) owes its score to `parts` of the profile's state, over and above
+    /// the candidates in `baseline` on average (see [`crate::explain`]; an empty baseline
+    /// splits the whole score). Positions outside the list are skipped.
     pub fn attribute(
         &self,
         profile: &Profile,
         parts: &[Vec<f32>],
         candidates: &[Candidate<'_>],
         which: &[usize],
+        baseline: &[usize],
     ) -> Result<Vec<Attribution>, RankError> {
         self.check(profile)?;
         let d = self.profile_len();
@@ -578,13 +580,25 @@ impl Ranker {
             return Err(RankError::ProfileSize { expected: d, found: p.len() });
         }
         let kernel = ScoreKernel::new(&self.weights, &profile.state);
-        Ok(which
-            .iter()
-            .filter_map(|&i| candidates.get(i).map(|c| (i, c)))
+        let slope = |i: usize, c: &Candidate<'_>| {
+            state_slope(&self.weights, &kernel, &self.candidate_vector(c), &context_features(c.score, i))
+        };
+        let present = |list: &[usize]| -> Vec<(usize, Candidate<'_>)> {
+            list.iter().filter_map(|&i| candidates.get(i).map(|c| (i, *c))).collect()
+        };
+        let mut mean = vec![0f32; d];
+        let base = present(baseline);
+        for (i, c) in &base {
+            for (m, r) in mean.iter_mut().zip(slope(*i, c).0) {
+                *m += r / base.len() as f32;
+            }
+        }
+        Ok(present(which)
+            .into_iter()
             .map(|(i, c)| {
-                let item = self.candidate_vector(c);
-                let (slope, score) = state_slope(&self.weights, &kernel, &item, &context_features(c.score, i));
-                split(&slope, score, &profile.state, parts)
+                let (mut r, score) = slope(i, &c);
+                r.iter_mut().zip(&mean).for_each(|(r, m)| *r -= m);
+                split(&r, score, &profile.state, parts)
             })
             .collect())
     }

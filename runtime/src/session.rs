@@ -30,6 +30,8 @@ use crate::text::{MAX_TITLE_BYTES, clip};
 pub const RECENT_EVENTS: usize = 50;
 /// Version of the stored record's layout.
 pub const RECORD_FORMAT: u32 = 1;
+/// Explanations compare an item with this many of the list's best (see [`crate::explain`]).
+pub const EXPLAIN_BASELINE: usize = 20;
 /// Longest item id or title kept in the ring (longer ones are cut, on a character boundary).
 const MAX_TEXT: usize = MAX_TITLE_BYTES;
 /// Longest code string kept in the ring (256 subspaces and the tag, in base64).
@@ -383,6 +385,8 @@ impl Session {
             let window = options.top_k.unwrap_or(fresh).min(fresh);
             diversify(&mut ranked[..fresh], window, &options.diversity, |i| ranker.candidate_vector(&candidates[i]));
         }
+        // Explanations say what lifted an item above the top of this list.
+        let baseline: Vec<usize> = ranked.iter().take(EXPLAIN_BASELINE).map(|s| s.index).collect();
         if let Some(k) = options.top_k {
             moved = moved.saturating_sub(ranked.len().saturating_sub(k));
             ranked.truncate(k);
@@ -394,7 +398,7 @@ impl Session {
             let parts: Vec<Vec<f32>> = self.parts.iter().cloned().collect();
             let events = || self.recent.iter().map(|e| (e.item_id.as_str(), e.kind));
             ranker
-                .attribute(&self.profile, &parts, candidates, &explained)?
+                .attribute(&self.profile, &parts, candidates, &explained, &baseline)?
                 .iter()
                 .map(|a| reasons(a, events()))
                 .collect()

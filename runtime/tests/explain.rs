@@ -48,8 +48,8 @@ fn each_event_s_part_and_the_rest_add_up_to_the_score() {
         assert_eq!(explained.explanations.len(), list.len());
         // The recent events' parts, the earlier history and the rest add up to the score;
         // so do the earlier history and the rest alone (no parts).
-        let with_parts = r.attribute(s.profile(), &parts, &list, &which).unwrap();
-        let without = r.attribute(s.profile(), &[], &list, &which).unwrap();
+        let with_parts = r.attribute(s.profile(), &parts, &list, &which, &which[..20]).unwrap();
+        let without = r.attribute(s.profile(), &[], &list, &which, &[]).unwrap();
         for ((a, b), scored) in with_parts.iter().zip(&without).zip(&scores) {
             assert!((b.score() - scored.score).abs() <= 1e-4 * scored.score.abs().max(1.0));
             let tolerance = 1e-4 * scored.score.abs().max(1.0);
@@ -85,7 +85,7 @@ fn the_parts_cover_the_whole_profile_until_the_ring_overflows() {
         }
         // The parts' share of each score: all of the history when the ring holds it all.
         let parts = parts_of(&r, &s);
-        let split = r.attribute(s.profile(), &parts, &list, &all).unwrap();
+        let split = r.attribute(s.profile(), &parts, &list, &all, &[]).unwrap();
         let earlier = split.iter().map(|a| a.earlier.abs()).fold(0f32, f32::max);
         let history = split.iter().map(|a| a.parts.iter().map(|p| p.abs()).sum::<f32>()).fold(0f32, f32::max);
         assert!(history > 0.0);

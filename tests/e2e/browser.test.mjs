@@ -1,5 +1,5 @@
 // The built package in headless Chromium (Debian's, driven by playwright-core): native
-// parity in a page and in a Web Worker, IndexedDB persistence across reloads (records of
+// parity in a page and in a Web Worker (explanations and diversity included), IndexedDB persistence across reloads (records of
 // this version and of pocketrank 0.1), forget(), coded errors, the WebGPU scorer (its
 // shader built from each model's WGSL prelude) against the CPU on two models of different
 // widths, pocketrank/text placing new products by title, and no request leaving
@@ -43,7 +43,7 @@ function checkParity(ranked) {
 }
 
 async function session(page, namespace = 'test') {
-  return page.evaluate(async ({ events, candidates, namespace }) => {
+  return page.evaluate(async ({ events, candidates, namespace, options }) => {
     const p = await window.pocketrank.Personalizer.load('/model.pkr', { namespace });
     for (const e of events) await p.observe(e);
     const bought = events.filter((e) => e.kind === 'purchase').map((e) => ({ id: e.itemId }));
@@ -52,9 +52,21 @@ async function session(page, namespace = 'test') {
       ranked: await p.rerank(candidates),
       // The items already bought, put last on request (IndexedDB-backed session).
       excluded: await p.rerank([...candidates, ...bought], { excludeSeen: ['purchase'] }),
+      // Explanations and a diversified top, capped per group.
+      diverse: await p.rerank(candidates, { ...options, groupOf: (c) => c.group }),
       warnings: p.warnings.map((w) => `${w.code}: ${w.message}`),
     };
-  }, { events: fixture.events, candidates: fixture.candidates, namespace });
+  }, { events: fixture.events, candidates: fixture.candidates, namespace, options: fixture.diverseOptions });
+}
+
+/** Explanations and the diversified top as the native runtime made them. */
+function checkDiverse(out) {
+  assert.deepEqual(out.map((r) => r.index), fixture.diverse.map((r) => r.index));
+  out.forEach((r, j) => {
+    const native = fixture.diverse[j];
+    assert.deepEqual(r.because.map((b) => b.itemId), native.because.map((b) => b.itemId), `place ${j}`);
+    r.because.forEach((b, k) => assert.ok(Math.abs(b.share - native.because[k].share) <= 1e-3, `place ${j}: ${b.share} vs ${native.because[k].share}`));
+  });
 }
 
 /** `excludeSeen: ['purchase']`: the purchased items come last, marked, the rest in the model's order. */
@@ -80,6 +92,7 @@ for (const webgpu of [true, false]) {
       assert.equal(out.backend, 'cpu');
       checkParity(out.ranked);
       checkExcluded(out);
+      checkDiverse(out.diverse);
       const inWorker = await page.evaluate(({ events, candidates }) => window.workerRerank(events, candidates),
         { events: fixture.events, candidates: fixture.candidates });
       checkParity(inWorker.ranked);

@@ -238,6 +238,97 @@ test('excludeSeen puts the items the shopper already had last, marked seen, and 
   await rejectsWith(() => rerankWithProfile(new Model(artifact), fixture.profile, list, { excludeSeen: true }), 'E_OPTIONS', /unknown rerank option "excludeSeen"/);
 });
 
+test('explanations and a diversified top equal the native runtime', async () => {
+  const p = await shopper({ backend: 'cpu' });
+  const out = await p.rerank(fixture.candidates, { ...fixture.diverseOptions, groupOf: (c) => c.group });
+  assert.deepEqual(out.map((r) => r.index), fixture.diverse.map((r) => r.index));
+  out.forEach((r, j) => {
+    const native = fixture.diverse[j];
+    assert.ok(close(r.score, native.score), `place ${j}: ${r.score} vs ${native.score}`);
+    assert.deepEqual(r.because.map((b) => [b.itemId, b.kind]), native.because.map((b) => [b.itemId, b.kind]), `place ${j}`);
+    r.because.forEach((b, k) => assert.ok(Math.abs(b.share - native.because[k].share) <= 1e-3, `place ${j}: share ${b.share} vs ${native.because[k].share}`));
+  });
+  // The cap holds in the diversified places; without the options nothing changes.
+  const groups = out.map((r) => fixture.candidates[r.index].group);
+  assert.ok(groups.every((g) => groups.filter((h) => h === g).length <= fixture.diverseOptions.maxPerGroup), groups.join(' '));
+  const plain = await p.rerank(fixture.candidates, { topK: 12 });
+  assert.ok(plain.every((r) => r.because === undefined));
+  const same = await p.rerank(fixture.candidates, { topK: 12, diversity: 0 });
+  assert.deepEqual(same.map((r) => r.index), plain.map((r) => r.index), 'diversity 0 is the model order');
+  const explained = await p.rerank(fixture.candidates, { explain: true });
+  assert.equal(explained.filter((r) => r.because).length, 10, '`explain: true` explains the first 10');
+  const fresh = await Personalizer.load(artifact, { storage: 'memory' });
+  assert.ok((await fresh.rerank(fixture.candidates, { explain: 3, topK: 3 })).every((r) => r.because.length === 0), 'no events, no reasons');
+});
+
+test('bad explain and diversity options give the shop order with E_OPTIONS', async () => {
+  const errors = [];
+  const p = await shopper({ onError: (e) => errors.push(e) });
+  const list = fixture.candidates.slice(0, 30);
+  const shop = list.map((_, i) => i);
+  const bad = [
+    [{ explain: -1 }, /explain must be/],
+    [{ explain: 'yes' }, /explain must be/],
+    [{ diversity: 1.5 }, /diversity must be a number from 0/],
+    [{ diversity: -0.1 }, /diversity must be a number from 0/],
+    [{ diversity: NaN }, /diversity must be a number from 0/],
+    [{ diversity: '0.5' }, /diversity must be a number from 0/],
+    [{ maxPerGroup: 0, groupOf: (c) => c.group }, /maxPerGroup must be a positive integer/],
+    [{ maxPerGroup: 2.5, groupOf: (c) => c.group }, /maxPerGroup must be a positive integer/],
+    [{ maxPerGroup: 2 }, /maxPerGroup needs groupOf/],
+    [{ maxPerGroup: 2, groupOf: 'brand' }, /groupOf must be a function/],
+    [{ maxPerGroup: 2, groupOf: () => { throw new Error('no brand'); } }, /groupOf threw for candidates\[0\] \(.*no brand/],
+    [{ maxPerGroup: 2, groupOf: (c) => ({ brand: c.group }) }, /groupOf must return a string or a number .* candidates\[0\]/],
+  ];
+  for (const [options, message] of bad) {
+    const out = await p.rerank(list, options);
+    assert.deepEqual(out.map((r) => r.index), shop, `${JSON.stringify(options)}: the shop's order`);
+    assert.equal(errors.at(-1).code, 'E_OPTIONS');
+    assert.match(errors.at(-1).message, message);
+  }
+  // Items without a group (undefined or null keys) are never capped.
+  const ungrouped = await p.rerank(list, { maxPerGroup: 1, groupOf: () => undefined });
+  assert.deepEqual(ungrouped.map((r) => r.index), (await p.rerank(list)).map((r) => r.index));
+  const strict = await shopper({ strict: true });
+  await rejectsWith(strict.rerank(list, { diversity: 2 }), 'E_OPTIONS', /diversity must be/);
+  // The stateless edge path has no events to explain.
+  await rejectsWith(() => rerankWithProfile(new Model(artifact), fixture.profile, list, { explain: true }), 'E_OPTIONS', /unknown rerank option "explain"/);
+});
+
+test('on the Beauty model, items of a brand owe their place to the events of that brand', { skip: !process.env.POCKETRANK_CATALOG && 'needs POCKETRANK_CATALOG (the catalog.json of the model)' }, async () => {
+  // A shopper who alternated between two brands: the explanations of each brand's items
+  // must credit that brand's events more than the other brand's items do.
+  const catalog = JSON.parse(await readFile(process.env.POCKETRANK_CATALOG, 'utf8'));
+  const brandOf = new Map(catalog.map((c) => [c.id, c.brand]));
+  const of = (b) => catalog.filter((c) => c.brand === b);
+  const brands = [...new Set(catalog.map((c) => c.brand).filter(Boolean))].filter((b) => of(b).length >= 15).slice(0, 8);
+  assert.equal(brands.length, 8, 'the catalog names brands');
+  let pairs = 0, credited = 0, explained = 0, own = 0;
+  for (const x of brands) for (const y of brands) {
+    if (x === y) continue;
+    const p = await Personalizer.load(artifact, { storage: 'memory' });
+    let ts = 1_700_000_000_000;
+    for (let k = 0; k < 3; k++) {
+      await p.observe({ itemId: of(x)[k].id, ts: (ts += 60_000) });
+      await p.observe({ itemId: of(y)[k].id, ts: (ts += 60_000) });
+    }
+    const list = [...of(x).slice(3, 13), ...of(y).slice(3, 13), ...catalog.slice(0, 30)];
+    const out = await p.rerank(list, { explain: list.length });
+    const shareOf = (r, brand) => r.because.filter((b) => brandOf.get(b.itemId) === brand).reduce((a, b) => a + b.share, 0);
+    const mean = (rs) => rs.reduce((a, r) => a + shareOf(r, x), 0) / rs.length;
+    const [xs, ys] = [x, y].map((b) => out.filter((r) => list[r.index].brand === b));
+    pairs += 1;
+    if (mean(xs) > mean(ys)) credited += 1;
+    for (const r of [...xs, ...ys]) {
+      explained += 1;
+      if (r.because[0] && brandOf.get(r.because[0].itemId) === list[r.index].brand) own += 1;
+    }
+  }
+  // Each brand's events are half of the history: chance is 50% for both.
+  assert.ok(credited / pairs >= 0.75, `${credited} of ${pairs} brand pairs credit the item's own brand more`);
+  assert.ok(own / explained > 0.55, `${own} of ${explained} items name an event of their own brand first`);
+});
+
 test('bad events are rejected with E_EVENT and leave the profile alone', async () => {
   const p = await shopper();
   const before = p.exportProfile();

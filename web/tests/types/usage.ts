@@ -7,6 +7,10 @@ export async function app(bytes: Uint8Array): Promise<Ranked[]> {
   const ranked = await p.rerank([{ id: 'a', score: 0.5 }, { id: 'b', title: 'Red lipstick' }], { topK: 10 });
   const fresh = await p.rerank([{ id: 'a' }], { excludeSeen: ['purchase'] });
   console.log(fresh[0]?.seen === true);
+  // Explanations and a diversified top, grouped by a field of the shop's own candidates.
+  const shelf = [{ id: 'a', brand: 'OPI' }, { id: 'b', brand: 'Olay' }];
+  const varied = await p.rerank(shelf, { topK: 10, explain: true, diversity: 0.3, maxPerGroup: 2, groupOf: (c) => c.brand });
+  console.log(varied[0]?.because?.map((b) => `${b.itemId} ${b.kind} ${b.share.toFixed(2)}`));
   const model: Model = await loadModel(bytes);
   const code: ErrorCode = p.warnings[0]?.code ?? 'E_OPTIONS';
   console.log(code, model.manifest().dims.d, p.exportProfile().profile.length);
@@ -23,5 +27,9 @@ void ((m: Model) => m.rankState);
 void ((m: Model) => rerankWithProfile(m, new Uint8Array(), [], { excludeSeen: true }));
 // @ts-expect-error: not an event kind.
 void ((p: Personalizer) => p.rerank([], { excludeSeen: ['wishlist'] }));
+// @ts-expect-error: the candidates have no `color` field.
+void ((p: Personalizer) => p.rerank([{ id: 'a' }], { maxPerGroup: 1, groupOf: (c) => c.color }));
+// @ts-expect-error: the edge path has no events to explain.
+void ((m: Model) => rerankWithProfile(m, new Uint8Array(), [], { explain: true }));
 // @ts-expect-error: not an event kind.
 void ((p: Personalizer) => p.observe({ itemId: 'x', kind: 'wishlist' }));
