@@ -10,7 +10,8 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use pocketrank_runtime::artifact::Dims;
-use pocketrank_runtime::{Candidate, EventKind, Ranker, ShopperEvent};
+use pocketrank_runtime::session::{RECENT_EVENTS, RerankOptions};
+use pocketrank_runtime::{Candidate, Diversity, EventKind, Ranker, RecordedEvent, Session, ShopperEvent};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -67,6 +68,56 @@ fn benches(c: &mut Criterion) {
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &candidates, |b, cands| {
             b.iter(|| ranker.rerank(&profile, black_box(cands)).expect("rerank"))
+        });
+    }
+    group.finish();
+
+    // The options that need a session, on 100 candidates, with a full ring of events
+    // (every one of them explains each result): what they add to a plain rerank.
+    let mut session = Session::new(&ranker);
+    for (k, i) in picks(RECENT_EVENTS, ids.len(), 5).enumerate() {
+        let event = RecordedEvent {
+            item_id: ids[i].clone(),
+            kind: EventKind::View,
+            ts: 1e12 + 6e4 * k as f64,
+            code: None,
+            title: None,
+        };
+        session.observe(&ranker, event).expect("observe");
+    }
+    let picked: Vec<&String> = picks(100, ids.len(), 111).map(|i| &ids[i]).collect();
+    let candidates: Vec<Candidate> =
+        picked.iter().map(|id| Candidate { id, code: None, title: None, score: None }).collect();
+    let groups: Vec<u32> = (0..100).map(|i| (i % 7) as u32 + 1).collect();
+    let mut group = c.benchmark_group("session rerank 100");
+    let cases = [
+        ("plain", RerankOptions::default()),
+        ("explain first 10", RerankOptions { explain: 10, ..Default::default() }),
+        ("explain all 100", RerankOptions { explain: 100, ..Default::default() }),
+        (
+            "diversity 0.3, top 10",
+            RerankOptions {
+                top_k: Some(10),
+                diversity: Diversity { lambda: 0.3, ..Default::default() },
+                ..Default::default()
+            },
+        ),
+        (
+            "diversity 0.3, top 100",
+            RerankOptions { diversity: Diversity { lambda: 0.3, ..Default::default() }, ..Default::default() },
+        ),
+        (
+            "max 2 per group, top 10",
+            RerankOptions {
+                top_k: Some(10),
+                diversity: Diversity { lambda: 0.0, max_per_group: Some(2), groups },
+                ..Default::default()
+            },
+        ),
+    ];
+    for (name, options) in &cases {
+        group.bench_with_input(BenchmarkId::from_parameter(name), options, |b, options| {
+            b.iter(|| session.rerank_options(&ranker, black_box(&candidates), options))
         });
     }
     group.finish();

@@ -176,7 +176,7 @@ fn mac<const FMA: bool>(x: &[f32], w: &[f32], out: &mut [f32]) {
 
 /// `Σ f(a_i, b_i)` in 8 independent lanes, so the sum vectorises.
 #[inline(always)]
-fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
+pub(crate) fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
     let mut acc = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| f(*x, *y)).sum();

@@ -5,7 +5,7 @@
 //! student's (`pocketrank_model::student::Student`, the Burn module); a test keeps the two
 //! equal. The tensors come from [`crate::layout`]; scoring is [`crate::kernel`].
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use rustc_hash::FxHashMap;
 
@@ -14,7 +14,7 @@ use crate::code_kernel::{CodeTables, worth_tables};
 use crate::codes::{CodeError, Codebooks};
 use crate::error::RankError;
 use crate::event_kind::EventKind;
-use crate::explain::{Attribution, split, state_slope};
+use crate::explain::{Attribution, Parts, Scratch, SlopeWeights};
 use crate::features::{CONTEXT_FEATURES, EVENT_FEATURES, context_features, event_features};
 use crate::kernel::{ScoreKernel, add_vec_mat};
 use crate::layout::{StudentWeights, TOKENS};
@@ -173,6 +173,8 @@ pub struct Ranker {
     /// The code tables of the last profile that used them (with its state): a page reranks
     /// several lists between two events, and the tables depend on the profile alone.
     tables: Mutex<Option<(Vec<f32>, CodeTables)>>,
+    /// The scorer's matrices as explanations read them, built on the first explanation.
+    slopes: OnceLock<SlopeWeights>,
 }
 
 impl std::fmt::Debug for Ranker {
@@ -223,6 +225,7 @@ impl Ranker {
             index,
             tokenizer,
             tables: Mutex::new(None),
+            slopes: OnceLock::new(),
         })
     }
 
@@ -540,36 +543,40 @@ impl Ranker {
     /// A candidate's vector as [`score`](Self::score) resolves it: its code, else its
     /// catalog row (or the catalog item's code), else its title, else the prior.
     pub fn candidate_vector(&self, c: &Candidate<'_>) -> Vec<f32> {
-        let d = self.profile_len();
-        let mut out = vec![0f32; d];
+        let mut out = Vec::new();
+        self.candidate_vector_into(c, &mut out);
+        out
+    }
+
+    /// [`candidate_vector`](Self::candidate_vector) into `out` (resized to `d`).
+    fn candidate_vector_into(&self, c: &Candidate<'_>, out: &mut Vec<f32>) {
+        out.clear();
+        out.resize(self.profile_len(), 0.0);
         if let Some(code) = c.code
-            && self.code_vector(code, &mut out).is_ok()
+            && self.code_vector(code, out).is_ok()
         {
-            return out;
+            return;
         }
         if let Some(i) = self.item_index(c.id) {
             let m = self.codebooks().map_or(1, |b| b.m);
             let i = i as usize;
             match (self.row(i), self.codebooks(), self.weights.item_codes.get(i * m..(i + 1) * m)) {
-                (Some(row), ..) => return row.to_vec(),
-                (None, Some(books), Some(code)) => {
-                    books.decode_into(code, &mut out);
-                    return out;
-                }
+                (Some(row), ..) => return out.copy_from_slice(row),
+                (None, Some(books), Some(code)) => return books.decode_into(code, out),
                 _ => {}
             }
         }
-        self.item_vector(c.id, None, c.title).values
+        *out = self.item_vector(c.id, None, c.title).values;
     }
 
     /// How each candidate in `which` (positions in `candidates`, whose context is their
     /// place in that list) owes its score to `parts` of the profile's state, over and above
-    /// the candidates in `baseline` on average (see [`crate::explain`]; an empty baseline
-    /// splits the whole score). Positions outside the list are skipped.
+    /// the average of the candidates in `baseline` (see [`crate::explain`]; an empty
+    /// baseline splits the whole score). Positions outside the list are skipped.
     pub fn attribute(
         &self,
         profile: &Profile,
-        parts: &[Vec<f32>],
+        parts: &[&[f32]],
         candidates: &[Candidate<'_>],
         which: &[usize],
         baseline: &[usize],
@@ -580,25 +587,34 @@ impl Ranker {
             return Err(RankError::ProfileSize { expected: d, found: p.len() });
         }
         let kernel = ScoreKernel::new(&self.weights, &profile.state);
-        let slope = |i: usize, c: &Candidate<'_>| {
-            state_slope(&self.weights, &kernel, &self.candidate_vector(c), &context_features(c.score, i))
-        };
-        let present = |list: &[usize]| -> Vec<(usize, Candidate<'_>)> {
-            list.iter().filter_map(|&i| candidates.get(i).map(|c| (i, *c))).collect()
-        };
-        let mut mean = vec![0f32; d];
-        let base = present(baseline);
-        for (i, c) in &base {
-            for (m, r) in mean.iter_mut().zip(slope(*i, c).0) {
-                *m += r / base.len() as f32;
+        let slopes = self.slopes.get_or_init(|| SlopeWeights::new(&self.weights));
+        let parts = Parts::new(parts, d);
+        let mut scratch = Scratch::default();
+        // The baseline: the mean item and context of `baseline`, as one more candidate.
+        let base: Vec<(usize, &Candidate<'_>)> =
+            baseline.iter().filter_map(|&i| candidates.get(i).map(|c| (i, c))).collect();
+        let mut mean_slope = vec![0f32; d];
+        if !base.is_empty() {
+            let share = 1.0 / base.len() as f32;
+            let (mut item, mut context) = (vec![0f32; d], [0f32; CONTEXT_FEATURES]);
+            for (i, c) in &base {
+                self.candidate_vector_into(c, &mut scratch.item);
+                item.iter_mut().zip(&scratch.item).for_each(|(m, x)| *m += share * x);
+                context.iter_mut().zip(context_features(c.score, *i)).for_each(|(m, x)| *m += share * x);
             }
+            slopes.query_slope(&kernel, &item, &context, &mut scratch);
+            mean_slope.copy_from_slice(&scratch.g);
         }
-        Ok(present(which)
-            .into_iter()
+        let mut item = Vec::with_capacity(d);
+        Ok(which
+            .iter()
+            .filter_map(|&i| candidates.get(i).map(|c| (i, c)))
             .map(|(i, c)| {
-                let (mut r, score) = slope(i, &c);
-                r.iter_mut().zip(&mean).for_each(|(r, m)| *r -= m);
-                split(&r, score, &profile.state, parts)
+                self.candidate_vector_into(c, &mut item);
+                let score = slopes.query_slope(&kernel, &item, &context_features(c.score, i), &mut scratch);
+                scratch.g.iter_mut().zip(&mean_slope).for_each(|(g, m)| *g -= m);
+                slopes.state_slope(&mut scratch);
+                parts.split(&scratch.r, score, &profile.state)
             })
             .collect())
     }

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::diversity::{Diversity, diversify};
 use crate::error::RankError;
 use crate::event_kind::EventKind;
-use crate::explain::{Because, reasons};
+use crate::explain::{Because, EventItems, reasons};
 use crate::profile::Profile;
 use crate::ranker::{Candidate, ItemSource, Ranker, Scored, ShopperEvent, StepTrace};
 use crate::text::{MAX_TITLE_BYTES, clip};
@@ -32,6 +32,9 @@ pub const RECENT_EVENTS: usize = 50;
 pub const RECORD_FORMAT: u32 = 1;
 /// Explanations compare an item with this many of the list's best (see [`crate::explain`]).
 pub const EXPLAIN_BASELINE: usize = 20;
+/// Explanations name the latest this many events; older ones count as the earlier history
+/// (after 20 GRU steps what is left of an event's part is negligible).
+pub const EXPLAIN_EVENTS: usize = 20;
 /// Longest item id or title kept in the ring (longer ones are cut, on a character boundary).
 const MAX_TEXT: usize = MAX_TITLE_BYTES;
 /// Longest code string kept in the ring (256 subspaces and the tag, in base64).
@@ -395,12 +398,13 @@ impl Session {
         let explanations = if explained.is_empty() {
             Vec::new()
         } else {
-            let parts: Vec<Vec<f32>> = self.parts.iter().cloned().collect();
-            let events = || self.recent.iter().map(|e| (e.item_id.as_str(), e.kind));
+            let skip = self.parts.len().saturating_sub(EXPLAIN_EVENTS);
+            let parts: Vec<&[f32]> = self.parts.iter().skip(skip).map(Vec::as_slice).collect();
+            let events = EventItems::new(self.recent.iter().skip(skip).map(|e| (e.item_id.as_str(), e.kind)));
             ranker
                 .attribute(&self.profile, &parts, candidates, &explained, &baseline)?
                 .iter()
-                .map(|a| reasons(a, events()))
+                .map(|a| reasons(a, &events))
                 .collect()
         };
         Ok(Reranked { ranked, error: None, seen: moved, explanations })

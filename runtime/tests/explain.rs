@@ -48,6 +48,7 @@ fn each_event_s_part_and_the_rest_add_up_to_the_score() {
         assert_eq!(explained.explanations.len(), list.len());
         // The recent events' parts, the earlier history and the rest add up to the score;
         // so do the earlier history and the rest alone (no parts).
+        let parts: Vec<&[f32]> = parts.iter().map(Vec::as_slice).collect();
         let with_parts = r.attribute(s.profile(), &parts, &list, &which, &which[..20]).unwrap();
         let without = r.attribute(s.profile(), &[], &list, &which, &[]).unwrap();
         for ((a, b), scored) in with_parts.iter().zip(&without).zip(&scores) {
@@ -85,6 +86,7 @@ fn the_parts_cover_the_whole_profile_until_the_ring_overflows() {
         }
         // The parts' share of each score: all of the history when the ring holds it all.
         let parts = parts_of(&r, &s);
+        let parts: Vec<&[f32]> = parts.iter().map(Vec::as_slice).collect();
         let split = r.attribute(s.profile(), &parts, &list, &all, &[]).unwrap();
         let earlier = split.iter().map(|a| a.earlier.abs()).fold(0f32, f32::max);
         let history = split.iter().map(|a| a.parts.iter().map(|p| p.abs()).sum::<f32>()).fold(0f32, f32::max);

@@ -34,7 +34,7 @@ export function hasText() {
 /** @typedef {import('./webgpu.js').WebGpuScorer} WebGpuScorer */
 /** @typedef {{ ids: string[], scores: Float32Array | undefined, titles: string[] | undefined, codes: string[] | undefined }} Flat */
 /** @typedef {import('./index.js').Because} Because */
-/** @typedef {{ order: Uint32Array, scores: Float32Array, sources: Uint8Array, seenCount: number, explanations: Because[][], error: unknown, codeWarning: string | undefined, free(): void }} CoreRanking */
+/** @typedef {{ order: Uint32Array, scores: Float32Array, sources: Uint8Array, seenCount: number, becauseCounts: Uint8Array, becauseIds: string[], becauseKinds: Uint8Array, becauseShares: Float32Array, error: unknown, codeWarning: string | undefined, free(): void }} CoreRanking */
 /** @typedef {{ lambda: number | undefined, maxPerGroup: number | undefined, groups: Uint32Array | undefined }} DiversityArgs */
 
 const SOURCES = /** @type {const} */ (['catalog', 'title', 'unknown', 'shop', 'code']);
@@ -250,6 +250,22 @@ function joined(list, field) {
 }
 
 /**
+ * The reasons of the explained results, from the core's flat arrays.
+ * @param {CoreRanking} r
+ * @returns {Because[][]}
+ */
+function reasonsOf(r) {
+  const counts = r.becauseCounts, ids = r.becauseIds, kinds = r.becauseKinds, shares = r.becauseShares;
+  const out = new Array(counts.length);
+  let k = 0;
+  for (let j = 0; j < counts.length; j++) {
+    const list = (out[j] = new Array(counts[j]));
+    for (let i = 0; i < counts[j]; i++, k++) list[i] = { itemId: ids[k], kind: /** @type {Because['kind']} */ (EVENT_KINDS[kinds[k]]), share: shares[k] };
+  }
+  return out;
+}
+
+/**
  * The ranked objects from the core's typed arrays.
  * @param {string[]} ids
  * @param {CoreRanking} r
@@ -258,7 +274,7 @@ function joined(list, field) {
  */
 function results(ids, r, explained = 0) {
   const order = r.order, sc = r.scores, src = r.sources, seenFrom = order.length - r.seenCount;
-  const because = explained > 0 ? r.explanations : [];
+  const because = explained > 0 ? reasonsOf(r) : [];
   r.free();
   const out = new Array(order.length);
   for (let j = 0; j < order.length; j++) {

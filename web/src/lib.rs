@@ -581,26 +581,30 @@ impl Ranking {
         self.seen
     }
 
-    /// Why the first results are there, one list per explained result: the shopper's recent
-    /// items that raised its score most, largest share first.
-    #[wasm_bindgen(getter, unchecked_return_type = "Because[][]")]
-    pub fn explanations(&self) -> js_sys::Array {
-        self.explanations
-            .iter()
-            .map(|because| {
-                because
-                    .iter()
-                    .map(|b| {
-                        let entry = js_sys::Object::new();
-                        // Setting a property on a fresh plain object cannot fail.
-                        let _ = js_sys::Reflect::set(&entry, &"itemId".into(), &b.item_id.as_str().into());
-                        let _ = js_sys::Reflect::set(&entry, &"kind".into(), &b.kind.as_str().into());
-                        let _ = js_sys::Reflect::set(&entry, &"share".into(), &b.share.into());
-                        JsValue::from(entry)
-                    })
-                    .collect::<js_sys::Array>()
-            })
-            .collect()
+    /// How many reasons each explained result has (the first results, in order); the
+    /// reasons themselves are `becauseIds`, `becauseKinds` and `becauseShares`, flat, in
+    /// the same order: typed arrays cross to JavaScript at once, objects one by one.
+    #[wasm_bindgen(getter, js_name = becauseCounts)]
+    pub fn because_counts(&self) -> Vec<u8> {
+        self.explanations.iter().map(|b| b.len() as u8).collect()
+    }
+
+    /// The ids of the items the reasons name (see `becauseCounts`).
+    #[wasm_bindgen(getter, js_name = becauseIds)]
+    pub fn because_ids(&self) -> Vec<String> {
+        self.explanations.iter().flatten().map(|b| b.item_id.clone()).collect()
+    }
+
+    /// The latest kind of event with each item the reasons name, as `EventKind.index`.
+    #[wasm_bindgen(getter, js_name = becauseKinds)]
+    pub fn because_kinds(&self) -> Vec<u8> {
+        self.explanations.iter().flatten().map(|b| b.kind.index() as u8).collect()
+    }
+
+    /// Each reason's share of the personal part of the score.
+    #[wasm_bindgen(getter, js_name = becauseShares)]
+    pub fn because_shares(&self) -> Vec<f32> {
+        self.explanations.iter().flatten().map(|b| b.share).collect()
     }
 
     /// Why some candidates' codes were not used (they were ranked another way), if any.
