@@ -1,5 +1,6 @@
 // Benchmark cases shared by Node and the browser page: cold start, per-event update and
-// rerank latency of the pocketrank package. `pocketrank` is the imported package.
+// rerank latency of the pocketrank package, with and without explanations and diversity.
+// `pocketrank` is the imported package.
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
 
 async function timeAsync(fn, runs) {
@@ -10,6 +11,17 @@ async function timeAsync(fn, runs) {
     times.push(performance.now() - t);
   }
   return { p50: pct(times, 0.5), p95: pct(times, 0.95), runs };
+}
+
+/** Per-call p50/p95 over batches of `per` calls: a page's clock ticks in 0.1 ms, too coarse for one call. */
+async function timeBatches(fn, batches, per) {
+  const times = [];
+  for (let b = 0; b < batches; b++) {
+    const t = performance.now();
+    for (let i = 0; i < per; i++) await fn();
+    times.push((performance.now() - t) / per);
+  }
+  return { p50: pct(times, 0.5), p95: pct(times, 0.95), runs: batches * per };
 }
 
 function timeIt(fn, minRuns, minMs) {
@@ -50,6 +62,22 @@ export async function run(pocketrank, artifact, fixture) {
     });
     rows.push({ case: `rerank ${n} (Personalizer, objects in and out)`, ...(await timeAsync(() => p.rerank(candidates), 30)) });
     rows.push({ case: `rerank ${n} (rerankWithProfile, edge blob)`, ...timeIt(() => pocketrank.rerankWithProfile(model, blob, candidates), 20, 500) });
+  }
+  // The options that need the shopper's events, on 100 candidates, for a shopper with a
+  // full ring of events (explanations name the latest 20 of them).
+  const shopper = await pocketrank.Personalizer.load(artifact, { storage: 'memory', backend: 'cpu' });
+  const catalogIds = fixture.candidates.filter((c) => !c.code && !c.id.startsWith('unknown-')).map((c) => c.id);
+  for (let k = 0; k < 50; k++) await shopper.observe({ itemId: catalogIds[(k * 17) % catalogIds.length], ts: 1.7e12 + 60_000 * k });
+  const shelf = catalogIds.slice(0, 100).map((id, i) => ({ id, group: `g${i % 7}` }));
+  for (const [name, options] of [
+    ['plain', undefined],
+    ['explain: true (first 10)', { explain: true }],
+    ['explain: 100', { explain: 100 }],
+    ['diversity 0.3, topK 10', { diversity: 0.3, topK: 10 }],
+    ['maxPerGroup 2 + groupOf, topK 10', { maxPerGroup: 2, groupOf: (c) => c.group, topK: 10 }],
+  ]) {
+    await timeAsync(() => shopper.rerank(shelf, options), 100);
+    rows.push({ case: `rerank 100, ${name} (per call, batches of 50)`, ...(await timeBatches(() => shopper.rerank(shelf, options), 40, 50)) });
   }
   // WebGPU (browsers with an adapter): the same lists through the GPU path, end to end.
   const gpu = globalThis.navigator?.gpu && (await navigator.gpu.requestAdapter())

@@ -35,7 +35,19 @@ async function connect() {
   return { mode: 'worker', ...info, observe: (e) => call('observe', e), rerank: (c, o) => call('rerank', { candidates: c, options: o }), forget: () => call('forget'), events: () => call('events') };
 }
 
-function card(item, label) {
+const DID = { view: 'viewed', cart: 'added', purchase: 'bought', review: 'reviewed' };
+
+/** "Because you viewed …": the shopper's items that lifted this one most (computed on this device). */
+function reasonLine(because, byId) {
+  const named = (because ?? []).slice(0, 2).map((b) => `${DID[b.kind]} ${byId.get(b.itemId)?.title ?? b.itemId}`);
+  if (!named.length) return null;
+  const line = document.createElement('span');
+  line.className = 'because';
+  line.textContent = `Because you ${named.join(' and ')}`;
+  return line;
+}
+
+function card(item, label, reason) {
   const li = document.createElement('li');
   li.className = 'card';
   li.dataset.id = item.id;
@@ -57,7 +69,9 @@ function card(item, label) {
     b.setAttribute('aria-label', `${text}: ${item.title || item.id} (${label})`);
     actions.append(b);
   }
-  li.append(title, meta, actions);
+  li.append(title, meta);
+  if (reason) li.append(reason);
+  li.append(actions);
   return li;
 }
 
@@ -80,8 +94,8 @@ async function main() {
     return catalog.filter((it) => words.every((w) => text(it).includes(w))).slice(0, 200);
   };
   const render = (list, ranked, limit, label) => {
-    const items = ranked.slice(0, limit).map((r) => byId.get(r.id)).filter(Boolean);
-    list.replaceChildren(...items.map((item) => card(item, label)));
+    const shown = ranked.slice(0, limit).filter((r) => byId.has(r.id));
+    list.replaceChildren(...shown.map((r) => card(byId.get(r.id), label, reasonLine(r.because, byId))));
   };
   const renderEvents = async () => {
     const events = await p.events();
@@ -94,7 +108,7 @@ async function main() {
   const refresh = async () => {
     // What is already in the cart is not recommended again (it goes last); search keeps it.
     const [forYou, results] = await Promise.all([
-      p.rerank(shopCandidates(popular), { excludeSeen: ['cart'] }),
+      p.rerank(shopCandidates(popular), { excludeSeen: ['cart'], explain: FOR_YOU }),
       p.rerank(shopCandidates(searchItems())),
     ]);
     render($('for-you'), forYou, FOR_YOU, 'recommended');

@@ -31,7 +31,7 @@ async function open(browser, query = '') {
   return { context, page, requests, consoleErrors };
 }
 
-const forYou = (page) => page.$$eval('#for-you li', (lis) => lis.map((li) => ({ id: li.dataset.id, tags: li.dataset.tags.split('|') })));
+const forYou = (page) => page.$$eval('#for-you li', (lis) => lis.map((li) => ({ id: li.dataset.id, tags: li.dataset.tags.split('|'), because: li.querySelector('.because')?.textContent })));
 
 const tagsOf = (it) => new Set([it.brand, it.category, ...(it.tags ?? [])].filter((t) => t && t !== 'Unknown'));
 
@@ -96,6 +96,11 @@ for (const variant of [{ name: 'page, WebGPU flag on', webgpu: true, query: '' }
       assert.ok(afterRank < beforeRank - 10, `${brand}: mean rank ${beforeRank.toFixed(1)} → ${afterRank.toFixed(1)} of 300`);
       console.log(`# ${variant.name}: ${brand} items' mean rank ${beforeRank.toFixed(1)} → ${afterRank.toFixed(1)} of 300`);
       assert.notDeepEqual(personal.map((i) => i.id), shopOrder.map((i) => i.id));
+      // "Because you …": reasons from this shopper's own events, none before there were any.
+      assert.ok(shopOrder.every((i) => i.because === undefined));
+      const reasons = personal.filter((i) => i.because);
+      assert.ok(reasons.length > 0 && reasons.every((i) => /^Because you (viewed|added) /.test(i.because)), JSON.stringify(reasons));
+      console.log(`# ${variant.name}: ${reasons.length} of ${personal.length} recommendations explained, e.g. "${reasons[0].because}"`);
       // Items added to the cart are not recommended again: they close the reranked pool.
       const pool = await rankedPool(page);
       const carted = ids.filter((_, k) => k % 2).filter((id) => pool.includes(id));
@@ -116,6 +121,7 @@ for (const variant of [{ name: 'page, WebGPU flag on', webgpu: true, query: '' }
       await page.click('#forget');
       await page.waitForSelector('body[data-forgotten="1"]', { state: 'attached' });
       assert.deepEqual((await forYou(page)).map((i) => i.id), shopOrder.map((i) => i.id));
+      assert.ok((await forYou(page)).every((i) => i.because === undefined), 'nothing left to explain');
       const stored = await page.evaluate(() => new Promise((resolve, reject) => {
         const req = indexedDB.open('pocketrank', 1);
         req.onupgradeneeded = () => req.result.createObjectStore('profiles');

@@ -34,7 +34,7 @@ export function hasText() {
 /** @typedef {import('./webgpu.js').WebGpuScorer} WebGpuScorer */
 /** @typedef {{ ids: string[], scores: Float32Array | undefined, titles: string[] | undefined, codes: string[] | undefined }} Flat */
 /** @typedef {import('./index.js').Because} Because */
-/** @typedef {{ order: Uint32Array, scores: Float32Array, sources: Uint8Array, seenCount: number, becauseCounts: Uint8Array, becauseIds: string[], becauseKinds: Uint8Array, becauseShares: Float32Array, error: unknown, codeWarning: string | undefined, free(): void }} CoreRanking */
+/** @typedef {{ order: Uint32Array, scores: Float32Array, sources: Uint8Array, seenCount: number, becauseCounts: Uint8Array, becauseIds: string, becauseKinds: Uint8Array, becauseShares: Float32Array, error: unknown, codeWarning: string | undefined, free(): void }} CoreRanking */
 /** @typedef {{ lambda: number | undefined, maxPerGroup: number | undefined, groups: Uint32Array | undefined }} DiversityArgs */
 
 const SOURCES = /** @type {const} */ (['catalog', 'title', 'unknown', 'shop', 'code']);
@@ -255,7 +255,7 @@ function joined(list, field) {
  * @returns {Because[][]}
  */
 function reasonsOf(r) {
-  const counts = r.becauseCounts, ids = r.becauseIds, kinds = r.becauseKinds, shares = r.becauseShares;
+  const counts = r.becauseCounts, ids = r.becauseIds.split('\u001e'), kinds = r.becauseKinds, shares = r.becauseShares;
   const out = new Array(counts.length);
   let k = 0;
   for (let j = 0; j < counts.length; j++) {

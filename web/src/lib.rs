@@ -589,10 +589,14 @@ impl Ranking {
         self.explanations.iter().map(|b| b.len() as u8).collect()
     }
 
-    /// The ids of the items the reasons name (see `becauseCounts`).
+    /// The ids of the items the reasons name (see `becauseCounts`), joined by U+001E (the
+    /// record separator; one inside an id reads as U+FFFD): one string crosses instead of
+    /// one per reason.
     #[wasm_bindgen(getter, js_name = becauseIds)]
-    pub fn because_ids(&self) -> Vec<String> {
-        self.explanations.iter().flatten().map(|b| b.item_id.clone()).collect()
+    pub fn because_ids(&self) -> String {
+        let ids: Vec<String> =
+            self.explanations.iter().flatten().map(|b| b.item_id.replace('\u{1e}', "\u{fffd}")).collect();
+        ids.join("\u{1e}")
     }
 
     /// The latest kind of event with each item the reasons name, as `EventKind.index`.
