@@ -69,18 +69,53 @@ pub fn a_session_observes_reranks_and_comes_back() {
     let ts = js_sys::Reflect::get(&recent.get(1), &"ts".into()).unwrap().as_f64().unwrap();
     assert!(ts > 1.7e12, "a missing ts is now ({ts})");
 
-    let r = s.rank_joined(&model, 3, b"a\nc\nzz", Some(vec![f32::NAN, 0.5, f32::NAN]), None, None, None, None);
+    let r = s.rank_joined(
+        &model,
+        3,
+        b"a\nc\nzz",
+        Some(vec![f32::NAN, 0.5, f32::NAN]),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    );
     assert!(r.error().is_undefined());
     let mut order = r.order();
     assert_eq!(r.sources()[order.iter().position(|&i| i == 2).unwrap()], 2, "zz is unknown");
     order.sort_unstable();
     assert_eq!(order, [0, 1, 2]);
     assert!(r.scores().iter().all(|v| v.is_finite()));
-    assert_eq!(s.rank_joined(&model, 3, b"a\nc\nzz", None, None, None, Some(1), None).order().len(), 1);
+    assert_eq!(
+        s.rank_joined(&model, 3, b"a\nc\nzz", None, None, None, Some(1), None, None, None, None, None).order().len(),
+        1
+    );
     // excludeSeen: "b" was carted; with the cart bit it goes last, with the view bit it stays.
-    let carted = s.rank_joined(&model, 3, b"b\nc\nzz", None, None, None, None, Some(0b10));
+    let carted = s.rank_joined(&model, 3, b"b\nc\nzz", None, None, None, None, Some(0b10), None, None, None, None);
     assert_eq!((carted.order()[2], carted.seen_count()), (0, 1));
-    assert_eq!(s.rank_joined(&model, 3, b"b\nc\nzz", None, None, None, None, Some(0b1)).seen_count(), 0);
+    assert_eq!(
+        s.rank_joined(&model, 3, b"b\nc\nzz", None, None, None, None, Some(0b1), None, None, None, None).seen_count(),
+        0
+    );
+    // Explanations of the first results; diversity options out of range: the shop's order.
+    let explained = s.rank_joined(&model, 3, b"a\nc\nzz", None, None, None, None, None, Some(2), None, None, None);
+    assert_eq!(explained.because_counts().len(), 2);
+    assert_eq!(explained.because_kinds().len(), explained.because_shares().len());
+    let bad = s.rank_joined(&model, 3, b"a\nc\nzz", None, None, None, None, None, None, Some(1.5), None, None);
+    assert_eq!(prop(&bad.error(), "code"), "E_OPTIONS");
+    assert_eq!(bad.order(), [0, 1, 2]);
+    let capped =
+        s.rank_joined(&model, 3, b"a\nc\nzz", None, None, None, None, None, None, None, Some(1), Some(vec![1, 1, 0]));
+    assert!(capped.error().is_undefined());
+    let first_two = &capped.order()[..2];
+    assert_eq!(
+        first_two.iter().filter(|&&i| i < 2).count(),
+        1,
+        "one of the group's two items is capped: {first_two:?}"
+    );
 
     // The stored record restores the same session, silently.
     let back = Session::restore(&model, &s.to_bytes());
@@ -155,15 +190,15 @@ pub fn errors_are_errors_with_codes() {
     assert_eq!(js_sys::Array::from(&s.recent_events()).length(), 0, "a bad event changes nothing");
 
     // A failed session rerank is the shop's order with the error beside it.
-    let r = s.rank_joined(&model, 2, b"a", None, None, None, None, None);
+    let r = s.rank_joined(&model, 2, b"a", None, None, None, None, None, None, None, None, None);
     assert_eq!(r.order(), [0, 1]);
     assert_eq!(r.sources(), [3, 3]);
     assert_eq!(coded(r.error()).0, "E_CANDIDATES");
-    let r = s.rank_joined(&model, 2, b"a\n\xff", None, None, None, None, None);
+    let r = s.rank_joined(&model, 2, b"a\n\xff", None, None, None, None, None, None, None, None, None);
     assert_eq!((coded(r.error()).0.as_str(), r.order()), ("E_CANDIDATES", vec![0, 1]), "ids that are not UTF-8");
-    let r = s.rank_joined(&model, 1, b"a", None, None, Some(b"\xc3".to_vec()), None, None);
+    let r = s.rank_joined(&model, 1, b"a", None, None, Some(b"\xc3".to_vec()), None, None, None, None, None, None);
     assert_eq!(coded(r.error()).0, "E_CANDIDATES", "codes that are not UTF-8");
-    let r = s.rank_joined(&model, max_candidates() + 1, b"", None, None, None, Some(2), None);
+    let r = s.rank_joined(&model, max_candidates() + 1, b"", None, None, None, Some(2), None, None, None, None, None);
     assert_eq!((coded(r.error()).0.as_str(), r.order().len()), ("E_TOO_MANY", 2));
 
     // Stateless (edge) reranks throw.
