@@ -20,6 +20,7 @@ use super::input::Input;
 use crate::backend::{DeviceChoice, on_backend};
 use crate::cold_start::{ColdStartReport, cold_start, pick_cold_items};
 use crate::data::Ingested;
+use crate::distillation::diversity::{DiversityRow, diversity_markdown, diversity_rows};
 use crate::distillation::ranker::{
     ItemTable, Quantized, RankerCases, bare_manifest, cold_ranker, quantize_items, ranker_of,
 };
@@ -121,6 +122,9 @@ pub struct StudentReport {
     /// student from their titles, as a device ranks a product added after export.
     #[serde(default)]
     pub cold_start: Option<ColdStartReport>,
+    /// The int8 student's top 10 diversified at several λ and capped per brand.
+    #[serde(default)]
+    pub diversity: Vec<DiversityRow>,
 }
 
 /// Distils (unless `evaluate_only`), evaluates and reports the student of the teacher run
@@ -251,6 +255,8 @@ pub fn distill_run<B: AutodiffBackend>(
     let cooccurrence = CoOccurrence::fit(&task.split.train, n_items);
     let lists = rerank::retrieve(teacher, &text, &cooccurrence, cases, device);
     let rerank = rerank::rerank_rows(cases, &lists, &rankers, &ingested.dataset.sequences);
+    let brands: Vec<Option<String>> = ingested.dataset.catalog.items().iter().map(|i| i.brand.clone()).collect();
+    let diversity = diversity_rows(cases, &ranker_int8, &ingested.dataset.sequences, &brands);
 
     let report = StudentReport {
         spec,
@@ -260,6 +266,7 @@ pub fn distill_run<B: AutodiffBackend>(
         full,
         rerank,
         cold_start,
+        diversity,
     };
     write_report(&report, &dir)?;
     Ok(report)
@@ -283,6 +290,10 @@ fn write_report(report: &StudentReport, dir: &StudentDir) -> anyhow::Result<()> 
     }
     if let Some(c) = &report.cold_start {
         md.push_str(&format!("\n## Cold start\n\n{}.\n", c.summary("student")));
+    }
+    if !report.diversity.is_empty() {
+        md.push_str("\n## Diversity (int8 student, test)\n\n");
+        md.push_str(&diversity_markdown(&report.diversity));
     }
     std::fs::write(dir.root.join("metrics.md"), md)?;
     Ok(())

@@ -13,6 +13,7 @@
 //!    what ships. [`rerank`] judges it on reranking retrievers' lists.
 
 pub mod batch;
+pub mod diversity;
 pub mod lists;
 pub mod ranker;
 pub mod rerank;
