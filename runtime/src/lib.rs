@@ -11,6 +11,7 @@
 //! - [`session`]: one shopper's session (ring buffer of recent events, model-version tag,
 //!   rebuild after a model update, the shop's order on failure).
 //! - [`explain`]: how much each recent event raised a candidate's score (exact).
+//! - [`feedback`]: a per-shopper correction learned from clicks and pass-overs (LinUCB).
 //! - [`diversity`]: maximal marginal relevance and caps per group on a reranked list.
 //! - [`edge`]: the compact, opt-in profile blob for edge reranking.
 //! - [`features`], [`event_kind`], [`text`]: the small inputs the student reads.
@@ -25,6 +26,7 @@ pub mod error;
 pub mod event_kind;
 pub mod explain;
 pub mod features;
+pub mod feedback;
 pub mod kernel;
 mod lanes;
 pub mod layout;

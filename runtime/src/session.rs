@@ -22,6 +22,7 @@ use crate::diversity::{Diversity, diversify};
 use crate::error::RankError;
 use crate::event_kind::EventKind;
 use crate::explain::{Because, EventItems, reasons};
+use crate::feedback::{Feedback, FeedbackRecord, Impression, SHOWN};
 use crate::profile::Profile;
 use crate::ranker::{Candidate, ItemSource, Ranker, Scored, ShopperEvent, StepTrace};
 use crate::text::{MAX_TITLE_BYTES, clip};
@@ -93,6 +94,9 @@ struct Record {
     last_ts: Option<f64>,
     events: u64,
     recent: Vec<RecordedEvent>,
+    /// What was learned from the shopper's feedback (see [`crate::feedback`]), if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    feedback: Option<FeedbackRecord>,
 }
 
 /// What [`Session::restore`] found in storage.
@@ -107,6 +111,9 @@ pub enum Restored {
     RebuiltForModel { events: usize },
     /// The record was damaged: the profile was rebuilt from what could be read of it.
     RebuiltDamaged { events: usize },
+    /// The stored profile, as it was; what it had learned from feedback was damaged and
+    /// starts again from nothing.
+    FeedbackReset,
 }
 
 impl Restored {
@@ -120,6 +127,10 @@ impl Restored {
             Self::RebuiltDamaged { events } => {
                 Some(format!("stored profile was damaged; rebuilt from {events} recent events"))
             }
+            Self::FeedbackReset => Some(
+                "what the stored profile had learned from feedback was damaged and was reset; the profile is kept"
+                    .into(),
+            ),
         }
     }
 }
@@ -148,6 +159,8 @@ pub struct RerankOptions {
     pub seen: Seen,
     /// Explain the first this many results.
     pub explain: usize,
+    /// Rank with the student alone, without what was learned from feedback.
+    pub ignore_feedback: bool,
     /// Reorder the first places (`top_k`'s, or the whole list's, at most
     /// [`crate::diversity::MAX_WINDOW`]) for variety.
     pub diversity: Diversity,
@@ -231,6 +244,10 @@ pub struct Session {
     recent: VecDeque<RecordedEvent>,
     /// One part per recent event; the state minus their sum is the older history's.
     parts: Parts,
+    /// What the shopper's clicks and pass-overs taught (see [`crate::feedback`]).
+    feedback: Feedback,
+    /// Whether lists shown and events are learned from, and the correction applied.
+    learning: bool,
 }
 
 impl Session {
@@ -241,6 +258,8 @@ impl Session {
             profile: ranker.new_profile(),
             recent: VecDeque::with_capacity(RECENT_EVENTS),
             parts: VecDeque::with_capacity(RECENT_EVENTS),
+            feedback: Feedback::new(ranker.profile_len()),
+            learning: true,
         }
     }
 
@@ -263,8 +282,15 @@ impl Session {
                     recent.pop_front();
                 }
                 let parts = replay_parts(ranker, &recent);
-                let session = Self { model_version: ranker.model_version().to_string(), profile, recent, parts };
-                return (session, Restored::Stored);
+                let d = ranker.profile_len();
+                let (feedback, how) = match record.feedback.as_ref().map(|f| Feedback::from_record(d, f)) {
+                    None => (Feedback::new(d), Restored::Stored),
+                    Some(Ok(feedback)) => (feedback, Restored::Stored),
+                    Some(Err(_)) => (Feedback::new(d), Restored::FeedbackReset),
+                };
+                let model_version = ranker.model_version().to_string();
+                let session = Self { model_version, profile, recent, parts, feedback, learning: true };
+                return (session, how);
             }
         }
         // Another model, or damage: keep whatever recent events still read, in order.
@@ -302,6 +328,7 @@ impl Session {
             last_ts: self.profile.last_ts,
             events: self.profile.events,
             recent: self.recent.iter().cloned().collect(),
+            feedback: self.feedback.to_record(),
         };
         serde_json::to_vec(&record).unwrap_or_default()
     }
@@ -322,9 +349,50 @@ impl Session {
             self.recent.pop_front();
             self.parts.pop_front();
         }
+        if self.learning {
+            self.feedback.clicked(&event.item_id, event.ts);
+        }
         self.recent.push_back(event);
         follow(&mut self.parts, trace);
         Ok(source)
+    }
+
+    /// Remembers that the list named `list` showed the first places of `ranked` (from
+    /// [`rerank_options`](Self::rerank_options) over `candidates`) at `ts` (ms since the
+    /// epoch, as events): a later event on one of them is a click on this list, and the
+    /// places above it were passed over (see [`crate::feedback`]). Nothing is remembered
+    /// for the shop's order (after an error) or while learning is off.
+    pub fn shown(&mut self, ranker: &Ranker, list: &str, candidates: &[Candidate<'_>], ranked: &[Scored], ts: f64) {
+        if !self.learning || !ts.is_finite() || self.check_model(ranker).is_err() {
+            return;
+        }
+        let items: Vec<(String, Vec<f32>)> = ranked
+            .iter()
+            .take(SHOWN)
+            .take_while(|s| s.source != ItemSource::Shop)
+            .filter_map(|s| candidates.get(s.index))
+            .map(|c| (clip(c.id, MAX_TEXT).to_string(), ranker.candidate_vector(c)))
+            .collect();
+        if !items.is_empty() {
+            self.feedback.shown(Impression::new(clip(list, MAX_TEXT), ts, items));
+        }
+    }
+
+    /// Turns learning from feedback on or off (on by default). Off, nothing is learned and
+    /// lists are ranked by the student alone; what was learned is kept until
+    /// [`forget`](Self::forget).
+    pub fn set_learning(&mut self, on: bool) {
+        self.learning = on;
+    }
+
+    /// What was learned from feedback.
+    pub fn feedback(&self) -> &Feedback {
+        &self.feedback
+    }
+
+    /// Whether reranks are corrected by feedback now (learning on and something learned).
+    pub fn is_adapting(&self) -> bool {
+        self.learning && self.feedback.is_active()
     }
 
     /// Reranks the shop's candidates for this shopper: best first, cut to `top_k`. Never
@@ -383,6 +451,10 @@ impl Session {
             ranked = fresh;
             ranked.extend(old);
         }
+        if self.is_adapting() && !options.ignore_feedback {
+            let fresh = ranked.len() - moved;
+            self.feedback.adjust(&mut ranked[..fresh], |i| ranker.candidate_vector(&candidates[i]));
+        }
         if !options.diversity.is_off() {
             let fresh = ranked.len() - moved;
             let window = options.top_k.unwrap_or(fresh).min(fresh);
@@ -410,9 +482,11 @@ impl Session {
         Ok(Reranked { ranked, error: None, seen: moved, explanations })
     }
 
-    /// Wipes the profile and the recent events.
+    /// Wipes the profile, the recent events and what was learned from feedback.
     pub fn forget(&mut self, ranker: &Ranker) {
+        let learning = self.learning;
         *self = Self::new(ranker);
+        self.learning = learning;
     }
 
     /// The current profile.
