@@ -2,18 +2,25 @@
 //!
 //! The student is the same for every shopper, and its profile only hears what the shopper
 //! did. What they passed over — the items a list showed above the one they clicked, or the
-//! top of a list they left without clicking — it never sees. [`Feedback`] learns that here:
-//! a per-shopper ridge regression on the student's item vectors (unit length), `r ≈ θᵀx̂`
-//! with `r = +1` for an item clicked from a list and `−1` for one passed over, and a LinUCB
-//! bonus `α (√(x̂ᵀA⁻¹x̂) − 1/√λ)` that favours items unlike those already judged. Its
-//! correction of a candidate's score is `β σ clamp(θᵀx̂ + bonus, −1, 1)`, where `σ` is the
-//! spread of the list's best scores: bounded, so a few clicks can reorder the top of a list
-//! but never turn it over, and exactly zero until the shopper gave feedback (the
-//! no-feedback path is the static student's, bit for bit).
+//! top of a list they left without clicking — it never sees. [`Feedback`] learns that here,
+//! as a hybrid LinUCB on the student's item vectors (unit length) with `r = +1` for an item
+//! clicked from a list and `−1` for one passed over:
+//!
+//! - a shared ridge regression `r ≈ θᵀx̂` (`A = λI + Σ x̂x̂ᵀ`, `θ = A⁻¹b`), so items like
+//!   those clicked rise and items like those passed over sink;
+//! - each judged item's own term `Σr / (n + λ)` ([`ItemJudged`], the latest
+//!   [`ITEMS_REMEMBERED`]), so an item passed over is not offered on top again;
+//! - the bonus `α (√(x̂ᵀA⁻¹x̂) − 1/√λ)`, which favours items unlike those already judged.
+//!
+//! The correction of a candidate's score is `β σ clamp(θᵀx̂ + own + bonus, −1, 1)`, where
+//! `σ` is the spread of the list's best [`WINDOW`] scores and `β` is [`REACH`]: only the top
+//! of a list is reordered, and never turned over; it is exactly zero until the shopper gave
+//! feedback (the no-feedback path is the static student's, bit for bit).
 //!
 //! What was shown ([`Impression`]s, one per named list) lives in memory only; the learned
-//! state (`A`, `b`) is stored with the session record and never leaves the device. Learning
-//! is rate-bounded by the events' own timestamps, so a flood of events cannot move it far.
+//! state is stored with the session record and never leaves the device. Learning is
+//! rate-bounded by the events' own timestamps, so a flood of events cannot move it far.
+//! `trainer simulate` measures what it does for shoppers (the README has the numbers).
 
 use std::collections::VecDeque;
 
@@ -33,14 +40,34 @@ pub const SKIPS_WITHOUT_CLICK: usize = 3;
 pub const MIN_LOOK_MS: f64 = 2_000.0;
 /// A click this long (ms) after a list was shown is no longer feedback on it.
 pub const IMPRESSION_TTL_MS: f64 = 30.0 * 60_000.0;
+/// An event up to this long (ms) before a list was shown still counts as a click on it
+/// (the event's time and the list's come from different calls); older events do not.
+pub const CLOCK_SLACK_MS: f64 = 1_000.0;
 /// Lists learned from per minute of event time; more are ignored.
 pub const LEARNED_PER_MINUTE: u32 = 20;
+/// Items whose own feedback term is kept (the latest judged).
+pub const ITEMS_REMEMBERED: usize = 200;
 /// Ridge `λ`: the prior's weight, in judged items.
 pub const RIDGE: f64 = 1.0;
 /// Exploration weight `α` of the LinUCB bonus.
 pub const EXPLORE: f64 = 0.3;
 /// Largest correction, in standard deviations `σ` of the window's scores (`β`).
-pub const REACH: f64 = 0.5;
+pub const REACH: f64 = 2.0;
+
+/// How strongly feedback corrects and explores (the defaults are [`REACH`] and [`EXPLORE`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Tuning {
+    /// Largest correction, in standard deviations of the window's scores.
+    pub reach: f64,
+    /// Exploration weight of the LinUCB bonus.
+    pub explore: f64,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self { reach: REACH, explore: EXPLORE }
+    }
+}
 
 /// One list as the shopper saw it: its first places' ids and unit item vectors.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +106,21 @@ pub struct FeedbackRecord {
     target: Vec<f64>,
     /// Items learned from.
     judged: u64,
+    /// The latest items judged, by id (see [`ItemJudged`]).
+    #[serde(default)]
+    items: Vec<ItemJudged>,
+}
+
+/// What feedback said about one item: the item's own term beside the shared `θ` (the
+/// per-item part of hybrid LinUCB), `Σr / (n + λ)`. A shopper who passed an item over
+/// twice is not shown it on top a third time, whatever its neighbours did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemJudged {
+    id: String,
+    /// Times judged.
+    n: f64,
+    /// Sum of rewards.
+    r: f64,
 }
 
 /// Why a stored feedback state was not used.
@@ -104,6 +146,9 @@ pub struct Feedback {
     minute: (f64, u32),
     /// Lists not learned from because of the rate bound.
     ignored: u64,
+    tuning: Tuning,
+    /// The latest [`ITEMS_REMEMBERED`] items judged, oldest first.
+    items: VecDeque<ItemJudged>,
 }
 
 impl Feedback {
@@ -127,7 +172,14 @@ impl Feedback {
             impressions: VecDeque::new(),
             minute: (f64::NEG_INFINITY, 0),
             ignored: 0,
+            tuning: Tuning::default(),
+            items: VecDeque::new(),
         }
+    }
+
+    /// [`new`](Self::new) with other strengths (for simulations; devices use the defaults).
+    pub fn with_tuning(d: usize, tuning: Tuning) -> Self {
+        Self { tuning, ..Self::new(d) }
     }
 
     /// The state stored as `record` (from [`to_record`](Self::to_record)), checked.
@@ -153,6 +205,12 @@ impl Feedback {
         }
         feedback.target.clone_from(&record.target);
         feedback.judged = record.judged;
+        if record.items.len() > ITEMS_REMEMBERED
+            || record.items.iter().any(|i| !(i.n >= 1.0 && i.n.is_finite() && i.r.is_finite() && i.r.abs() <= i.n))
+        {
+            return Err(damaged("item terms out of range"));
+        }
+        feedback.items = record.items.iter().cloned().collect();
         if !feedback.refit() {
             return Err(damaged("not positive definite"));
         }
@@ -166,7 +224,12 @@ impl Feedback {
         }
         let d = self.d;
         let gram = (0..d).flat_map(|i| (i..d).map(move |j| (i, j))).map(|(i, j)| self.gram[i * d + j]).collect();
-        Some(FeedbackRecord { gram, target: self.target.clone(), judged: self.judged })
+        Some(FeedbackRecord {
+            gram,
+            target: self.target.clone(),
+            judged: self.judged,
+            items: self.items.iter().cloned().collect(),
+        })
     }
 
     /// Whether anything was learned (the correction is zero until then).
@@ -192,8 +255,14 @@ impl Feedback {
             let Some(old) = self.impressions.remove(at) else { return };
             let looked = impression.ts - old.ts >= MIN_LOOK_MS && old.ids != impression.ids;
             if !old.clicked && looked && self.allow(impression.ts) {
-                let skipped: Vec<&[f32]> = old.vectors.iter().take(SKIPS_WITHOUT_CLICK).map(Vec::as_slice).collect();
-                self.learn(&[], &skipped);
+                let skipped: Vec<(&str, &[f32], f64)> = old
+                    .ids
+                    .iter()
+                    .zip(&old.vectors)
+                    .take(SKIPS_WITHOUT_CLICK)
+                    .map(|(id, x)| (id.as_str(), x.as_slice(), -1.0))
+                    .collect();
+                self.learn(&skipped);
             }
         }
         if self.impressions.len() == LISTS {
@@ -202,14 +271,15 @@ impl Feedback {
         self.impressions.push_back(impression);
     }
 
-    /// The shopper acted on `item_id` at `ts` (ms). If a list shown in the last
-    /// [`IMPRESSION_TTL_MS`] holds it, the item counts as clicked from the latest such list
+    /// The shopper acted on `item_id` at `ts` (ms). If a list shown in the
+    /// [`IMPRESSION_TTL_MS`] before it holds it, the item counts as clicked from the latest such list
     /// and the places above it not yet judged as passed over. Returns whether it was learned
     /// from (an item never shown, a stale list, an item already judged or the rate bound:
     /// not).
     pub fn clicked(&mut self, item_id: &str, ts: f64) -> bool {
         let found = self.impressions.iter().rposition(|i| {
-            ts - i.ts <= IMPRESSION_TTL_MS && i.ids.iter().zip(&i.judged).any(|(id, &judged)| id == item_id && !judged)
+            (-CLOCK_SLACK_MS..=IMPRESSION_TTL_MS).contains(&(ts - i.ts))
+                && i.ids.iter().zip(&i.judged).any(|(id, &judged)| id == item_id && !judged)
         });
         let Some(at) = found else { return false };
         if !self.allow(ts) {
@@ -219,17 +289,17 @@ impl Feedback {
         let place = impression.ids.iter().zip(&impression.judged).position(|(id, &j)| id == item_id && !j);
         let Some(place) = place else { return false };
         impression.clicked = true;
-        let mut skipped = Vec::new();
+        let mut judged = vec![(impression.ids[place].clone(), impression.vectors[place].clone(), 1.0)];
         for k in 0..place {
             if !impression.judged[k] {
                 impression.judged[k] = true;
-                skipped.push(impression.vectors[k].clone());
+                judged.push((impression.ids[k].clone(), impression.vectors[k].clone(), -1.0));
             }
         }
         impression.judged[place] = true;
-        let clicked = impression.vectors[place].clone();
-        let skipped: Vec<&[f32]> = skipped.iter().map(Vec::as_slice).collect();
-        self.learn(&[&clicked], &skipped);
+        let judged: Vec<(&str, &[f32], f64)> =
+            judged.iter().map(|(id, x, r)| (id.as_str(), x.as_slice(), *r)).collect();
+        self.learn(&judged);
         true
     }
 
@@ -249,19 +319,29 @@ impl Feedback {
         true
     }
 
-    fn learn(&mut self, clicked: &[&[f32]], skipped: &[&[f32]]) {
+    /// Learns from `(item id, unit item vector, reward)` triples.
+    fn learn(&mut self, judged: &[(&str, &[f32], f64)]) {
         let before = (self.gram.clone(), self.target.clone(), self.judged);
         let d = self.d;
-        let judged = clicked.iter().map(|x| (x, 1.0)).chain(skipped.iter().map(|x| (x, -1.0)));
-        for (x, reward) in judged {
+        for &(id, x, reward) in judged {
             if x.len() != d || x.iter().all(|&v| v == 0.0) {
                 continue;
             }
-            for i in 0..d {
-                let xi = f64::from(x[i]);
+            let mut item = match self.items.iter().position(|i| i.id == id) {
+                Some(at) => self.items.remove(at).unwrap_or(ItemJudged { id: id.to_string(), n: 0.0, r: 0.0 }),
+                None => ItemJudged { id: id.to_string(), n: 0.0, r: 0.0 },
+            };
+            item.n += 1.0;
+            item.r += reward;
+            if self.items.len() == ITEMS_REMEMBERED {
+                self.items.pop_front();
+            }
+            self.items.push_back(item);
+            for (i, &xi) in x.iter().enumerate() {
+                let xi = f64::from(xi);
                 self.target[i] += reward * xi;
-                for j in 0..d {
-                    self.gram[i * d + j] += xi * f64::from(x[j]);
+                for (g, &xj) in self.gram[i * d..(i + 1) * d].iter_mut().zip(x) {
+                    *g += xi * f64::from(xj);
                 }
             }
             self.judged += 1;
@@ -320,22 +400,24 @@ impl Feedback {
         y
     }
 
-    /// The correction's direction for an item vector, in `[−1, 1]` (0 for a zero vector).
-    pub fn preference(&self, vector: &[f32]) -> f64 {
+    /// The correction's direction for an item (its id and vector), in `[−1, 1]` (0 for a
+    /// zero vector).
+    pub fn preference(&self, id: &str, vector: &[f32]) -> f64 {
         let x = unit(vector);
         if x.len() != self.d || x.iter().all(|&v| v == 0.0) {
             return 0.0;
         }
+        let own = self.items.iter().rev().find(|i| i.id == id).map_or(0.0, |i| i.r / (i.n + RIDGE));
         let x: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
         let mean: f64 = self.theta.iter().zip(&x).map(|(t, v)| t * v).sum();
         let spread = self.forward(&x).iter().map(|v| v * v).sum::<f64>().sqrt();
-        (mean + EXPLORE * (spread - 1.0 / RIDGE.sqrt())).clamp(-1.0, 1.0)
+        (mean + own + self.tuning.explore * (spread - 1.0 / RIDGE.sqrt())).clamp(-1.0, 1.0)
     }
 
     /// Corrects the scores of the first [`WINDOW`] places of `ranked` (best first) and
-    /// reorders them by the corrected scores; `vector` gives a candidate's item vector. Does
-    /// nothing until something was learned.
-    pub fn adjust(&self, ranked: &mut [Scored], vector: impl Fn(usize) -> Vec<f32>) {
+    /// reorders them by the corrected scores; `item` gives a candidate's id and item vector.
+    /// Does nothing until something was learned.
+    pub fn adjust(&self, ranked: &mut [Scored], item: impl Fn(usize) -> (String, Vec<f32>)) {
         if !self.is_active() {
             return;
         }
@@ -351,7 +433,8 @@ impl Feedback {
             return;
         }
         for s in window.iter_mut().filter(|s| s.score.is_finite()) {
-            s.score += (REACH * sigma * self.preference(&vector(s.index))) as f32;
+            let (id, vector) = item(s.index);
+            s.score += (self.tuning.reach * sigma * self.preference(&id, &vector)) as f32;
         }
         window.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
     }
@@ -361,6 +444,8 @@ impl Feedback {
 mod tests {
     use super::*;
     use crate::ranker::ItemSource;
+
+    const ID: [&str; 4] = ["a", "b", "c", "d"];
 
     fn axis(d: usize, i: usize) -> Vec<f32> {
         let mut v = vec![0.0; d];
@@ -385,12 +470,12 @@ mod tests {
         let mut feedback = Feedback::new(4);
         let mut ranked = list(&[3.0, 2.0, 1.0, 0.0]);
         let before = ranked.clone();
-        feedback.adjust(&mut ranked, |i| axis(4, i));
+        feedback.adjust(&mut ranked, |i| (ID[i].to_string(), axis(4, i)));
         assert_eq!(ranked, before);
         // Shown once and acted on outside the list: still nothing.
         feedback.shown(Impression::new("home", 0.0, shown(&["a", "b", "c", "d"], 4)));
         assert!(!feedback.clicked("elsewhere", 1_000.0));
-        feedback.adjust(&mut ranked, |i| axis(4, i));
+        feedback.adjust(&mut ranked, |i| (ID[i].to_string(), axis(4, i)));
         assert_eq!(ranked, before);
     }
 
@@ -400,15 +485,15 @@ mod tests {
         feedback.shown(Impression::new("home", 0.0, shown(&["a", "b", "c", "d"], 4)));
         assert!(feedback.clicked("c", 5_000.0));
         assert_eq!(feedback.judged(), 3);
-        assert!(feedback.preference(&axis(4, 2)) > 0.0);
-        assert!(feedback.preference(&axis(4, 0)) < 0.0);
+        assert!(feedback.preference("c", &axis(4, 2)) > 0.0);
+        assert!(feedback.preference("a", &axis(4, 0)) < 0.0);
         // The same click again is not new feedback.
         assert!(!feedback.clicked("c", 6_000.0));
-        // Close scores: the clicked kind overtakes one that was passed over.
+        // Close scores: the clicked item overtakes those passed over.
         let mut ranked = list(&[1.0, 0.9, 0.8, 0.0]);
-        feedback.adjust(&mut ranked, |i| axis(4, i));
+        feedback.adjust(&mut ranked, |i| (ID[i].to_string(), axis(4, i)));
         let order: Vec<usize> = ranked.iter().map(|s| s.index).collect();
-        assert_eq!(order, [0, 2, 1, 3]);
+        assert_eq!(order, [2, 0, 1, 3]);
     }
 
     #[test]
@@ -421,7 +506,7 @@ mod tests {
         }
         let scores = [3.0, 2.0, 1.0, 0.0];
         let mut ranked = list(&scores);
-        feedback.adjust(&mut ranked, |i| axis(4, i));
+        feedback.adjust(&mut ranked, |i| (ID[i].to_string(), axis(4, i)));
         let sigma = (5.0f32 / 4.0).sqrt();
         for s in &ranked {
             assert!((s.score - scores[s.index]).abs() <= REACH as f32 * sigma + 1e-5, "{s:?}");
@@ -438,7 +523,7 @@ mod tests {
         assert!(!feedback.is_active());
         feedback.shown(Impression::new("home", 20_000.0, shown(&["d", "c", "b", "a"], 4)));
         assert_eq!(feedback.judged(), SKIPS_WITHOUT_CLICK as u64);
-        assert!(feedback.preference(&axis(4, 0)) < 0.0);
+        assert!(feedback.preference("a", &axis(4, 0)) < 0.0);
     }
 
     #[test]
@@ -462,6 +547,7 @@ mod tests {
         let mut feedback = Feedback::new(4);
         feedback.shown(Impression::new("home", 0.0, shown(&["a", "b"], 4)));
         assert!(!feedback.clicked("b", IMPRESSION_TTL_MS + 1.0));
+        assert!(!feedback.clicked("b", -60_000.0), "an event from before the list was shown");
         assert!(!feedback.clicked("b", f64::NAN));
         assert!(!feedback.is_active());
     }
@@ -474,7 +560,7 @@ mod tests {
         feedback.clicked("c", 3_000.0);
         let record = feedback.to_record().unwrap();
         let back = Feedback::from_record(4, &record).unwrap();
-        assert_eq!(back.preference(&axis(4, 2)), feedback.preference(&axis(4, 2)));
+        assert_eq!(back.preference("c", &axis(4, 2)), feedback.preference("c", &axis(4, 2)));
         assert!(Feedback::from_record(8, &record).is_err());
         let mut bad = record.clone();
         bad.target[0] = f64::NAN;

@@ -453,7 +453,9 @@ impl Session {
         }
         if self.is_adapting() && !options.ignore_feedback {
             let fresh = ranked.len() - moved;
-            self.feedback.adjust(&mut ranked[..fresh], |i| ranker.candidate_vector(&candidates[i]));
+            self.feedback.adjust(&mut ranked[..fresh], |i| {
+                (clip(candidates[i].id, MAX_TEXT).to_string(), ranker.candidate_vector(&candidates[i]))
+            });
         }
         if !options.diversity.is_off() {
             let fresh = ranked.len() - moved;

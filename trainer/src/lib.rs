@@ -13,6 +13,7 @@ pub mod progress;
 pub mod report;
 pub mod run_dir;
 pub mod settings;
+pub mod simulation;
 pub mod teacher;
 pub mod tokenizer;
 pub mod training;

@@ -105,6 +105,19 @@ export interface PersonalizerRerankOptions<C extends Candidate = Candidate> exte
   maxPerGroup?: number;
   /** The group of a candidate, e.g. `(c) => c.brand`; `undefined` or `null`: no group. */
   groupOf?: (candidate: C) => string | number | undefined | null;
+  /**
+   * The name of this list (e.g. "home", "search", "cart-addons"), under which what it
+   * showed is remembered: a later `observe` of one of its first 20 items is a click on it
+   * (the places above it were passed over), and showing it again after 2 s with no click
+   * means its first 3 were. Default "default"; give each list on a page its own name.
+   */
+  list?: string;
+  /**
+   * `false`: rank with the student alone (not what this shopper's feedback taught) and do
+   * not remember this list. Default `true` (unless the personalizer was loaded with
+   * `learn: false`).
+   */
+  learn?: boolean;
 }
 
 /**
@@ -137,6 +150,11 @@ export interface LoadOptions {
   backend?: 'auto' | 'cpu' | 'webgpu';
   /** Reject `rerank` on errors instead of returning the shop's order. */
   strict?: boolean;
+  /**
+   * Learn from this shopper's clicks and pass-overs on the lists they were shown, on this
+   * device only (default `true`); `false`: the student's order alone, nothing learned.
+   */
+  learn?: boolean;
   /** Called with every error `rerank` recovered from. */
   onError?: (error: PocketrankError) => void;
   /** Called with storage, model-update and WebGPU warnings. */
@@ -225,7 +243,7 @@ export declare class Personalizer {
   observe(event: ShopperEvent): Promise<void>;
   /** Best first. Never rejects unless `strict`: on failure the shop's order comes back. */
   rerank<C extends Candidate>(candidates: C[], options?: PersonalizerRerankOptions<C>): Promise<Ranked[]>;
-  /** Wipes this shopper's profile and events from this device. Rejects with `E_STORAGE` if the store refused. */
+  /** Wipes this shopper's profile, events and what their feedback taught from this device. Rejects with `E_STORAGE` if the store refused. */
   forget(): Promise<void>;
   /** Copies of the profile and recent events, for the host app to move explicitly. */
   exportProfile(): ExportedProfile;

@@ -40,9 +40,9 @@ export function hasText() {
 const SOURCES = /** @type {const} */ (['catalog', 'title', 'unknown', 'shop', 'code']);
 const SHOP = 3;
 const BACKENDS = ['auto', 'cpu', 'webgpu'];
-const LOAD_OPTIONS = ['storage', 'namespace', 'backend', 'strict', 'onError', 'onWarning', 'wasm', 'fetch'];
+const LOAD_OPTIONS = ['storage', 'namespace', 'backend', 'strict', 'learn', 'onError', 'onWarning', 'wasm', 'fetch'];
 const RERANK_OPTIONS = ['topK'];
-const PERSONALIZER_RERANK_OPTIONS = ['topK', 'excludeSeen', 'explain', 'diversity', 'maxPerGroup', 'groupOf'];
+const PERSONALIZER_RERANK_OPTIONS = ['topK', 'excludeSeen', 'explain', 'diversity', 'maxPerGroup', 'groupOf', 'list', 'learn'];
 /** How many of the first results `explain: true` explains (what a list usually shows). */
 const EXPLAIN_FIRST = 10;
 /** Event kinds in the core's order (its bit `i` in `excludeSeen` is the `i`-th). */
@@ -139,6 +139,20 @@ function explainOf(options) {
   if (value === true) return EXPLAIN_FIRST;
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return Math.min(value, 2 ** 32 - 1);
   throw fail('E_OPTIONS', `explain must be true, false or a non-negative integer (got ${show(value)})`);
+}
+
+/**
+ * Checks `list` (the name a shown list's feedback is learned under) and `learn`.
+ * @param {unknown} options
+ * @returns {{ list: string | undefined, learn: boolean }}
+ */
+function feedbackOf(options) {
+  const o = /** @type {{ list?: unknown, learn?: unknown } | undefined} */ (options);
+  const list = o?.list;
+  const learn = o?.learn;
+  if (list !== undefined && (typeof list !== 'string' || list === '')) throw fail('E_OPTIONS', `list must be a non-empty string naming the list, e.g. "home" (got ${show(list)})`);
+  if (learn !== undefined && typeof learn !== 'boolean') throw fail('E_OPTIONS', `learn must be true or false (got ${show(learn)})`);
+  return { list: /** @type {string | undefined} */ (list), learn: learn !== false };
 }
 
 /**
@@ -497,6 +511,7 @@ function loadOptions(options) {
   }
   if (o.namespace !== undefined && (typeof o.namespace !== 'string' || o.namespace === '')) throw fail('E_OPTIONS', 'namespace must be a non-empty string');
   if (o.strict !== undefined && typeof o.strict !== 'boolean') throw fail('E_OPTIONS', 'strict must be true or false');
+  if (o.learn !== undefined && typeof o.learn !== 'boolean') throw fail('E_OPTIONS', 'learn must be true or false');
   for (const f of ['onError', 'onWarning', 'fetch']) {
     if (o[f] !== undefined && typeof o[f] !== 'function') throw fail('E_OPTIONS', `${f} must be a function`);
   }
@@ -528,6 +543,8 @@ export class Personalizer {
   /** @type {((error: PocketrankError) => void) | undefined} */ #onError;
   /** @type {((warning: PocketrankError) => void) | undefined} */ #onWarning;
   /** @type {boolean} */ #strict;
+  /** Whether this shopper's feedback on shown lists is learned from (`learn` option). */
+  /** @type {boolean} */ #learn;
   /** The WebGPU scorer, when one is in use, and the list size from which it is used. */
   /** @type {WebGpuScorer | null} */ #gpu = null;
   #gpuFrom = Infinity;
@@ -559,7 +576,9 @@ export class Personalizer {
     this.#onError = options.onError;
     this.#onWarning = options.onWarning;
     this.#strict = Boolean(options.strict);
+    this.#learn = options.learn !== false;
     this.#session = Session.restore(model, new Uint8Array(0));
+    this.#session.setLearning(this.#learn);
   }
 
   /**
@@ -690,6 +709,7 @@ export class Personalizer {
       await this.#persist();
       return;
     }
+    this.#session.setLearning(this.#learn);
     const warning = this.#session.warning;
     if (warning) {
       this.#warn('E_PROFILE', warning);
@@ -747,14 +767,18 @@ export class Personalizer {
       const seen = excludeSeenOf(options);
       const explain = explainOf(options);
       const diverse = diversityOf(options, candidates);
+      const feedback = feedbackOf(options);
       const flat = flatten(candidates);
       const n = flat.ids.length;
-      const plain = seen === 0 && explain === 0 && diverse.lambda === undefined && diverse.maxPerGroup === undefined;
+      const adapted = feedback.learn && this.#session.adapting;
+      const plain = seen === 0 && explain === 0 && diverse.lambda === undefined && diverse.maxPerGroup === undefined && !adapted;
+      const learned = this.#session.learned;
       if (this.#gpu && n >= this.#gpuFrom && plain) {
         try {
           const ranked = await this.#rankOnGpu(this.#gpu, flat, topK);
           if (ranked) {
             this.#lastBackend = 'webgpu';
+            if (feedback.learn) this.#shown(ranked, feedback.list, learned);
             return ranked;
           }
         } catch (e) {
@@ -764,7 +788,8 @@ export class Personalizer {
         }
       }
       this.#lastBackend = 'cpu';
-      const r = this.#session.rankJoined(this.#model, n, joined(flat.ids, 0), flat.scores, flat.titles && joined(flat.titles, 1), flat.codes && joined(flat.codes, 2), topK, seen, explain, diverse.lambda, diverse.maxPerGroup, diverse.groups);
+      const r = this.#session.rankJoined(this.#model, n, joined(flat.ids, 0), flat.scores, flat.titles && joined(flat.titles, 1), flat.codes && joined(flat.codes, 2), topK, seen, explain, diverse.lambda, diverse.maxPerGroup, diverse.groups, feedback.list, feedback.learn, Date.now());
+      if (this.#session.learned !== learned) this.#store();
       const error = r.error;
       if (error) {
         r.free();
@@ -779,6 +804,23 @@ export class Personalizer {
       this.#report(error);
       return shopResults(candidates, topK);
     }
+  }
+
+  /**
+   * Remembers what a GPU-ranked list showed (as `rankJoined` does on the CPU path).
+   * @param {Ranked[]} ranked
+   * @param {string | undefined} list
+   * @param {number} learned what feedback had judged before this rerank
+   */
+  #shown(ranked, list, learned) {
+    const ids = ranked.map((r) => r.id);
+    this.#session.shown(this.#model, ids.length, joined(ids, 0), list, Date.now());
+    if (this.#session.learned !== learned) this.#store();
+  }
+
+  /** Stores the record in the background (what feedback learned while reranking). */
+  #store() {
+    this.#queue = this.#queue.then(() => this.#persist()).catch(() => {});
   }
 
   /**
@@ -802,7 +844,7 @@ export class Personalizer {
   }
 
   /**
-   * Wipes this shopper's profile and events from this device. The profile in memory is
+   * Wipes this shopper's profile, events and what their feedback taught from this device. The profile in memory is
    * reset at once; the promise settles when the stored record is deleted (rejects with an
    * `E_STORAGE` error if the storage refused).
    * @returns {Promise<void>}

@@ -27,6 +27,9 @@ use pocketrank_runtime::{
 };
 use wasm_bindgen::prelude::*;
 
+/// The list a rerank's impression is remembered under when the page names none.
+const DEFAULT_LIST: &str = "default";
+
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
 /** What the shopper did with an item. Common synonyms ("click", "add_to_cart", "order", "rating") are read as these. */
@@ -418,7 +421,7 @@ impl Session {
         self.inner.to_bytes()
     }
 
-    /// Wipes the profile and the recent events.
+    /// Wipes the profile, the recent events and what feedback taught.
     pub fn forget(&mut self, model: &Model) {
         self.inner.forget(&model.ranker);
     }
@@ -452,13 +455,16 @@ impl Session {
     /// cart, purchase, review) whose recent items go after all the others. `explain`: how
     /// many of the first results get `explanations`. `diversity` (λ in [0, 1]),
     /// `maxPerGroup` and `groups` (one per candidate, 0 = none) reorder the first places
-    /// for variety. Never throws: on any error the ranking is the shop's order and `error`
-    /// says why.
+    /// for variety. `learn` (default true): rank with what this shopper's feedback taught
+    /// and, when `now` (ms) is given, remember the first places as shown in the list named
+    /// `list` (a later event on one of them is a click on it); false: the student alone,
+    /// nothing remembered. Never throws: on any error the ranking is the shop's order and
+    /// `error` says why.
     #[wasm_bindgen(js_name = rankJoined)]
     // Flat arguments: the fast path passes strings and typed arrays, no object to read.
     #[allow(clippy::too_many_arguments)]
     pub fn rank_joined(
-        &self,
+        &mut self,
         model: &Model,
         count: usize,
         ids: &[u8],
@@ -471,7 +477,11 @@ impl Session {
         diversity: Option<f32>,
         max_per_group: Option<u32>,
         groups: Option<Vec<u32>>,
+        list: Option<String>,
+        learn: Option<bool>,
+        now: Option<f64>,
     ) -> Ranking {
+        let learn = learn.unwrap_or(true);
         let options = RerankOptions {
             top_k: top_k.map(|k| k as usize),
             seen: Seen::from_bits(exclude_seen.unwrap_or(0)),
@@ -481,16 +491,53 @@ impl Session {
                 max_per_group: max_per_group.map(|m| m as usize),
                 groups: groups.unwrap_or_default(),
             },
+            ignore_feedback: !learn,
         };
         let joined = Joined::read(ids, scores.as_deref(), titles.as_deref(), codes.as_deref());
         match joined.and_then(|joined| joined_candidates(count, &joined)) {
             Ok(candidates) => {
                 let out = self.inner.rerank_options(&model.ranker, &candidates, &options);
+                if let (true, None, Some(now)) = (learn, &out.error, now) {
+                    let list = list.as_deref().unwrap_or(DEFAULT_LIST);
+                    self.inner.shown(&model.ranker, list, &candidates, &out.ranked, now);
+                }
                 Ranking { seen: out.seen, explanations: out.explanations, ..Ranking::new(&out.ranked, out.error) }
             }
             // The whole list, however long: a failed call drops no candidate.
             Err(e) => Ranking::new(&shop_order(count, options.top_k), Some(e)),
         }
+    }
+
+    /// Remembers that the list named `list` (default "default") showed these `count` items,
+    /// best first (newline-joined ids), at `now` (ms): what the WebGPU path ranked. Items
+    /// not in the model's catalog are placed by the neutral prior. Ignores malformed input.
+    pub fn shown(&mut self, model: &Model, count: usize, ids: &[u8], list: Option<String>, now: f64) {
+        let Ok(joined) = Joined::read(ids, None, None, None) else { return };
+        let Ok(candidates) = joined_candidates(count, &joined) else { return };
+        let ranked: Vec<Scored> = (0..candidates.len())
+            .map(|index| Scored { index, score: 0.0, source: ItemSource::Catalog, code_error: None })
+            .collect();
+        let list = list.as_deref().unwrap_or(DEFAULT_LIST);
+        self.inner.shown(&model.ranker, list, &candidates, &ranked, now);
+    }
+
+    /// Turns learning from this shopper's feedback on or off (on by default); off, lists
+    /// are ranked by the student alone and nothing is learned.
+    #[wasm_bindgen(js_name = setLearning)]
+    pub fn set_learning(&mut self, on: bool) {
+        self.inner.set_learning(on);
+    }
+
+    /// Whether reranks are corrected by what feedback taught (then they take the CPU path).
+    #[wasm_bindgen(getter)]
+    pub fn adapting(&self) -> bool {
+        self.inner.is_adapting()
+    }
+
+    /// How many shown items feedback has judged so far (clicked or passed over).
+    #[wasm_bindgen(getter)]
+    pub fn learned(&self) -> f64 {
+        self.inner.feedback().judged() as f64
     }
 
     /// The profile-dependent scorer values for the WebGPU path, in the layout `wgslPrelude`

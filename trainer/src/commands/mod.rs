@@ -7,6 +7,7 @@ pub mod evaluate;
 pub mod export;
 pub mod export_codes;
 pub mod input;
+pub mod simulate;
 pub mod train;
 
 use clap::Subcommand;
@@ -45,6 +46,11 @@ pub enum Command {
     ///
     /// Example: trainer export-codes --run runs/beauty --artifact beauty.pkr --out beauty.pkc
     ExportCodes(export_codes::ExportCodesArgs),
+    /// Simulate shoppers (the run's teacher as their taste) on an exported artifact: the
+    /// static student against the student learning from their feedback on the device.
+    ///
+    /// Example: trainer simulate --run runs/beauty --artifact beauty.pkr
+    Simulate(simulate::SimulateArgs),
 }
 
 impl Command {
@@ -59,6 +65,7 @@ impl Command {
             Self::Distill(args) => args.run(),
             Self::Export(args) => args.run(),
             Self::ExportCodes(args) => args.run(),
+            Self::Simulate(args) => args.run(),
         }
     }
 }

@@ -82,6 +82,9 @@ pub fn a_session_observes_reranks_and_comes_back() {
         None,
         None,
         None,
+        None,
+        None,
+        None,
     );
     assert!(r.error().is_undefined());
     let mut order = r.order();
@@ -90,25 +93,123 @@ pub fn a_session_observes_reranks_and_comes_back() {
     assert_eq!(order, [0, 1, 2]);
     assert!(r.scores().iter().all(|v| v.is_finite()));
     assert_eq!(
-        s.rank_joined(&model, 3, b"a\nc\nzz", None, None, None, Some(1), None, None, None, None, None).order().len(),
+        s.rank_joined(
+            &model,
+            3,
+            b"a\nc\nzz",
+            None,
+            None,
+            None,
+            Some(1),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None
+        )
+        .order()
+        .len(),
         1
     );
     // excludeSeen: "b" was carted; with the cart bit it goes last, with the view bit it stays.
-    let carted = s.rank_joined(&model, 3, b"b\nc\nzz", None, None, None, None, Some(0b10), None, None, None, None);
+    let carted = s.rank_joined(
+        &model,
+        3,
+        b"b\nc\nzz",
+        None,
+        None,
+        None,
+        None,
+        Some(0b10),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    );
     assert_eq!((carted.order()[2], carted.seen_count()), (0, 1));
     assert_eq!(
-        s.rank_joined(&model, 3, b"b\nc\nzz", None, None, None, None, Some(0b1), None, None, None, None).seen_count(),
+        s.rank_joined(
+            &model,
+            3,
+            b"b\nc\nzz",
+            None,
+            None,
+            None,
+            None,
+            Some(0b1),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None
+        )
+        .seen_count(),
         0
     );
     // Explanations of the first results; diversity options out of range: the shop's order.
-    let explained = s.rank_joined(&model, 3, b"a\nc\nzz", None, None, None, None, None, Some(2), None, None, None);
+    let explained = s.rank_joined(
+        &model,
+        3,
+        b"a\nc\nzz",
+        None,
+        None,
+        None,
+        None,
+        None,
+        Some(2),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    );
     assert_eq!(explained.because_counts().len(), 2);
     assert_eq!(explained.because_kinds().len(), explained.because_shares().len());
-    let bad = s.rank_joined(&model, 3, b"a\nc\nzz", None, None, None, None, None, None, Some(1.5), None, None);
+    let bad = s.rank_joined(
+        &model,
+        3,
+        b"a\nc\nzz",
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        Some(1.5),
+        None,
+        None,
+        None,
+        None,
+        None,
+    );
     assert_eq!(prop(&bad.error(), "code"), "E_OPTIONS");
     assert_eq!(bad.order(), [0, 1, 2]);
-    let capped =
-        s.rank_joined(&model, 3, b"a\nc\nzz", None, None, None, None, None, None, None, Some(1), Some(vec![1, 1, 0]));
+    let capped = s.rank_joined(
+        &model,
+        3,
+        b"a\nc\nzz",
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        Some(1),
+        Some(vec![1, 1, 0]),
+        None,
+        None,
+        None,
+    );
     assert!(capped.error().is_undefined());
     let first_two = &capped.order()[..2];
     assert_eq!(
@@ -123,9 +224,39 @@ pub fn a_session_observes_reranks_and_comes_back() {
     assert_eq!(back.profile_vector(), s.profile_vector());
     assert_eq!(js_sys::Array::from(&back.recent_events()).length(), 2);
 
+    // Feedback: a list shown, then an event on its second place: the click and the place
+    // passed over above it are learned, kept in the record, and off with learning.
+    let list = Some("home".to_string());
+    let shown = s.rank_joined(
+        &model,
+        3,
+        b"a\nb\nc",
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        list,
+        None,
+        Some(1.7e12),
+    );
+    let second = ["a", "b", "c"][shown.order()[1] as usize];
+    s.observe(&model, js(&format!(r#"{{"itemId": "{second}", "ts": 1700000003000}}"#))).expect("observes");
+    assert_eq!(s.learned(), 2.0, "the click and the place above it");
+    assert!(s.adapting());
+    assert_eq!(Session::restore(&model, &s.to_bytes()).learned(), 2.0);
+    s.set_learning(false);
+    assert!(!s.adapting());
+    s.set_learning(true);
+
     s.forget(&model);
     assert_eq!(s.profile_vector(), empty);
     assert_eq!(js_sys::Array::from(&s.recent_events()).length(), 0);
+    assert_eq!(s.learned(), 0.0);
 }
 
 pub fn damaged_and_earlier_records_are_rebuilt_with_a_warning() {
@@ -190,15 +321,48 @@ pub fn errors_are_errors_with_codes() {
     assert_eq!(js_sys::Array::from(&s.recent_events()).length(), 0, "a bad event changes nothing");
 
     // A failed session rerank is the shop's order with the error beside it.
-    let r = s.rank_joined(&model, 2, b"a", None, None, None, None, None, None, None, None, None);
+    let r = s.rank_joined(&model, 2, b"a", None, None, None, None, None, None, None, None, None, None, None, None);
     assert_eq!(r.order(), [0, 1]);
     assert_eq!(r.sources(), [3, 3]);
     assert_eq!(coded(r.error()).0, "E_CANDIDATES");
-    let r = s.rank_joined(&model, 2, b"a\n\xff", None, None, None, None, None, None, None, None, None);
+    let r =
+        s.rank_joined(&model, 2, b"a\n\xff", None, None, None, None, None, None, None, None, None, None, None, None);
     assert_eq!((coded(r.error()).0.as_str(), r.order()), ("E_CANDIDATES", vec![0, 1]), "ids that are not UTF-8");
-    let r = s.rank_joined(&model, 1, b"a", None, None, Some(b"\xc3".to_vec()), None, None, None, None, None, None);
+    let r = s.rank_joined(
+        &model,
+        1,
+        b"a",
+        None,
+        None,
+        Some(b"\xc3".to_vec()),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    );
     assert_eq!(coded(r.error()).0, "E_CANDIDATES", "codes that are not UTF-8");
-    let r = s.rank_joined(&model, max_candidates() + 1, b"", None, None, None, Some(2), None, None, None, None, None);
+    let r = s.rank_joined(
+        &model,
+        max_candidates() + 1,
+        b"",
+        None,
+        None,
+        None,
+        Some(2),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    );
     assert_eq!((coded(r.error()).0.as_str(), r.order().len()), ("E_TOO_MANY", 2));
 
     // Stateless (edge) reranks throw.
