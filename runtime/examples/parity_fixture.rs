@@ -98,6 +98,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
 
+    // Feedback: the whole list shown as "home", its 6th place clicked; the stored record
+    // then carries what was learned, and the next rerank is corrected by it.
+    let mut learned = session.clone();
+    let shown_at = 1_700_001_060_000.0;
+    let first = learned.rerank(&ranker, &borrowed, None).ranked;
+    learned.shown(&ranker, "home", &borrowed, &first, shown_at);
+    let clicked = borrowed[first[5].index].id.to_string();
+    let click =
+        RecordedEvent { item_id: clicked, kind: EventKind::View, ts: shown_at + 3_000.0, code: None, title: None };
+    learned.observe(&ranker, click)?;
+    if learned.feedback().judged() == 0 {
+        return Err("the click on a shown item was not learned from".into());
+    }
+    let adapted = learned.rerank(&ranker, &borrowed, Some(60)).ranked;
+
     let mut events: Vec<_> = events
         .iter()
         .map(|(id, kind, ts, title)| json!({"itemId": id, "kind": kind.as_str(), "ts": ts, "title": title}))
@@ -113,6 +128,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "profile": profile.state,
         "diverseOptions": {"topK": 12, "explain": 12, "diversity": 0.5, "maxPerGroup": 3},
         "diverse": diverse,
+        "adaptedRecord": String::from_utf8(learned.to_bytes())?,
+        "adapted": adapted.iter().map(|s| json!({"index": s.index, "score": s.score})).collect::<Vec<_>>(),
         "ranked": ranked.iter().map(|s| json!({"index": s.index, "score": s.score, "source": s.source.as_str()})).collect::<Vec<_>>(),
     });
     std::fs::write(&out, serde_json::to_string(&fixture)?)?;

@@ -43,8 +43,14 @@ function checkParity(ranked) {
 }
 
 async function session(page, namespace = 'test') {
-  return page.evaluate(async ({ events, candidates, namespace, options }) => {
-    const p = await window.pocketrank.Personalizer.load('/model.pkr', { namespace });
+  return page.evaluate(async ({ events, candidates, namespace, options, adaptedRecord }) => {
+    const { Personalizer, MemoryStorage } = window.pocketrank;
+    // A stored session that learned from a click: its correction, as the native runtime's.
+    const storage = new MemoryStorage();
+    await storage.set('profile:fb', new TextEncoder().encode(adaptedRecord));
+    const learned = await Personalizer.load('/model.pkr', { storage, namespace: 'fb' });
+    const adapted = await learned.rerank(candidates, { topK: 60 });
+    const p = await Personalizer.load('/model.pkr', { namespace });
     for (const e of events) await p.observe(e);
     const bought = events.filter((e) => e.kind === 'purchase').map((e) => ({ id: e.itemId }));
     return {
@@ -54,9 +60,16 @@ async function session(page, namespace = 'test') {
       excluded: await p.rerank([...candidates, ...bought], { excludeSeen: ['purchase'] }),
       // Explanations and a diversified top, capped per group.
       diverse: await p.rerank(candidates, { ...options, groupOf: (c) => c.group }),
+      adapted,
       warnings: p.warnings.map((w) => `${w.code}: ${w.message}`),
     };
-  }, { events: fixture.events, candidates: fixture.candidates, namespace, options: fixture.diverseOptions });
+  }, { events: fixture.events, candidates: fixture.candidates, namespace, options: fixture.diverseOptions, adaptedRecord: fixture.adaptedRecord });
+}
+
+/** The rerank corrected by a stored session's feedback, as the native runtime made it. */
+function checkAdapted(out) {
+  assert.deepEqual(out.map((r) => r.index), fixture.adapted.map((r) => r.index));
+  out.forEach((r, j) => assert.ok(close(r.score, fixture.adapted[j].score), `place ${j}: ${r.score} vs ${fixture.adapted[j].score}`));
 }
 
 /** Explanations and the diversified top as the native runtime made them. */
@@ -93,6 +106,7 @@ for (const webgpu of [true, false]) {
       checkParity(out.ranked);
       checkExcluded(out);
       checkDiverse(out.diverse);
+      checkAdapted(out.adapted);
       const inWorker = await page.evaluate(({ events, candidates }) => window.workerRerank(events, candidates),
         { events: fixture.events, candidates: fixture.candidates });
       checkParity(inWorker.ranked);

@@ -329,6 +329,68 @@ test('on the Beauty model, items of a brand owe their place to the events of tha
   assert.ok(own / explained > 0.55, `${own} of ${explained} items name an event of their own brand first`);
 });
 
+test('feedback: a stored session corrects the next rerank as the native runtime does, within the top 50', async () => {
+  const storage = new MemoryStorage();
+  await storage.set('profile:fb', new TextEncoder().encode(fixture.adaptedRecord));
+  const warnings = [];
+  const p = await Personalizer.load(artifact, { storage, namespace: 'fb', backend: 'cpu', onWarning: (w) => warnings.push(w) });
+  assert.deepEqual(warnings, []);
+  const out = await p.rerank(fixture.candidates, { topK: 60 });
+  assert.deepEqual(out.map((r) => r.index), fixture.adapted.map((r) => r.index));
+  out.forEach((r, j) => assert.ok(close(r.score, fixture.adapted[j].score), `place ${j}: ${r.score} vs ${fixture.adapted[j].score}`));
+  const plain = await p.rerank(fixture.candidates, { topK: 60, learn: false });
+  assert.notDeepEqual(out.map((r) => r.index), plain.map((r) => r.index), 'what was learned reorders the top');
+  const set = (xs) => xs.map((r) => r.index).sort((a, b) => a - b);
+  assert.deepEqual(set(out.slice(0, 50)), set(plain.slice(0, 50)), 'the same 50 items on top');
+  assert.deepEqual(out.slice(50).map((r) => r.index), plain.slice(50).map((r) => r.index), 'below them, the student order');
+  // Loaded with learn: false, the student's order; a damaged feedback state is reset with a
+  // warning and the profile is kept.
+  const off = await Personalizer.load(artifact, { storage, namespace: 'fb', backend: 'cpu', learn: false });
+  assert.deepEqual((await off.rerank(fixture.candidates, { topK: 60 })).map((r) => r.index), plain.map((r) => r.index));
+  const damaged = JSON.parse(fixture.adaptedRecord);
+  damaged.feedback.gram[0] = -3;
+  const other = new MemoryStorage();
+  await other.set('profile:bad', encode(damaged));
+  const reset = [];
+  const q = await Personalizer.load(artifact, { storage: other, namespace: 'bad', backend: 'cpu', onWarning: (w) => reset.push(w) });
+  assert.equal(reset.length, 1);
+  assert.match(reset[0].message, /learned from feedback was damaged and was reset; the profile is kept/);
+  assert.deepEqual((await q.rerank(fixture.candidates, { topK: 60 })).map((r) => r.index), plain.map((r) => r.index));
+  assert.equal(decode(await other.get('profile:bad')).feedback, undefined, 'the reset state is stored');
+});
+
+test('feedback: a click on a shown item teaches, other events do not, and forget() wipes it', async () => {
+  const storage = new MemoryStorage();
+  const errors = [];
+  const p = await Personalizer.load(artifact, { storage, namespace: 'live', backend: 'cpu', onError: (e) => errors.push(e) });
+  for (const e of fixture.events) await p.observe(e);
+  const list = fixture.candidates.slice(0, 200);
+  const shown = await p.rerank(list, { list: 'home', topK: 20 });
+  // An event on an item the lists never showed is an event, not feedback.
+  const never = list.find((c) => !shown.some((r) => r.id === c.id));
+  await p.observe({ itemId: never.id });
+  assert.equal(decode(await storage.get('profile:live')).feedback, undefined);
+  const before = (await p.rerank(list, { learn: false })).map((r) => r.index);
+  // The shopper clicks the 6th item shown: it and the 5 places above it are judged.
+  await p.observe({ itemId: shown[5].id });
+  assert.equal(decode(await storage.get('profile:live')).feedback.judged, 6);
+  const after = await p.rerank(list, { list: 'search' });
+  assert.notDeepEqual(after.map((r) => r.index), (await p.rerank(list, { learn: false })).map((r) => r.index));
+  assert.ok(before.length === after.length);
+  // Bad options: the shop's order and E_OPTIONS.
+  for (const [options, message] of [[{ list: '' }, /list must be a non-empty string/], [{ learn: 'yes' }, /learn must be true or false/]]) {
+    const shop = await p.rerank(list, options);
+    assert.deepEqual(shop.map((r) => r.index), list.map((_, i) => i));
+    assert.equal(errors.at(-1).code, 'E_OPTIONS');
+    assert.match(errors.at(-1).message, message);
+  }
+  await rejectsWith(() => Personalizer.load(artifact, { storage: 'memory', learn: 1 }), 'E_OPTIONS', /learn must be true or false/);
+  await p.forget();
+  assert.equal(await storage.get('profile:live'), undefined);
+  await p.observe({ itemId: shown[5].id });
+  assert.equal(decode(await storage.get('profile:live')).feedback, undefined, 'forgotten lists teach nothing');
+});
+
 test('bad events are rejected with E_EVENT and leave the profile alone', async () => {
   const p = await shopper();
   const before = p.exportProfile();
