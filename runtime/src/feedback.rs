@@ -50,7 +50,7 @@ pub const ITEMS_REMEMBERED: usize = 200;
 /// Ridge `λ`: the prior's weight, in judged items.
 pub const RIDGE: f64 = 1.0;
 /// Exploration weight `α` of the LinUCB bonus.
-pub const EXPLORE: f64 = 0.3;
+pub const EXPLORE: f64 = 0.1;
 /// Largest correction, in standard deviations `σ` of the window's scores (`β`).
 pub const REACH: f64 = 2.0;
 
