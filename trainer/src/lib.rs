@@ -2,6 +2,7 @@
 //! `main.rs` is only the command line; each command is a module of [`commands`].
 
 pub mod backend;
+pub mod basket;
 pub mod cold_start;
 pub mod commands;
 pub mod data;

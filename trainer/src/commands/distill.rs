@@ -9,8 +9,9 @@ use burn::module::Module;
 use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 use pocketrank_model::Evaluation;
-use pocketrank_model::baselines::CoOccurrence;
-use pocketrank_model::teacher::ItemText;
+use pocketrank_model::baselines::{CoOccurrence, Popularity};
+use pocketrank_model::metrics::Scorer as _;
+use pocketrank_model::teacher::{ItemText, TeacherScorer};
 use pocketrank_runtime::Ranker;
 use pocketrank_runtime::artifact::Encoding;
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::export::manifest;
 use super::input::Input;
 use crate::backend::{DeviceChoice, on_backend};
+use crate::basket::{BasketRow, BoughtTogether, basket_markdown, basket_row};
 use crate::cold_start::{ColdStartReport, cold_start, pick_cold_items};
 use crate::data::Ingested;
 use crate::distillation::diversity::{DiversityRow, diversity_markdown, diversity_rows};
@@ -125,6 +127,37 @@ pub struct StudentReport {
     /// The int8 student's top 10 diversified at several λ and capped per brand.
     #[serde(default)]
     pub diversity: Vec<DiversityRow>,
+    /// On basket data: the next item in the basket (see [`crate::basket`]), the baselines
+    /// first ([`BASKET_BASELINES`] rows).
+    #[serde(default)]
+    pub baskets: Vec<BasketRow>,
+}
+
+/// Baselines at the top of [`StudentReport::baskets`].
+pub const BASKET_BASELINES: usize = 3;
+
+/// The basket protocol's rows: popularity, next-item co-occurrence, bought together, then
+/// `models`.
+fn basket_rows(
+    task: &EvalTask,
+    cases: &[pocketrank_model::EvalCase],
+    events: &[Vec<pocketrank_model::Interaction>],
+    cooccurrence: &CoOccurrence,
+    models: &[(&str, &dyn pocketrank_model::metrics::CaseScorer)],
+) -> Vec<BasketRow> {
+    let n_items = cooccurrence.n_items();
+    let popularity = Popularity::fit(&task.split.train, n_items);
+    let together = BoughtTogether::fit(events, |u| task.split.train.get(u).map_or(0, Vec::len), n_items);
+    let mut rows = vec![
+        basket_row("popularity", &popularity, cases, events),
+        basket_row("co-occurrence (next item)", cooccurrence, cases, events),
+        basket_row("bought together (same basket)", &together, cases, events),
+    ];
+    for &(name, scorer) in models {
+        rows.push(basket_row(name, scorer, cases, events));
+        eprintln!("basket protocol, {name}: NDCG@10 {:.4}", rows.last().map_or(0.0, |r| r.ndcg10));
+    }
+    rows
 }
 
 /// Distils (unless `evaluate_only`), evaluates and reports the student of the teacher run
@@ -253,6 +286,20 @@ pub fn distill_run<B: AutodiffBackend>(
     };
 
     let cooccurrence = CoOccurrence::fit(&task.split.train, n_items);
+    let baskets = match ingested.baskets {
+        Some(_) => {
+            let teacher = TeacherScorer::new(teacher.clone(), &text, device);
+            let int8 = RankerCases { ranker: &ranker_int8, events: &ingested.dataset.sequences };
+            basket_rows(
+                &task,
+                cases,
+                &ingested.dataset.sequences,
+                &cooccurrence,
+                &[("teacher", &teacher), ("student (int8)", &int8)],
+            )
+        }
+        None => Vec::new(),
+    };
     let lists = rerank::retrieve(teacher, &text, &cooccurrence, cases, device);
     let rerank = rerank::rerank_rows(cases, &lists, &rankers, &ingested.dataset.sequences);
     let brands: Vec<Option<String>> = ingested.dataset.catalog.items().iter().map(|i| i.brand.clone()).collect();
@@ -267,6 +314,7 @@ pub fn distill_run<B: AutodiffBackend>(
         rerank,
         cold_start,
         diversity,
+        baskets,
     };
     write_report(&report, &dir)?;
     Ok(report)
@@ -290,6 +338,10 @@ fn write_report(report: &StudentReport, dir: &StudentDir) -> anyhow::Result<()> 
     }
     if let Some(c) = &report.cold_start {
         md.push_str(&format!("\n## Cold start\n\n{}.\n", c.summary("student")));
+    }
+    if !report.baskets.is_empty() {
+        md.push_str("\n## Next item in the basket (only the basket's own products masked)\n\n");
+        md.push_str(&basket_markdown(&report.baskets, BASKET_BASELINES));
     }
     if !report.diversity.is_empty() {
         md.push_str("\n## Diversity (int8 student, test)\n\n");

@@ -77,6 +77,15 @@ impl SimulateArgs {
         std::fs::write(dir.join(format!("{name}.json")), serde_json::to_string_pretty(&report)?)?;
         std::fs::write(dir.join(format!("{name}.md")), &md)?;
         print!("{md}");
+        // Before any feedback every arm but the oracle must show the static student's list.
+        let learning = &report.arms[..report.arms.len().saturating_sub(1)];
+        if let Some(arm) = learning.iter().find(|a| a.first_lists_differing > 0) {
+            anyhow::bail!(
+                "{}: {} first lists differ from the static student's before any feedback",
+                arm.name,
+                arm.first_lists_differing
+            );
+        }
         Ok(())
     }
 }
