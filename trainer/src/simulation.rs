@@ -25,12 +25,12 @@ use std::fmt::Write as _;
 use pocketrank_model::metrics::{Scorer, ndcg};
 use pocketrank_model::{EvalCase, Interaction};
 use pocketrank_runtime::feedback::{Feedback, Impression, Tuning};
-use pocketrank_runtime::{EventKind, ItemSource, Profile, Ranker, Scored};
+use pocketrank_runtime::{EventKind, Profile, Ranker, Scored};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::distillation::ranker::RankerCases;
+use crate::distillation::ranker::{RankerCases, top_scored};
 use crate::progress::progress_bar;
 
 /// Candidates per list: the student's top of the catalog, as a retriever would send them.
@@ -237,7 +237,7 @@ impl<'a> Shopper<'a> {
             if ranker.score_catalog(&profile, &mut scores).is_err() {
                 break;
             }
-            let mut list = top(&mut scores, &masked);
+            let mut list = top_scored(&mut scores, masked.iter().copied(), POOL);
             if adaptive {
                 feedback.adjust(&mut list, |i| (i.to_string(), vector(i)));
             }
@@ -269,27 +269,6 @@ impl<'a> Shopper<'a> {
         }
         outcome
     }
-}
-
-/// The best [`POOL`] items by `scores` outside `masked`, best first.
-fn top(scores: &mut [f32], masked: &HashSet<u32>) -> Vec<Scored> {
-    for &h in masked {
-        if let Some(s) = scores.get_mut(h as usize) {
-            *s = f32::NEG_INFINITY;
-        }
-    }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    let by_score = |a: &usize, b: &usize| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b));
-    let k = POOL.min(order.len());
-    if k > 0 && k < order.len() {
-        order.select_nth_unstable_by(k - 1, by_score);
-    }
-    order.truncate(k);
-    order.sort_unstable_by(by_score);
-    order
-        .into_iter()
-        .map(|index| Scored { index, score: scores[index], source: ItemSource::Catalog, code_error: None })
-        .collect()
 }
 
 fn report(settings: &SimSettings, outcomes: &[Vec<Outcome>]) -> SimReport {

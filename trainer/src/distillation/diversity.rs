@@ -9,10 +9,10 @@ use std::fmt::Write as _;
 use pocketrank_model::metrics::ndcg;
 use pocketrank_model::{EvalCase, Interaction};
 use pocketrank_runtime::diversity::diversify;
-use pocketrank_runtime::{Diversity, ItemSource, Ranker, Scored};
+use pocketrank_runtime::{Diversity, Ranker, Scored};
 use serde::{Deserialize, Serialize};
 
-use super::ranker::RankerCases;
+use super::ranker::{RankerCases, top_scored};
 use crate::progress::progress_bar;
 
 /// The λ values reported.
@@ -76,7 +76,7 @@ pub fn diversity_rows(
         for case in cases {
             let profile = RankerCases { ranker, events }.profile(case);
             if ranker.score_catalog(&profile, &mut scores).is_ok() {
-                let list = top_list(&mut scores, case);
+                let list = top_scored(&mut scores, case.history.iter().copied(), POOL);
                 for (setting, sum) in settings.iter().zip(&mut sums) {
                     let mut ranked = list.clone();
                     diversify(&mut ranked, TOP, &setting.diversity, |i| vector(ranker, i).to_vec());
@@ -115,27 +115,6 @@ pub fn diversity_rows(
 fn vector(ranker: &Ranker, i: usize) -> &[f32] {
     let d = ranker.profile_len();
     ranker.item_table().get(i * d..(i + 1) * d).unwrap_or(&[])
-}
-
-/// The best [`POOL`] items by `scores` outside the case's history, best first.
-fn top_list(scores: &mut [f32], case: &EvalCase) -> Vec<Scored> {
-    for &h in &case.history {
-        if let Some(s) = scores.get_mut(h as usize) {
-            *s = f32::NEG_INFINITY;
-        }
-    }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    let by_score = |a: &usize, b: &usize| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b));
-    let k = POOL.min(order.len());
-    if k > 0 && k < order.len() {
-        order.select_nth_unstable_by(k - 1, by_score);
-    }
-    order.truncate(k);
-    order.sort_unstable_by(by_score);
-    order
-        .into_iter()
-        .map(|index| Scored { index, score: scores[index], source: ItemSource::Catalog, code_error: None })
-        .collect()
 }
 
 /// Adds one case's top places to the sums.

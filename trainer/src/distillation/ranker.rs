@@ -197,3 +197,34 @@ impl CaseScorer for RankerCases<'_> {
         64
     }
 }
+
+/// The best `k` items by `scores` outside `masked` (set to −∞ in `scores`), best first, as
+/// the runtime's ranked entries (source: the catalog).
+pub fn top_scored(
+    scores: &mut [f32],
+    masked: impl IntoIterator<Item = u32>,
+    k: usize,
+) -> Vec<pocketrank_runtime::Scored> {
+    for h in masked {
+        if let Some(s) = scores.get_mut(h as usize) {
+            *s = f32::NEG_INFINITY;
+        }
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    let by_score = |a: &usize, b: &usize| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b));
+    let k = k.min(order.len());
+    if k > 0 && k < order.len() {
+        order.select_nth_unstable_by(k - 1, by_score);
+    }
+    order.truncate(k);
+    order.sort_unstable_by(by_score);
+    order
+        .into_iter()
+        .map(|index| pocketrank_runtime::Scored {
+            index,
+            score: scores[index],
+            source: pocketrank_runtime::ItemSource::Catalog,
+            code_error: None,
+        })
+        .collect()
+}
