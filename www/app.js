@@ -107,9 +107,10 @@ async function main() {
   };
   const refresh = async () => {
     // What is already in the cart is not recommended again (it goes last); search keeps it.
+    // Each list has its name: a click teaches about the list it came from (on this device).
     const [forYou, results] = await Promise.all([
-      p.rerank(shopCandidates(popular), { excludeSeen: ['cart'], explain: FOR_YOU }),
-      p.rerank(shopCandidates(searchItems())),
+      p.rerank(shopCandidates(popular), { excludeSeen: ['cart'], explain: FOR_YOU, list: 'for-you' }),
+      p.rerank(shopCandidates(searchItems()), { list: 'search' }),
     ]);
     render($('for-you'), forYou, FOR_YOU, 'recommended');
     $('for-you').dataset.ranked = forYou.map((r) => r.id).join(' '); // the whole reranked pool
