@@ -120,6 +120,22 @@ fn benches(c: &mut Criterion) {
             b.iter(|| session.rerank_options(&ranker, black_box(&candidates), options))
         });
     }
+    // After feedback (a list shown, its 8th place clicked): the top 50 corrected.
+    let mut learned = session.clone();
+    let shown = learned.rerank(&ranker, &candidates, None).ranked;
+    learned.shown(&ranker, "home", &candidates, &shown, 2e12);
+    let click = RecordedEvent {
+        item_id: candidates[shown[7].index].id.to_string(),
+        kind: EventKind::View,
+        ts: 2e12 + 3e3,
+        code: None,
+        title: None,
+    };
+    learned.observe(&ranker, click).expect("observe");
+    assert!(learned.is_adapting());
+    group.bench_function("after feedback", |b| {
+        b.iter(|| learned.rerank_options(&ranker, black_box(&candidates), &RerankOptions::default()))
+    });
     group.finish();
 
     let Some(books) = ranker.codebooks() else { return };

@@ -91,6 +91,19 @@ impl Impression {
     }
 }
 
+/// `a · b` in eight independent sums, which the compiler keeps in vector registers.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut sums = [0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8.remainder().iter().zip(b8.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in a8.zip(b8) {
+        for k in 0..8 {
+            sums[k] += x[k] * y[k];
+        }
+    }
+    sums.iter().sum::<f32>() + tail
+}
+
 fn unit(v: &[f32]) -> Vec<f32> {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm.is_finite() && norm > 0.0 { v.iter().map(|x| x / norm).collect() } else { vec![0.0; v.len()] }
@@ -123,6 +136,13 @@ pub struct ItemJudged {
     r: f64,
 }
 
+impl ItemJudged {
+    /// The item's own term, `Σr / (n + λ)`.
+    fn term(&self) -> f64 {
+        self.r / (self.n + RIDGE)
+    }
+}
+
 /// Why a stored feedback state was not used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("stored feedback state is damaged: {0}")]
@@ -141,6 +161,10 @@ pub struct Feedback {
     chol: Vec<f64>,
     /// `θ = A⁻¹ b`, `[d]`.
     theta: Vec<f64>,
+    /// What scoring reads, in `f32`: `θ` `[d]` and `L⁻¹` `[d, d]` (lower triangle), so a
+    /// candidate's bonus is one triangular matrix-vector product.
+    theta32: Vec<f32>,
+    chol_inv: Vec<f32>,
     impressions: VecDeque<Impression>,
     /// Start (ms) of the current minute of event time, and the lists learned from in it.
     minute: (f64, u32),
@@ -169,6 +193,8 @@ impl Feedback {
             judged: 0,
             chol,
             theta: vec![0.0; d],
+            theta32: vec![0.0; d],
+            chol_inv: (0..d * d).map(|k| if k % (d + 1) == 0 { (1.0 / RIDGE.sqrt()) as f32 } else { 0.0 }).collect(),
             impressions: VecDeque::new(),
             minute: (f64::NEG_INFINITY, 0),
             ignored: 0,
@@ -384,7 +410,18 @@ impl Feedback {
             }
             theta[i] = sum / self.chol[i * d + i];
         }
+        self.theta32 = theta.iter().map(|&t| t as f32).collect();
         self.theta = theta;
+        // L⁻¹, column by column: L y = e_j.
+        let mut inv = vec![0f32; d * d];
+        let mut unit_j = vec![0.0; d];
+        for j in 0..d {
+            unit_j.iter_mut().enumerate().for_each(|(i, v)| *v = f64::from(u8::from(i == j)));
+            for (i, y) in self.forward(&unit_j).into_iter().enumerate() {
+                inv[i * d + j] = y as f32;
+            }
+        }
+        self.chol_inv = inv;
         true
     }
 
@@ -403,15 +440,30 @@ impl Feedback {
     /// The correction's direction for an item (its id and vector), in `[−1, 1]` (0 for a
     /// zero vector).
     pub fn preference(&self, id: &str, vector: &[f32]) -> f64 {
-        let x = unit(vector);
-        if x.len() != self.d || x.iter().all(|&v| v == 0.0) {
+        let own = self.items.iter().rev().find(|i| i.id == id).map_or(0.0, ItemJudged::term);
+        self.preference_with(own, vector)
+    }
+
+    /// [`preference`](Self::preference) with the item's own term given.
+    fn preference_with(&self, own: f64, vector: &[f32]) -> f64 {
+        let d = self.d;
+        let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if vector.len() != d || !norm.is_finite() || norm == 0.0 {
             return 0.0;
         }
-        let own = self.items.iter().rev().find(|i| i.id == id).map_or(0.0, |i| i.r / (i.n + RIDGE));
-        let x: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
-        let mean: f64 = self.theta.iter().zip(&x).map(|(t, v)| t * v).sum();
-        let spread = self.forward(&x).iter().map(|v| v * v).sum::<f64>().sqrt();
-        (mean + own + self.tuning.explore * (spread - 1.0 / RIDGE.sqrt())).clamp(-1.0, 1.0)
+        let mean = self.theta32.iter().zip(vector).map(|(t, x)| t * x).sum::<f32>() / norm;
+        // ‖L⁻¹ x̂‖² = x̂ᵀ A⁻¹ x̂.
+        // Whole rows (zeros above the diagonal): fixed-length dot products vectorise.
+        let spread2: f32 = self
+            .chol_inv
+            .chunks_exact(d)
+            .map(|row| {
+                let y = dot(row, vector) / norm;
+                y * y
+            })
+            .sum();
+        let spread = f64::from(spread2).sqrt();
+        (f64::from(mean) + own + self.tuning.explore * (spread - 1.0 / RIDGE.sqrt())).clamp(-1.0, 1.0)
     }
 
     /// Corrects the scores of the first [`WINDOW`] places of `ranked` (best first) and
@@ -432,9 +484,11 @@ impl Feedback {
         if sigma.is_nan() || sigma <= 0.0 {
             return;
         }
+        let own: std::collections::HashMap<&str, f64> = self.items.iter().map(|i| (i.id.as_str(), i.term())).collect();
         for s in window.iter_mut().filter(|s| s.score.is_finite()) {
             let (id, vector) = item(s.index);
-            s.score += (self.tuning.reach * sigma * self.preference(&id, &vector)) as f32;
+            let own = own.get(id.as_str()).copied().unwrap_or(0.0);
+            s.score += (self.tuning.reach * sigma * self.preference_with(own, &vector)) as f32;
         }
         window.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
     }
