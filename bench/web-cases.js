@@ -79,6 +79,12 @@ export async function run(pocketrank, artifact, fixture) {
     await timeAsync(() => shopper.rerank(shelf, options), 100);
     rows.push({ case: `rerank 100, ${name} (per call, batches of 50)`, ...(await timeBatches(() => shopper.rerank(shelf, options), 40, 50)) });
   }
+  // The same shopper after feedback (a list shown, its 8th place clicked): the top 50 are
+  // corrected by what it taught.
+  const shown = await shopper.rerank(shelf, { list: 'bench' });
+  await shopper.observe({ itemId: shown[7].id });
+  await timeAsync(() => shopper.rerank(shelf, { list: 'bench' }), 100);
+  rows.push({ case: 'rerank 100, after feedback (per call, batches of 50)', ...(await timeBatches(() => shopper.rerank(shelf, { list: 'bench' }), 40, 50)) });
   // WebGPU (browsers with an adapter): the same lists through the GPU path, end to end.
   const gpu = globalThis.navigator?.gpu && (await navigator.gpu.requestAdapter())
     ? await pocketrank.Personalizer.load(artifact, { storage: 'memory', backend: 'webgpu' })
