@@ -377,6 +377,14 @@ test('feedback: a click on a shown item teaches, other events do not, and forget
   const after = await p.rerank(list, { list: 'search' });
   assert.notDeepEqual(after.map((r) => r.index), (await p.rerank(list, { learn: false })).map((r) => r.index));
   assert.ok(before.length === after.length);
+  // A flood (50 lists, each clicked at its 2nd place, in well under a minute): at most 20
+  // lists a minute are learned from, the first click's included.
+  for (let k = 0; k < 50; k++) {
+    const flood = await p.rerank(list, { list: `flood-${k}`, topK: 5 });
+    await p.observe({ itemId: flood[1].id });
+  }
+  const judged = decode(await storage.get('profile:live')).feedback.judged;
+  assert.ok(judged > 6 && judged <= 6 + 2 * 19, `judged ${judged}`);
   // Bad options: the shop's order and E_OPTIONS.
   for (const [options, message] of [[{ list: '' }, /list must be a non-empty string/], [{ learn: 'yes' }, /learn must be true or false/]]) {
     const shop = await p.rerank(list, options);
