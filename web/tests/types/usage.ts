@@ -11,6 +11,11 @@ export async function app(bytes: Uint8Array): Promise<Ranked[]> {
   const shelf = [{ id: 'a', brand: 'OPI' }, { id: 'b', brand: 'Olay' }];
   const varied = await p.rerank(shelf, { topK: 10, explain: true, diversity: 0.3, maxPerGroup: 2, groupOf: (c) => c.brand });
   console.log(varied[0]?.because?.map((b) => `${b.itemId} ${b.kind} ${b.share.toFixed(2)}`));
+  // Feedback: named lists, one list ranked by the model alone, learning off for a shopper.
+  const home = await p.rerank(shelf, { list: 'home', topK: 12 });
+  await p.observe({ itemId: home[0]?.id ?? 'a' });
+  await p.rerank(shelf, { list: 'search', learn: false });
+  await Personalizer.load(bytes, { storage: 'memory', learn: false });
   const model: Model = await loadModel(bytes);
   const code: ErrorCode = p.warnings[0]?.code ?? 'E_OPTIONS';
   console.log(code, model.manifest().dims.d, p.exportProfile().profile.length);
@@ -33,3 +38,7 @@ void ((p: Personalizer) => p.rerank([{ id: 'a' }], { maxPerGroup: 1, groupOf: (c
 void ((m: Model) => rerankWithProfile(m, new Uint8Array(), [], { explain: true }));
 // @ts-expect-error: not an event kind.
 void ((p: Personalizer) => p.observe({ itemId: 'x', kind: 'wishlist' }));
+// @ts-expect-error: `learn` is a boolean.
+void ((p: Personalizer) => p.rerank([], { learn: 'yes' }));
+// @ts-expect-error: the edge path learns nothing.
+void ((m: Model) => rerankWithProfile(m, new Uint8Array(), [], { list: 'home' }));
