@@ -2,7 +2,8 @@
 # Reproduces the README's quality tables from scratch: for each dataset, trains the teacher
 # with the default settings, distils the student with the default settings, and prints one
 # table of test results (HR@10 / NDCG@10) next to popularity and co-occurrence, plus the
-# student/teacher table. Nothing is tuned per dataset.
+# student/teacher table, what diversity costs (datasets with brands) and, on basket data
+# (instacart), the next item in the basket. Nothing is tuned per dataset.
 #
 # Usage: bench/quality.sh [dataset...]     (default: amazon-beauty-s3rec)
 #   e.g. bench/quality.sh amazon-beauty-s3rec amazon-toys-s3rec amazon-sports-s3rec
@@ -25,7 +26,7 @@ for d in "${datasets[@]}"; do
   "$bin" train --dataset "$d" --out "$run" --device "$device" --resume ${EXTRA_TRAIN:-} >&2
   if [ ! -f "$run/student/metrics.json" ]; then
     # shellcheck disable=SC2086
-    "$bin" distill --run "$run" --device "$device" ${EXTRA_DISTILL:-} >&2
+    "$bin" distill --dataset "$d" --run "$run" --device "$device" ${EXTRA_DISTILL:-} >&2
   fi
 done
 
@@ -68,4 +69,19 @@ for d in datasets:
             continue
         t = reranks[(lst, truth, "teacher")]["ndcg@10"]
         print(f"| {d} | rerank {lst} ({truth}) | {t:.4f} | {m['ndcg@10']:.4f} | {m['ndcg@10'] / t:.0%} |")
+
+for d in datasets:
+    student = json.load(open(f"{out}/{d}/student/metrics.json"))
+    if student.get("diversity"):
+        print(f"\nDiversity, {d}: the int8 student's top 10 of its top 100, test\n")
+        print("| setting | NDCG@10 | HR@10 | distinct brands in the top 10 | mean pairwise cosine |")
+        print("|---|---|---|---|---|")
+        for r in student["diversity"]:
+            print(f"| {r['setting']} | {r['ndcg10']:.4f} | {r['hr10']:.4f} | {r['brands10']:.2f} | {r['cosine10']:.3f} |")
+    if student.get("baskets"):
+        print(f"\nNext item in the basket, {d} (only the basket's own products masked)\n")
+        print("| model | NDCG@10 | HR@10 |")
+        print("|---|---|---|")
+        for r in student["baskets"]:
+            print(f"| {r['model']} | {r['ndcg10']:.4f} | {r['hr10']:.4f} |")
 PY

@@ -303,7 +303,12 @@ pub fn distill_run<B: AutodiffBackend>(
     let lists = rerank::retrieve(teacher, &text, &cooccurrence, cases, device);
     let rerank = rerank::rerank_rows(cases, &lists, &rankers, &ingested.dataset.sequences);
     let brands: Vec<Option<String>> = ingested.dataset.catalog.items().iter().map(|i| i.brand.clone()).collect();
-    let diversity = diversity_rows(cases, &ranker_int8, &ingested.dataset.sequences, &brands);
+    // Distinct brands are the report's point: catalogs without brands skip it.
+    let diversity = if brands.iter().any(Option::is_some) {
+        diversity_rows(cases, &ranker_int8, &ingested.dataset.sequences, &brands)
+    } else {
+        Vec::new()
+    };
 
     let report = StudentReport {
         spec,
