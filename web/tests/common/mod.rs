@@ -53,6 +53,46 @@ fn error_of<T>(r: Result<T, JsValue>) -> (String, String) {
     r.err().map(coded).unwrap_or_default()
 }
 
+/// `rankJoined`'s optional arguments by name (all absent by default).
+#[derive(Default)]
+struct Ask {
+    scores: Option<Vec<f32>>,
+    titles: Option<Vec<u8>>,
+    codes: Option<Vec<u8>>,
+    top_k: Option<u32>,
+    exclude_seen: Option<u8>,
+    explain: Option<u32>,
+    diversity: Option<f32>,
+    max_per_group: Option<u32>,
+    groups: Option<Vec<u32>>,
+    list: Option<String>,
+    learn: Option<bool>,
+    now: Option<f64>,
+}
+
+/// `s.rankJoined(model, count, ids, …)` with `ask`'s arguments.
+fn rank(s: &mut Session, model: &Model, count: usize, ids: &[u8], ask: Ask) -> pocketrank_web::Ranking {
+    let Ask { scores, titles, codes, top_k, exclude_seen, explain, diversity, max_per_group, groups, list, learn, now } =
+        ask;
+    s.rank_joined(
+        model,
+        count,
+        ids,
+        scores,
+        titles,
+        codes,
+        top_k,
+        exclude_seen,
+        explain,
+        diversity,
+        max_per_group,
+        groups,
+        list,
+        learn,
+        now,
+    )
+}
+
 pub fn a_session_observes_reranks_and_comes_back() {
     let model = Model::new(bytes(SMALL)).expect("loads");
     assert_eq!(model.item_count(), 3);
@@ -69,146 +109,31 @@ pub fn a_session_observes_reranks_and_comes_back() {
     let ts = js_sys::Reflect::get(&recent.get(1), &"ts".into()).unwrap().as_f64().unwrap();
     assert!(ts > 1.7e12, "a missing ts is now ({ts})");
 
-    let r = s.rank_joined(
-        &model,
-        3,
-        b"a\nc\nzz",
-        Some(vec![f32::NAN, 0.5, f32::NAN]),
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-    );
+    let r = rank(&mut s, &model, 3, b"a\nc\nzz", Ask { scores: Some(vec![f32::NAN, 0.5, f32::NAN]), ..Ask::default() });
     assert!(r.error().is_undefined());
     let mut order = r.order();
     assert_eq!(r.sources()[order.iter().position(|&i| i == 2).unwrap()], 2, "zz is unknown");
     order.sort_unstable();
     assert_eq!(order, [0, 1, 2]);
     assert!(r.scores().iter().all(|v| v.is_finite()));
-    assert_eq!(
-        s.rank_joined(
-            &model,
-            3,
-            b"a\nc\nzz",
-            None,
-            None,
-            None,
-            Some(1),
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None
-        )
-        .order()
-        .len(),
-        1
-    );
+    assert_eq!(rank(&mut s, &model, 3, b"a\nc\nzz", Ask { top_k: Some(1), ..Ask::default() }).order().len(), 1);
     // excludeSeen: "b" was carted; with the cart bit it goes last, with the view bit it stays.
-    let carted = s.rank_joined(
-        &model,
-        3,
-        b"b\nc\nzz",
-        None,
-        None,
-        None,
-        None,
-        Some(0b10),
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-    );
+    let carted = rank(&mut s, &model, 3, b"b\nc\nzz", Ask { exclude_seen: Some(0b10), ..Ask::default() });
     assert_eq!((carted.order()[2], carted.seen_count()), (0, 1));
-    assert_eq!(
-        s.rank_joined(
-            &model,
-            3,
-            b"b\nc\nzz",
-            None,
-            None,
-            None,
-            None,
-            Some(0b1),
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None
-        )
-        .seen_count(),
-        0
-    );
+    assert_eq!(rank(&mut s, &model, 3, b"b\nc\nzz", Ask { exclude_seen: Some(0b1), ..Ask::default() }).seen_count(), 0);
     // Explanations of the first results; diversity options out of range: the shop's order.
-    let explained = s.rank_joined(
-        &model,
-        3,
-        b"a\nc\nzz",
-        None,
-        None,
-        None,
-        None,
-        None,
-        Some(2),
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-    );
+    let explained = rank(&mut s, &model, 3, b"a\nc\nzz", Ask { explain: Some(2), ..Ask::default() });
     assert_eq!(explained.because_counts().len(), 2);
     assert_eq!(explained.because_kinds().len(), explained.because_shares().len());
-    let bad = s.rank_joined(
-        &model,
-        3,
-        b"a\nc\nzz",
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        Some(1.5),
-        None,
-        None,
-        None,
-        None,
-        None,
-    );
+    let bad = rank(&mut s, &model, 3, b"a\nc\nzz", Ask { diversity: Some(1.5), ..Ask::default() });
     assert_eq!(prop(&bad.error(), "code"), "E_OPTIONS");
     assert_eq!(bad.order(), [0, 1, 2]);
-    let capped = s.rank_joined(
+    let capped = rank(
+        &mut s,
         &model,
         3,
         b"a\nc\nzz",
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        Some(1),
-        Some(vec![1, 1, 0]),
-        None,
-        None,
-        None,
+        Ask { max_per_group: Some(1), groups: Some(vec![1, 1, 0]), ..Ask::default() },
     );
     assert!(capped.error().is_undefined());
     let first_two = &capped.order()[..2];
@@ -227,23 +152,7 @@ pub fn a_session_observes_reranks_and_comes_back() {
     // Feedback: a list shown, then an event on its second place: the click and the place
     // passed over above it are learned, kept in the record, and off with learning.
     let list = Some("home".to_string());
-    let shown = s.rank_joined(
-        &model,
-        3,
-        b"a\nb\nc",
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        list,
-        None,
-        Some(1.7e12),
-    );
+    let shown = rank(&mut s, &model, 3, b"a\nb\nc", Ask { list, now: Some(1.7e12), ..Ask::default() });
     let second = ["a", "b", "c"][shown.order()[1] as usize];
     s.observe(&model, js(&format!(r#"{{"itemId": "{second}", "ts": 1700000003000}}"#))).expect("observes");
     assert_eq!(s.learned(), 2.0, "the click and the place above it");
@@ -321,48 +230,15 @@ pub fn errors_are_errors_with_codes() {
     assert_eq!(js_sys::Array::from(&s.recent_events()).length(), 0, "a bad event changes nothing");
 
     // A failed session rerank is the shop's order with the error beside it.
-    let r = s.rank_joined(&model, 2, b"a", None, None, None, None, None, None, None, None, None, None, None, None);
+    let r = rank(&mut s, &model, 2, b"a", Ask::default());
     assert_eq!(r.order(), [0, 1]);
     assert_eq!(r.sources(), [3, 3]);
     assert_eq!(coded(r.error()).0, "E_CANDIDATES");
-    let r =
-        s.rank_joined(&model, 2, b"a\n\xff", None, None, None, None, None, None, None, None, None, None, None, None);
+    let r = rank(&mut s, &model, 2, b"a\n\xff", Ask::default());
     assert_eq!((coded(r.error()).0.as_str(), r.order()), ("E_CANDIDATES", vec![0, 1]), "ids that are not UTF-8");
-    let r = s.rank_joined(
-        &model,
-        1,
-        b"a",
-        None,
-        None,
-        Some(b"\xc3".to_vec()),
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-    );
+    let r = rank(&mut s, &model, 1, b"a", Ask { codes: Some(b"\xc3".to_vec()), ..Ask::default() });
     assert_eq!(coded(r.error()).0, "E_CANDIDATES", "codes that are not UTF-8");
-    let r = s.rank_joined(
-        &model,
-        max_candidates() + 1,
-        b"",
-        None,
-        None,
-        None,
-        Some(2),
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-    );
+    let r = rank(&mut s, &model, max_candidates() + 1, b"", Ask { top_k: Some(2), ..Ask::default() });
     assert_eq!((coded(r.error()).0.as_str(), r.order().len()), ("E_TOO_MANY", 2));
 
     // Stateless (edge) reranks throw.
