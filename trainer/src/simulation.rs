@@ -30,7 +30,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::distillation::ranker::{RankerCases, top_scored};
+use crate::distillation::ranker::{RankerCases, item_row, top_scored};
 use crate::progress::progress_bar;
 
 /// Candidates per list: the student's top of the catalog, as a retriever would send them.
@@ -227,7 +227,7 @@ impl<'a> Shopper<'a> {
         };
         let n = ranker.manifest().dims.n_items;
         let d = ranker.profile_len();
-        let vector = |i: usize| ranker.item_table().get(i * d..(i + 1) * d).unwrap_or(&[]).to_vec();
+        let vector = |i: usize| item_row(ranker, i).to_vec();
         let mut feedback = Feedback::with_tuning(d, tuning);
         let mut masked: HashSet<u32> = self.case.history.iter().copied().collect();
         let mut scores = vec![0f32; n];

@@ -8,10 +8,10 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
-use pocketrank_model::Evaluation;
 use pocketrank_model::baselines::{CoOccurrence, Popularity};
 use pocketrank_model::metrics::Scorer as _;
 use pocketrank_model::teacher::{ItemText, TeacherScorer};
+use pocketrank_model::{CaseScorer, EvalCase, Evaluation, Interaction};
 use pocketrank_runtime::Ranker;
 use pocketrank_runtime::artifact::Encoding;
 use serde::{Deserialize, Serialize};
@@ -140,10 +140,10 @@ pub const BASKET_BASELINES: usize = 3;
 /// `models`.
 fn basket_rows(
     task: &EvalTask,
-    cases: &[pocketrank_model::EvalCase],
-    events: &[Vec<pocketrank_model::Interaction>],
+    cases: &[EvalCase],
+    events: &[Vec<Interaction>],
     cooccurrence: &CoOccurrence,
-    models: &[(&str, &dyn pocketrank_model::metrics::CaseScorer)],
+    models: &[(&str, &dyn CaseScorer)],
 ) -> Vec<BasketRow> {
     let n_items = cooccurrence.n_items();
     let popularity = Popularity::fit(&task.split.train, n_items);

@@ -13,6 +13,7 @@ use pocketrank_runtime::feedback::Tuning;
 use super::input::Input;
 use crate::backend::{DeviceChoice, on_backend};
 use crate::data::Ingested;
+use crate::distillation::StudentDir;
 use crate::evaluation::{EvalSettings, EvalTask};
 use crate::run_dir::RunDir;
 use crate::simulation::{ClickModel, SimReport, SimSettings, markdown, simulate};
@@ -71,7 +72,7 @@ impl SimulateArgs {
         };
         let report = on_backend!(self.device, simulate_run, &ingested, &self.run, &ranker, &settings)?;
         let md = markdown(&report);
-        let dir = RunDir::new(&self.run).root.join("student");
+        let dir = StudentDir::new(&self.run).root;
         std::fs::create_dir_all(&dir)?;
         let name = format!("feedback-{}", serde_json::to_value(self.click_model)?.as_str().unwrap_or("sim"));
         std::fs::write(dir.join(format!("{name}.json")), serde_json::to_string_pretty(&report)?)?;

@@ -12,7 +12,7 @@ use pocketrank_runtime::diversity::diversify;
 use pocketrank_runtime::{Diversity, Ranker, Scored};
 use serde::{Deserialize, Serialize};
 
-use super::ranker::{RankerCases, top_scored};
+use super::ranker::{RankerCases, item_row, top_scored};
 use crate::progress::progress_bar;
 
 /// The λ values reported.
@@ -79,7 +79,7 @@ pub fn diversity_rows(
                 let list = top_scored(&mut scores, case.history.iter().copied(), POOL);
                 for (setting, sum) in settings.iter().zip(&mut sums) {
                     let mut ranked = list.clone();
-                    diversify(&mut ranked, TOP, &setting.diversity, |i| vector(ranker, i).to_vec());
+                    diversify(&mut ranked, TOP, &setting.diversity, |i| item_row(ranker, i).to_vec());
                     add(sum, &ranked[..TOP.min(ranked.len())], case.target, ranker, brands);
                 }
             }
@@ -111,12 +111,6 @@ pub fn diversity_rows(
         .collect()
 }
 
-/// The student's vector of catalog item `i`.
-fn vector(ranker: &Ranker, i: usize) -> &[f32] {
-    let d = ranker.profile_len();
-    ranker.item_table().get(i * d..(i + 1) * d).unwrap_or(&[])
-}
-
 /// Adds one case's top places to the sums.
 fn add(sum: &mut DiversityRow, top: &[Scored], target: u32, ranker: &Ranker, brands: &[Option<String>]) {
     sum.cases += 1;
@@ -131,7 +125,7 @@ fn add(sum: &mut DiversityRow, top: &[Scored], target: u32, ranker: &Ranker, bra
     let unit: Vec<Vec<f32>> = top
         .iter()
         .map(|s| {
-            let v = vector(ranker, s.index);
+            let v = item_row(ranker, s.index);
             let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
             v.iter().map(|x| x / norm).collect()
         })

@@ -198,6 +198,12 @@ impl CaseScorer for RankerCases<'_> {
     }
 }
 
+/// The student's vector of catalog item `i` in `ranker`'s table (`[d]`; empty past the end).
+pub fn item_row(ranker: &Ranker, i: usize) -> &[f32] {
+    let d = ranker.profile_len();
+    ranker.item_table().get(i * d..(i + 1) * d).unwrap_or(&[])
+}
+
 /// The best `k` items by `scores` outside `masked` (set to −∞ in `scores`), best first, as
 /// the runtime's ranked entries (source: the catalog).
 pub fn top_scored(
