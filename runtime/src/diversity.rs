@@ -127,15 +127,7 @@ pub fn diversify(ranked: &mut [Scored], window: usize, diversity: &Diversity, ve
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ranker::ItemSource;
-
-    fn list(scores: &[f32]) -> Vec<Scored> {
-        scores
-            .iter()
-            .enumerate()
-            .map(|(index, &score)| Scored { index, score, source: ItemSource::Catalog, code_error: None })
-            .collect()
-    }
+    use crate::ranker::tests::scored_list as list;
 
     fn indices(ranked: &[Scored]) -> Vec<usize> {
         ranked.iter().map(|s| s.index).collect()

@@ -497,7 +497,7 @@ impl Feedback {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ranker::ItemSource;
+    use crate::ranker::tests::scored_list as list;
 
     const ID: [&str; 4] = ["a", "b", "c", "d"];
 
@@ -505,14 +505,6 @@ mod tests {
         let mut v = vec![0.0; d];
         v[i] = 1.0;
         v
-    }
-
-    fn list(scores: &[f32]) -> Vec<Scored> {
-        scores
-            .iter()
-            .enumerate()
-            .map(|(index, &score)| Scored { index, score, source: ItemSource::Catalog, code_error: None })
-            .collect()
     }
 
     fn shown(ids: &[&str], d: usize) -> Vec<(String, Vec<f32>)> {

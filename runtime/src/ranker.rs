@@ -680,3 +680,17 @@ impl Ranker {
         Ok(())
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::{ItemSource, Scored};
+
+    /// Catalog entries with these scores, at their positions in the list.
+    pub(crate) fn scored_list(scores: &[f32]) -> Vec<Scored> {
+        scores
+            .iter()
+            .enumerate()
+            .map(|(index, &score)| Scored { index, score, source: ItemSource::Catalog, code_error: None })
+            .collect()
+    }
+}
