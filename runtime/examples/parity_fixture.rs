@@ -5,7 +5,7 @@
 //! `cargo run -p pocketrank-runtime --example parity_fixture -- model.pkr fixture.json`
 
 use pocketrank_runtime::session::RerankOptions;
-use pocketrank_runtime::{Candidate, Diversity, EventKind, Ranker, RecordedEvent, Session, ShopperEvent};
+use pocketrank_runtime::{Candidate, Diversity, EventKind, ListContext, Ranker, RecordedEvent, Session, ShopperEvent};
 use serde_json::json;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -113,6 +113,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let adapted = learned.rerank(&ranker, &borrowed, Some(60)).ranked;
 
+    // With a basket head: a shopper who bought two candidates last week (one of them twice)
+    // and has two others in the basket now, their add-ons ranked in the basket context.
+    let basket = match ranker.manifest().basket {
+        Some(_) => {
+            let week_ago = 1_700_000_000_000.0 - 7.0 * 86_400_000.0;
+            let kinds = [(0, EventKind::Purchase, 0.0), (2, EventKind::Purchase, 60_000.0)];
+            let later = [(2, EventKind::Purchase, 86_400_000.0)];
+            let now = 1_700_001_200_000.0;
+            let open = [(4, EventKind::Cart, now), (5, EventKind::Cart, now + 30_000.0)];
+            let mut shopper = session.clone();
+            let mut basket_events = Vec::new();
+            for (c, kind, ts) in kinds.iter().chain(&later).map(|&(c, k, t)| (c, k, week_ago + t)).chain(open) {
+                let item_id = candidates[c].0.clone();
+                shopper
+                    .observe(&ranker, RecordedEvent { item_id: item_id.clone(), kind, ts, code: None, title: None })?;
+                basket_events.push(json!({"itemId": item_id, "kind": kind.as_str(), "ts": ts}));
+            }
+            let options = RerankOptions { context: ListContext::Basket, ..Default::default() };
+            let out = shopper.rerank_options(&ranker, &borrowed, &options);
+            if let Some(e) = out.error {
+                return Err(e.into());
+            }
+            json!({
+                "events": basket_events,
+                "seen": out.seen,
+                "ranked": out.ranked.iter().map(|s| json!({"index": s.index, "score": s.score})).collect::<Vec<_>>(),
+            })
+        }
+        None => serde_json::Value::Null,
+    };
+
     let mut events: Vec<_> = events
         .iter()
         .map(|(id, kind, ts, title)| json!({"itemId": id, "kind": kind.as_str(), "ts": ts, "title": title}))
@@ -129,6 +160,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "diverseOptions": {"topK": 12, "explain": 12, "diversity": 0.5, "maxPerGroup": 3},
         "diverse": diverse,
         "adaptedRecord": String::from_utf8(learned.to_bytes())?,
+        // After `events`, the basket shopper's events, then the basket context's ranking.
+        "basket": basket,
         "adapted": adapted.iter().map(|s| json!({"index": s.index, "score": s.score})).collect::<Vec<_>>(),
         "ranked": ranked.iter().map(|s| json!({"index": s.index, "score": s.score, "source": s.source.as_str()})).collect::<Vec<_>>(),
     });

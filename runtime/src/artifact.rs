@@ -139,6 +139,10 @@ pub struct Manifest {
     /// first-run code that hash was most of a cold start). Absent: computed at load.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codebooks_sha256: Option<String>,
+    /// The basket head's weights (see [`crate::basket`]), when the model was distilled on
+    /// basket data; without them a rerank in the basket context is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basket: Option<crate::basket::BasketWeights>,
 }
 
 /// Free-form JSON in the manifest (the training settings, the evaluation results), kept as
@@ -198,6 +202,7 @@ impl Manifest {
             metrics: Record::default(),
             created: String::new(),
             codebooks_sha256: None,
+            basket: None,
         }
     }
 }
@@ -542,6 +547,7 @@ mod tests {
             metrics: Record::new(&serde_json::json!({"ndcg@10": 0.5})),
             created: "2026-01-01T00:00:00Z".into(),
             codebooks_sha256: None,
+            basket: None,
         };
         let mut tensors = BTreeMap::new();
         tensors.insert("items".into(), Weights::new(vec![3, 2], vec![1.0, -0.5, 0.25, 0.0, 0.0, 0.0]));

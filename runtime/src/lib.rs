@@ -12,12 +12,14 @@
 //!   rebuild after a model update, the shop's order on failure).
 //! - [`explain`]: how much each recent event raised a candidate's score (exact).
 //! - [`feedback`]: a per-shopper correction learned from clicks and pass-overs (LinUCB).
+//! - [`basket`]: the basket context's head (items bought again, products that go together).
 //! - [`diversity`]: maximal marginal relevance and caps per group on a reranked list.
 //! - [`edge`]: the compact, opt-in profile blob for edge reranking.
 //! - [`features`], [`event_kind`], [`text`]: the small inputs the student reads.
 //! - [`error`]: typed errors with stable codes.
 
 pub mod artifact;
+pub mod basket;
 pub mod code_kernel;
 pub mod codes;
 pub mod diversity;
@@ -45,4 +47,4 @@ pub use profile::Profile;
 pub use ranker::{
     Candidate, ItemSource, ItemVector, MAX_CANDIDATES, Ranker, Scored, ShopperEvent, StepTrace, code_warning,
 };
-pub use session::{RecordedEvent, Reranked, Restored, Seen, Session};
+pub use session::{ListContext, RecordedEvent, Reranked, Restored, Seen, Session};

@@ -18,6 +18,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+use crate::basket::BasketContext;
 use crate::diversity::{Diversity, diversify};
 use crate::error::RankError;
 use crate::event_kind::EventKind;
@@ -143,7 +144,7 @@ pub struct Reranked {
     /// What went wrong, when the shop's order was returned.
     pub error: Option<RankError>,
     /// How many entries at the end of `ranked` are items the shopper already had (see
-    /// [`Seen`]); 0 unless asked for.
+    /// [`Seen`]) or, in the basket context, products already in the basket; 0 unless asked for.
     pub seen: usize,
     /// Why the first [`RerankOptions::explain`] entries of `ranked` are there: the
     /// shopper's recent items that raised each one's score most (see [`crate::explain`]).
@@ -164,6 +165,21 @@ pub struct RerankOptions {
     /// Reorder the first places (`top_k`'s, or the whole list's, at most
     /// [`crate::diversity::MAX_WINDOW`]) for variety.
     pub diversity: Diversity,
+    /// What the list is for: [`ListContext::Basket`] adds the basket head's terms.
+    pub context: ListContext,
+}
+
+/// What a reranked list is for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListContext {
+    /// The student's scores (search results, "recommended for you").
+    #[default]
+    Default,
+    /// Add-ons to an open basket: the student's scores plus the basket head's (items
+    /// bought again, products that go with the basket; see [`crate::basket`]); the
+    /// basket's own products go last, counted in [`Reranked::seen`]. Needs a model
+    /// exported with a basket head.
+    Basket,
 }
 
 /// Which items the shopper already had go to the end of a reranked list: the shop decides
@@ -439,12 +455,22 @@ impl Session {
         self.check_model(ranker)?;
         options.diversity.check(candidates.len())?;
         let mut ranked = ranker.rerank(&self.profile, candidates)?;
+        let basket = match options.context {
+            ListContext::Basket => Some(self.add_basket_terms(ranker, candidates, &mut ranked)?),
+            ListContext::Default => None,
+        };
         let mut moved = 0;
-        if options.seen != Seen::KEEP {
+        if options.seen != Seen::KEEP || basket.as_ref().is_some_and(|b| b.basket_len() > 0) {
             let seen = options.seen;
             let had: std::collections::HashSet<&str> =
                 self.recent.iter().filter(|e| seen.moves(e.kind)).map(|e| e.item_id.as_str()).collect();
-            let is_seen = |s: &Scored| candidates.get(s.index).is_some_and(|c| had.contains(clip(c.id, MAX_TEXT)));
+            // In the basket context, the basket's own products go last too.
+            let is_seen = |s: &Scored| {
+                candidates.get(s.index).is_some_and(|c| {
+                    let id = clip(c.id, MAX_TEXT);
+                    had.contains(id) || basket.as_ref().is_some_and(|b| b.holds(id))
+                })
+            };
             // A stable partition: the model's order within each part.
             let (fresh, old): (Vec<Scored>, Vec<Scored>) = ranked.into_iter().partition(|s| !is_seen(s));
             moved = old.len();
@@ -482,6 +508,38 @@ impl Session {
                 .collect()
         };
         Ok(Reranked { ranked, error: None, seen: moved, explanations })
+    }
+
+    /// Adds the basket head's terms to `ranked` (the student's order) and sorts it again;
+    /// the context it read.
+    fn add_basket_terms(
+        &self,
+        ranker: &Ranker,
+        candidates: &[Candidate<'_>],
+        ranked: &mut [Scored],
+    ) -> Result<BasketContext, RankError> {
+        let weights = ranker.manifest().basket.ok_or_else(|| {
+            RankError::Options(
+                "context \"basket\" needs a model with a basket head (exported from a run distilled on basket data)"
+                    .into(),
+            )
+        })?;
+        weights.check()?;
+        let vector_of = |id: &str| {
+            let e = self.recent.iter().rev().find(|e| e.item_id == id);
+            let (code, title) = e.map_or((None, None), |e| (e.code.as_deref(), e.title.as_deref()));
+            ranker.candidate_vector(&Candidate { id, code, title, score: None })
+        };
+        let events = self.recent.iter().map(|e| (e.item_id.as_str(), e.kind, e.ts / 1000.0));
+        let context = BasketContext::new(events, vector_of);
+        let together = weights.together != 0.0 && context.basket_len() > 0;
+        for s in ranked.iter_mut() {
+            let Some(c) = candidates.get(s.index) else { continue };
+            let vector = if together { ranker.candidate_vector(c) } else { Vec::new() };
+            s.score += context.lift(&weights, clip(c.id, MAX_TEXT), &vector);
+        }
+        ranked.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+        Ok(context)
     }
 
     /// Wipes the profile, the recent events and what was learned from feedback.

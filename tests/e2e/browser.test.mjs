@@ -3,8 +3,10 @@
 // this version and of pocketrank 0.1), forget(), coded errors, the WebGPU scorer (its
 // shader built from each model's WGSL prelude) against the CPU on two models of different
 // widths, pocketrank/text placing new products by title, and no request leaving
-// 127.0.0.1. Needs POCKETRANK_ARTIFACT and POCKETRANK_FIXTURE like node.test.mjs, and
-// POCKETRANK_TEXT_FIXTURE (the same example run with the runtime's `text` feature).
+// 127.0.0.1; the basket context on a model with a basket head. Needs POCKETRANK_ARTIFACT
+// and POCKETRANK_FIXTURE like node.test.mjs, POCKETRANK_TEXT_FIXTURE (the same example run
+// with the runtime's `text` feature), and POCKETRANK_BASKET_ARTIFACT and
+// POCKETRANK_BASKET_FIXTURE (a model distilled on basket data, and its fixture).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -19,7 +21,12 @@ let server;
 
 const small = fileURLToPath(new URL('../../web/tests/small.pkr', import.meta.url));
 
-before(async () => { server = await serve(root, { '/model.pkr': process.env.POCKETRANK_ARTIFACT, '/small.pkr': small }); });
+// A model distilled on basket data (it carries a basket head) and its parity fixture.
+const basketFixture = JSON.parse(await readFile(process.env.POCKETRANK_BASKET_FIXTURE, 'utf8'));
+
+before(async () => {
+  server = await serve(root, { '/model.pkr': process.env.POCKETRANK_ARTIFACT, '/small.pkr': small, '/basket.pkr': process.env.POCKETRANK_BASKET_ARTIFACT });
+});
 after(async () => { await server.close(); });
 
 async function open(browser) {
@@ -117,6 +124,35 @@ for (const webgpu of [true, false]) {
     }
   });
 }
+
+test('the basket context in a page: add-ons ranked as the native runtime ranks them, the basket last', async () => {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs() });
+  try {
+    const { page, requests, errors } = await open(browser);
+    const out = await page.evaluate(async ({ events, candidates }) => {
+      const { Personalizer } = window.pocketrank;
+      const p = await Personalizer.load('/basket.pkr', { namespace: 'basket', strict: true });
+      for (const e of events) await p.observe(e);
+      const basket = await p.rerank(candidates, { context: 'basket' });
+      const refused = [];
+      const q = await Personalizer.load('/model.pkr', { namespace: 'plain', onError: (e) => refused.push(e.code) });
+      const shop = await q.rerank(candidates.slice(0, 5), { context: 'basket' });
+      return { basket, refused, shop: shop.map((r) => r.source) };
+    }, { events: [...basketFixture.events, ...basketFixture.basket.events], candidates: basketFixture.candidates });
+    const native = basketFixture.basket.ranked;
+    assert.deepEqual(out.basket.slice(0, 20).map((r) => r.index), native.slice(0, 20).map((r) => r.index));
+    out.basket.forEach((r, j) => assert.ok(close(r.score, native[j].score), `place ${j}: ${r.score} vs ${native[j].score}`));
+    assert.equal(out.basket.filter((r) => r.seen).length, basketFixture.basket.seen);
+    assert.ok(out.basket.slice(-basketFixture.basket.seen).every((r) => r.seen), 'the basket comes last');
+    // The other model has no basket head: E_OPTIONS, the shop's order.
+    assert.deepEqual(out.refused, ['E_OPTIONS']);
+    assert.deepEqual(out.shop, Array(5).fill('shop'));
+    assert.deepEqual(errors, []);
+    for (const url of requests) assert.ok(url.startsWith(server.url), `request left the test server: ${url}`);
+  } finally {
+    await browser.close();
+  }
+});
 
 test('the profile survives a reload; forget() leaves nothing in IndexedDB', async () => {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs() });

@@ -17,6 +17,11 @@ use std::fmt::Write as _;
 
 use pocketrank_model::metrics::{CaseScorer, MetricAccumulator, RankOutcome};
 use pocketrank_model::{EvalCase, Interaction, ItemIdx};
+use pocketrank_runtime::Ranker;
+use pocketrank_runtime::basket::{BasketContext, BasketWeights, is_basket_kind};
+use pocketrank_runtime::session::RECENT_EVENTS;
+
+use crate::distillation::ranker::{RankerCases, item_row};
 use serde::{Deserialize, Serialize};
 
 /// Lines closer than this (seconds) belong to one basket.
@@ -50,6 +55,23 @@ pub fn in_basket(case: &EvalCase, events: &[Vec<Interaction>]) -> Vec<ItemIdx> {
     open
 }
 
+/// Where `case`'s target ranks in `row` (catalog scores) among the items not in its basket.
+fn basket_outcome(case: &EvalCase, row: &[f32], events: &[Vec<Interaction>]) -> RankOutcome {
+    let masked = in_basket(case, events);
+    let target = case.target as usize;
+    let others = row
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != target && masked.binary_search(&(*i as ItemIdx)).is_err())
+        .map(|(_, &s)| s);
+    RankOutcome::from_scores(row.get(target).copied().unwrap_or(f32::NAN), others)
+}
+
+fn row_of(model: &str, acc: MetricAccumulator) -> BasketRow {
+    let m = acc.finish();
+    BasketRow { model: model.to_string(), ndcg10: m.ndcg10, hr10: m.hr10, ndcg20: m.ndcg20, mrr: m.mrr, cases: m.cases }
+}
+
 /// Scores `cases` with `scorer` and ranks each target among the items not in its basket.
 pub fn basket_row(model: &str, scorer: &dyn CaseScorer, cases: &[EvalCase], events: &[Vec<Interaction>]) -> BasketRow {
     let n = scorer.catalog_size();
@@ -58,18 +80,111 @@ pub fn basket_row(model: &str, scorer: &dyn CaseScorer, cases: &[EvalCase], even
         let mut scores = vec![0f32; chunk.len() * n];
         scorer.score_cases(chunk, &mut scores);
         for (case, row) in chunk.iter().zip(scores.chunks(n)) {
-            let masked = in_basket(case, events);
-            let target = case.target as usize;
-            let others = row
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| *i != target && masked.binary_search(&(*i as ItemIdx)).is_err())
-                .map(|(_, &s)| s);
-            acc.add(RankOutcome::from_scores(row.get(target).copied().unwrap_or(f32::NAN), others));
+            acc.add(basket_outcome(case, row, events));
         }
     }
-    let m = acc.finish();
-    BasketRow { model: model.to_string(), ndcg10: m.ndcg10, hr10: m.hr10, ndcg20: m.ndcg20, mrr: m.mrr, cases: m.cases }
+    row_of(model, acc)
+}
+
+/// The basket head's terms for each case, computed once so that weights can be tried
+/// cheaply: the student's catalog scores, the "together" term of every catalog item, and
+/// the repeat terms of the items bought among the case's recent events (as the device
+/// sees them: the last [`RECENT_EVENTS`] of the history).
+pub struct HeadTerms {
+    n_items: usize,
+    student: Vec<f32>,
+    together: Vec<f32>,
+    repeat: Vec<Vec<(usize, f32)>>,
+}
+
+impl HeadTerms {
+    pub fn new(ranker: &Ranker, events: &[Vec<Interaction>], cases: &[EvalCase]) -> Self {
+        let n_items = ranker.manifest().dims.n_items;
+        let ids = &ranker.manifest().item_ids;
+        let mut student = vec![0f32; cases.len() * n_items];
+        RankerCases { ranker, events }.score_cases(cases, &mut student);
+        let mut together = vec![0f32; cases.len() * n_items];
+        let mut repeat = Vec::with_capacity(cases.len());
+        for (case, row) in cases.iter().zip(together.chunks_mut(n_items)) {
+            let seq = events.get(case.user as usize).map_or(&[][..], Vec::as_slice);
+            let history = &seq[..case.history.len().min(seq.len())];
+            let recent = &history[history.len().saturating_sub(RECENT_EVENTS)..];
+            let context = BasketContext::new(
+                recent.iter().filter_map(|e| Some((ids.get(e.item as usize)?.as_str(), e.kind, e.ts as f64))),
+                |id| ranker.item_index(id).map_or_else(Vec::new, |i| item_row(ranker, i as usize).to_vec()),
+            );
+            if context.basket_len() > 0 {
+                for (i, t) in row.iter_mut().enumerate() {
+                    *t = context.together(item_row(ranker, i));
+                }
+            }
+            repeat.push(
+                context
+                    .bought()
+                    .filter_map(|(id, _)| Some((ranker.item_index(id)? as usize, context.repeat(id))))
+                    .collect(),
+            );
+        }
+        Self { n_items, student, together, repeat }
+    }
+
+    /// Case `k`'s catalog scores under `weights`, into `out` `[n_items]`.
+    pub fn scores(&self, k: usize, weights: &BasketWeights, out: &mut [f32]) {
+        let n = self.n_items;
+        let (student, together) = (&self.student[k * n..(k + 1) * n], &self.together[k * n..(k + 1) * n]);
+        for ((o, s), t) in out.iter_mut().zip(student).zip(together) {
+            *o = s + weights.together * t;
+        }
+        for &(i, r) in &self.repeat[k] {
+            out[i] += weights.repeat * r;
+        }
+    }
+
+    /// The basket protocol's row for these cases under `weights`.
+    pub fn row(
+        &self,
+        model: &str,
+        weights: &BasketWeights,
+        cases: &[EvalCase],
+        events: &[Vec<Interaction>],
+    ) -> BasketRow {
+        let mut acc = MetricAccumulator::default();
+        let mut row = vec![0f32; self.n_items];
+        for (k, case) in cases.iter().enumerate() {
+            self.scores(k, weights, &mut row);
+            acc.add(basket_outcome(case, &row, events));
+        }
+        row_of(model, acc)
+    }
+}
+
+/// Weights tried for the basket head: every pair of these.
+const REPEAT_WEIGHTS: [f32; 8] = [0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
+const TOGETHER_WEIGHTS: [f32; 7] = [0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0];
+
+/// The basket head's weights with the best NDCG@10 on `valid` (the grid above; ties go to
+/// the smaller weights), and every weight pair's validation row.
+pub fn fit_basket_head(
+    ranker: &Ranker,
+    events: &[Vec<Interaction>],
+    valid: &[EvalCase],
+) -> (BasketWeights, Vec<(BasketWeights, BasketRow)>) {
+    let terms = HeadTerms::new(ranker, events, valid);
+    let mut tried = Vec::new();
+    for &repeat in &REPEAT_WEIGHTS {
+        for &together in &TOGETHER_WEIGHTS {
+            let w = BasketWeights { repeat, together };
+            tried.push((w, terms.row("basket head (valid)", &w, valid, events)));
+        }
+    }
+    let best = tried
+        .iter()
+        .fold(None::<&(BasketWeights, BasketRow)>, |best, t| match best {
+            Some(b) if b.1.ndcg10 >= t.1.ndcg10 => Some(b),
+            _ => Some(t),
+        })
+        .map_or(BasketWeights { repeat: 0.0, together: 0.0 }, |t| t.0);
+    (best, tried)
 }
 
 /// "Bought together": for each product, how often each other product shared one of its
@@ -131,6 +246,45 @@ impl CaseScorer for BoughtTogether<'_> {
     }
 }
 
+/// "Buy again": the products the shopper bought among their recent events, by
+/// `ln(1 + times)` as the basket head counts them (the last [`RECENT_EVENTS`] of the
+/// history), ties and everything else by popularity. The baseline the basket head must
+/// beat to show that the student adds anything to repeat purchases.
+pub struct BuyAgain<'a> {
+    popularity: &'a [f32],
+    events: &'a [Vec<Interaction>],
+}
+
+impl<'a> BuyAgain<'a> {
+    pub fn new(together: &'a BoughtTogether<'a>) -> Self {
+        Self { popularity: &together.popularity, events: together.events }
+    }
+}
+
+impl CaseScorer for BuyAgain<'_> {
+    fn catalog_size(&self) -> usize {
+        self.popularity.len()
+    }
+
+    fn score_cases(&self, cases: &[EvalCase], out: &mut [f32]) {
+        let n = self.popularity.len();
+        for (case, row) in cases.iter().zip(out.chunks_mut(n)) {
+            row.copy_from_slice(self.popularity);
+            let seq = self.events.get(case.user as usize).map_or(&[][..], Vec::as_slice);
+            let history = &seq[..case.history.len().min(seq.len())];
+            let mut times: HashMap<ItemIdx, u32> = HashMap::new();
+            for e in history[history.len().saturating_sub(RECENT_EVENTS)..].iter().filter(|e| is_basket_kind(e.kind)) {
+                *times.entry(e.item).or_default() += 1;
+            }
+            for (i, t) in times {
+                if let Some(s) = row.get_mut(i as usize) {
+                    *s += (t as f32).ln_1p();
+                }
+            }
+        }
+    }
+}
+
 /// The rows as Markdown, each model's NDCG@10 also relative to the best baseline.
 pub fn basket_markdown(rows: &[BasketRow], baselines: usize) -> String {
     let best = rows.iter().take(baselines).map(|r| r.ndcg10).fold(0.0, f64::max);
@@ -180,5 +334,23 @@ mod tests {
         assert_eq!(r.cases, 1);
         // 0 and 2 outrank the target; 1 and 3 are masked.
         assert!((r.ndcg10 - 1.0 / 4f64.log2()).abs() < 1e-9, "{r:?}");
+    }
+
+    #[test]
+    fn buy_again_ranks_the_shopper_s_earlier_purchases_first() {
+        // Baskets {0, 1, 2}, {3, 1, 4}, {5, 1}; the target (the last line) is 1, bought
+        // in both earlier baskets.
+        let mut events = shopper();
+        events[0].extend([line(5, 200_000), line(1, 200_001)]);
+        let together = BoughtTogether::fit(&events, |_| 6, 6);
+        let case = EvalCase { user: 0, history: vec![0, 1, 2, 3, 1, 4, 5], target: 1 };
+        let mut row = vec![0f32; 6];
+        BuyAgain::new(&together).score_cases(std::slice::from_ref(&case), &mut row);
+        // 1 was bought twice before, the others once, 5 in this basket (masked).
+        assert!(row[1] > row[0] && row[1] > row[4], "{row:?}");
+        let repeat = 2f32.ln_1p() - 1f32.ln_1p();
+        assert!((row[1] - row[0] - repeat - (together.popularity[1] - together.popularity[0])).abs() < 1e-6);
+        let r = basket_row("buy again", &BuyAgain::new(&together), &[case], &events);
+        assert!((r.ndcg10 - 1.0).abs() < 1e-9, "{r:?}");
     }
 }

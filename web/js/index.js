@@ -42,7 +42,7 @@ const SHOP = 3;
 const BACKENDS = ['auto', 'cpu', 'webgpu'];
 const LOAD_OPTIONS = ['storage', 'namespace', 'backend', 'strict', 'learn', 'onError', 'onWarning', 'wasm', 'fetch'];
 const RERANK_OPTIONS = ['topK'];
-const PERSONALIZER_RERANK_OPTIONS = ['topK', 'excludeSeen', 'explain', 'diversity', 'maxPerGroup', 'groupOf', 'list', 'learn'];
+const PERSONALIZER_RERANK_OPTIONS = ['topK', 'excludeSeen', 'explain', 'diversity', 'maxPerGroup', 'groupOf', 'list', 'learn', 'context'];
 /** How many of the first results `explain: true` explains (what a list usually shows). */
 const EXPLAIN_FIRST = 10;
 /** Event kinds in the core's order (its bit `i` in `excludeSeen` is the `i`-th). */
@@ -153,6 +153,18 @@ function feedbackOf(options) {
   if (list !== undefined && (typeof list !== 'string' || list === '')) throw fail('E_OPTIONS', `list must be a non-empty string naming the list, e.g. "home" (got ${show(list)})`);
   if (learn !== undefined && typeof learn !== 'boolean') throw fail('E_OPTIONS', `learn must be true or false (got ${show(learn)})`);
   return { list: /** @type {string | undefined} */ (list), learn: learn !== false };
+}
+
+/**
+ * Checks `context`: what the list is for ("default", or "basket" for add-ons to the open
+ * basket, which needs a model with a basket head).
+ * @param {unknown} options
+ * @returns {'default' | 'basket' | undefined}
+ */
+function contextOf(options) {
+  const context = /** @type {{ context?: unknown } | undefined} */ (options)?.context;
+  if (context === undefined || context === 'default' || context === 'basket') return context;
+  throw fail('E_OPTIONS', `context must be "default" or "basket" (got ${show(context)})`);
 }
 
 /**
@@ -754,7 +766,9 @@ export class Personalizer {
    * (recent events of those kinds) come after all the others, marked `seen: true`. With
    * `explain`, the first results carry `because`: the shopper's recent items that raised
    * their scores most. `diversity` (0–1) and `maxPerGroup` + `groupOf` reorder the first
-   * places (`topK`'s, at most 100) so that they are not all alike.
+   * places (`topK`'s, at most 100) so that they are not all alike. `context: "basket"`
+   * ranks add-ons to the open basket with the model's basket head (items bought again,
+   * products that go with the basket).
    * @param {Candidate[]} candidates
    * @param {PersonalizerRerankOptions} [options]
    * @returns {Promise<Ranked[]>}
@@ -768,10 +782,11 @@ export class Personalizer {
       const explain = explainOf(options);
       const diverse = diversityOf(options, candidates);
       const feedback = feedbackOf(options);
+      const context = contextOf(options);
       const flat = flatten(candidates);
       const n = flat.ids.length;
       const adapted = feedback.learn && this.#session.adapting;
-      const plain = seen === 0 && explain === 0 && diverse.lambda === undefined && diverse.maxPerGroup === undefined && !adapted;
+      const plain = seen === 0 && explain === 0 && diverse.lambda === undefined && diverse.maxPerGroup === undefined && !adapted && (context ?? 'default') === 'default';
       const learned = this.#session.learned;
       if (this.#gpu && n >= this.#gpuFrom && plain) {
         try {
@@ -788,7 +803,7 @@ export class Personalizer {
         }
       }
       this.#lastBackend = 'cpu';
-      const r = this.#session.rankJoined(this.#model, n, joined(flat.ids, 0), flat.scores, flat.titles && joined(flat.titles, 1), flat.codes && joined(flat.codes, 2), topK, seen, explain, diverse.lambda, diverse.maxPerGroup, diverse.groups, feedback.list, feedback.learn, Date.now());
+      const r = this.#session.rankJoined(this.#model, n, joined(flat.ids, 0), flat.scores, flat.titles && joined(flat.titles, 1), flat.codes && joined(flat.codes, 2), topK, seen, explain, diverse.lambda, diverse.maxPerGroup, diverse.groups, feedback.list, feedback.learn, Date.now(), context);
       if (this.#session.learned !== learned) this.#store();
       const error = r.error;
       if (error) {

@@ -23,7 +23,8 @@ use pocketrank_runtime::explain::Because;
 use pocketrank_runtime::features;
 use pocketrank_runtime::session::{RerankOptions, shop_order};
 use pocketrank_runtime::{
-    Candidate, Diversity, ItemSource, MAX_CANDIDATES, Profile, RankError, Ranker, Scored, Seen, code_warning,
+    Candidate, Diversity, ItemSource, ListContext, MAX_CANDIDATES, Profile, RankError, Ranker, Scored, Seen,
+    code_warning,
 };
 use wasm_bindgen::prelude::*;
 
@@ -67,6 +68,8 @@ export interface ModelManifest {
   item_encoding: 'f32' | 'f16' | 'int8' | 'codes';
   /** The item codes' fingerprint (hex SHA-256 of the codebooks), when the model has codes. */
   codebooks_sha256?: string;
+  /** The basket head's weights (`rerank(…, { context: "basket" })`), when the model has one. */
+  basket?: { repeat: number; together: number };
   /** Training settings, free-form. */
   training: unknown;
   /** Evaluation results, free-form. */
@@ -458,7 +461,8 @@ impl Session {
     /// for variety. `learn` (default true): rank with what this shopper's feedback taught
     /// and, when `now` (ms) is given, remember the first places as shown in the list named
     /// `list` (a later event on one of them is a click on it); false: the student alone,
-    /// nothing remembered. Never throws: on any error the ranking is the shop's order and
+    /// nothing remembered. `context` "basket": add-ons to the open basket, ranked with the
+    /// model's basket head (items bought again first). Never throws: on any error the ranking is the shop's order and
     /// `error` says why.
     #[wasm_bindgen(js_name = rankJoined)]
     // Flat arguments: the fast path passes strings and typed arrays, no object to read.
@@ -480,8 +484,17 @@ impl Session {
         list: Option<String>,
         learn: Option<bool>,
         now: Option<f64>,
+        context: Option<String>,
     ) -> Ranking {
         let learn = learn.unwrap_or(true);
+        let context = match context.as_deref() {
+            None | Some("default") => ListContext::Default,
+            Some("basket") => ListContext::Basket,
+            Some(other) => {
+                let e = RankError::Options(format!("context must be \"default\" or \"basket\" (got {other:?})"));
+                return Ranking::new(&shop_order(count, top_k.map(|k| k as usize)), Some(e));
+            }
+        };
         let options = RerankOptions {
             top_k: top_k.map(|k| k as usize),
             seen: Seen::from_bits(exclude_seen.unwrap_or(0)),
@@ -492,6 +505,7 @@ impl Session {
                 groups: groups.unwrap_or_default(),
             },
             ignore_feedback: !learn,
+            context,
         };
         let joined = Joined::read(ids, scores.as_deref(), titles.as_deref(), codes.as_deref());
         match joined.and_then(|joined| joined_candidates(count, &joined)) {

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::export::manifest;
 use super::input::Input;
 use crate::backend::{DeviceChoice, on_backend};
-use crate::basket::{BasketRow, BoughtTogether, basket_markdown, basket_row};
+use crate::basket::{BasketRow, BoughtTogether, BuyAgain, HeadTerms, basket_markdown, basket_row, fit_basket_head};
 use crate::cold_start::{ColdStartReport, cold_start, pick_cold_items};
 use crate::data::Ingested;
 use crate::distillation::diversity::{DiversityRow, diversity_markdown, diversity_rows};
@@ -33,6 +33,7 @@ use crate::report;
 use crate::run_dir::RunDir;
 use crate::teacher;
 use crate::training::History;
+use pocketrank_runtime::basket::BasketWeights;
 
 /// `trainer distill`.
 #[derive(Args, Debug)]
@@ -131,12 +132,25 @@ pub struct StudentReport {
     /// first ([`BASKET_BASELINES`] rows).
     #[serde(default)]
     pub baskets: Vec<BasketRow>,
+    /// On basket data: the basket head's weights, fitted on the validation cases (see
+    /// [`pocketrank_runtime::basket`]); `trainer export` puts them in the artifact.
+    #[serde(default)]
+    pub basket_head: Option<BasketHeadFit>,
+}
+
+/// The basket head fitted on the validation cases.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BasketHeadFit {
+    pub weights: BasketWeights,
+    /// Validation NDCG@10 with these weights, and with the student alone (both 0).
+    pub valid_ndcg10: f64,
+    pub valid_ndcg10_student: f64,
 }
 
 /// Baselines at the top of [`StudentReport::baskets`].
-pub const BASKET_BASELINES: usize = 3;
+pub const BASKET_BASELINES: usize = 4;
 
-/// The basket protocol's rows: popularity, next-item co-occurrence, bought together, then
+/// The basket protocol's rows: popularity, next-item co-occurrence, bought together, buy again, then
 /// `models`.
 fn basket_rows(
     task: &EvalTask,
@@ -152,6 +166,7 @@ fn basket_rows(
         basket_row("popularity", &popularity, cases, events),
         basket_row("co-occurrence (next item)", cooccurrence, cases, events),
         basket_row("bought together (same basket)", &together, cases, events),
+        basket_row("buy again (recent purchases, then popularity)", &BuyAgain::new(&together), cases, events),
     ];
     for &(name, scorer) in models {
         rows.push(basket_row(name, scorer, cases, events));
@@ -286,19 +301,39 @@ pub fn distill_run<B: AutodiffBackend>(
     };
 
     let cooccurrence = CoOccurrence::fit(&task.split.train, n_items);
-    let baskets = match ingested.baskets {
+    let (baskets, basket_head) = match ingested.baskets {
         Some(_) => {
+            let events = &ingested.dataset.sequences;
             let teacher = TeacherScorer::new(teacher.clone(), &text, device);
-            let int8 = RankerCases { ranker: &ranker_int8, events: &ingested.dataset.sequences };
-            basket_rows(
-                &task,
-                cases,
-                &ingested.dataset.sequences,
-                &cooccurrence,
-                &[("teacher", &teacher), ("student (int8)", &int8)],
-            )
+            let int8 = RankerCases { ranker: &ranker_int8, events };
+            let mut rows =
+                basket_rows(&task, cases, events, &cooccurrence, &[("teacher", &teacher), ("student (int8)", &int8)]);
+            let (weights, tried) = fit_basket_head(&ranker_int8, events, &task.split.valid);
+            let valid = |w: &BasketWeights| tried.iter().find(|(t, _)| t == w).map_or(0.0, |(_, r)| r.ndcg10);
+            let none = BasketWeights { repeat: 0.0, together: 0.0 };
+            let fit = BasketHeadFit { weights, valid_ndcg10: valid(&weights), valid_ndcg10_student: valid(&none) };
+            eprintln!(
+                "basket head: repeat {} together {}, valid NDCG@10 {:.4} (student alone {:.4})",
+                weights.repeat, weights.together, fit.valid_ndcg10, fit.valid_ndcg10_student
+            );
+            let terms = HeadTerms::new(&ranker_int8, events, cases);
+            let head =
+                format!("student (int8) + basket head (repeat {}, together {})", weights.repeat, weights.together);
+            let before = rows.len();
+            rows.push(terms.row(&head, &weights, cases, events));
+            // Each term's share, when both are used.
+            if weights.repeat != 0.0 && weights.together != 0.0 {
+                let only_repeat = BasketWeights { together: 0.0, ..weights };
+                let only_together = BasketWeights { repeat: 0.0, ..weights };
+                rows.push(terms.row("  without the together term", &only_repeat, cases, events));
+                rows.push(terms.row("  without the repeat term", &only_together, cases, events));
+            }
+            for r in &rows[before..] {
+                eprintln!("basket protocol, {}: NDCG@10 {:.4}", r.model, r.ndcg10);
+            }
+            (rows, Some(fit))
         }
-        None => Vec::new(),
+        None => (Vec::new(), None),
     };
     let lists = rerank::retrieve(teacher, &text, &cooccurrence, cases, device);
     let rerank = rerank::rerank_rows(cases, &lists, &rankers, &ingested.dataset.sequences);
@@ -320,6 +355,7 @@ pub fn distill_run<B: AutodiffBackend>(
         cold_start,
         diversity,
         baskets,
+        basket_head,
     };
     write_report(&report, &dir)?;
     Ok(report)

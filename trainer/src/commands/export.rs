@@ -10,6 +10,7 @@ use clap::Args;
 use pocketrank_model::Dataset;
 use pocketrank_model::teacher::ItemText;
 use pocketrank_runtime::artifact::{DatasetInfo, Encoding, Manifest, Record};
+use pocketrank_runtime::basket::BasketWeights;
 use pocketrank_runtime::{Codebooks, layout};
 use sha2::{Digest, Sha256};
 
@@ -228,15 +229,19 @@ pub fn export<B: Backend>(
         "the student was trained on {} items but the dataset has {n}: export with the dataset the run used",
         spec.student.n_items
     );
-    let metrics = std::fs::read_to_string(dir.report())
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .map(|r| serde_json::json!({"full": r["full"]["models"], "rerank": r["rerank"]}))
+    let report =
+        std::fs::read_to_string(dir.report()).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+    let metrics = report
+        .as_ref()
+        .map(|r| serde_json::json!({"full": r["full"]["models"], "rerank": r["rerank"], "baskets": r["baskets"]}))
         .unwrap_or_default();
+    // On basket data, distill fitted the basket head: the artifact carries its weights.
+    let basket =
+        report.as_ref().and_then(|r| serde_json::from_value::<BasketWeights>(r["basket_head"]["weights"].clone()).ok());
     let item_ids = ingested.dataset.catalog.items().iter().map(|i| i.id.clone()).collect();
     let base = bare_manifest(item_ids, &spec, tokens.width());
     let sha = tokenizer.as_ref().map(|t| t.sha256().to_string());
-    let m = manifest(ingested, base, sha, metrics);
+    let m = Manifest { basket, ..manifest(ingested, base, sha, metrics) };
     let text = ItemText::<B>::new(&tokens, device);
     let json = if embed_tokenizer { tokenizer.as_ref().map(|t| t.json().to_string()) } else { None };
     let quantized = quantize_items(&student, &text, code_bytes)?;

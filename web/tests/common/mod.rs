@@ -68,12 +68,26 @@ struct Ask {
     list: Option<String>,
     learn: Option<bool>,
     now: Option<f64>,
+    context: Option<String>,
 }
 
 /// `s.rankJoined(model, count, ids, …)` with `ask`'s arguments.
 fn rank(s: &mut Session, model: &Model, count: usize, ids: &[u8], ask: Ask) -> pocketrank_web::Ranking {
-    let Ask { scores, titles, codes, top_k, exclude_seen, explain, diversity, max_per_group, groups, list, learn, now } =
-        ask;
+    let Ask {
+        scores,
+        titles,
+        codes,
+        top_k,
+        exclude_seen,
+        explain,
+        diversity,
+        max_per_group,
+        groups,
+        list,
+        learn,
+        now,
+        context,
+    } = ask;
     s.rank_joined(
         model,
         count,
@@ -90,6 +104,7 @@ fn rank(s: &mut Session, model: &Model, count: usize, ids: &[u8], ask: Ask) -> p
         list,
         learn,
         now,
+        context,
     )
 }
 
@@ -128,6 +143,13 @@ pub fn a_session_observes_reranks_and_comes_back() {
     let bad = rank(&mut s, &model, 3, b"a\nc\nzz", Ask { diversity: Some(1.5), ..Ask::default() });
     assert_eq!(prop(&bad.error(), "code"), "E_OPTIONS");
     assert_eq!(bad.order(), [0, 1, 2]);
+    // The basket context needs a model with a basket head (this one has none); an unknown
+    // context is refused too. Both: the shop's order, with the reason.
+    for context in ["basket", "cart"] {
+        let refused = rank(&mut s, &model, 3, b"a\nc\nzz", Ask { context: Some(context.into()), ..Ask::default() });
+        assert_eq!(prop(&refused.error(), "code"), "E_OPTIONS", "{context}");
+        assert_eq!(refused.order(), [0, 1, 2], "{context}");
+    }
     let capped = rank(
         &mut s,
         &model,

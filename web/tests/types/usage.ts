@@ -17,6 +17,8 @@ export async function app(bytes: Uint8Array): Promise<Ranked[]> {
   await p.rerank(shelf, { list: 'search', learn: false });
   await Personalizer.load(bytes, { storage: 'memory', learn: false });
   const model: Model = await loadModel(bytes);
+  // Add-ons to the open basket, when the model has a basket head.
+  if (model.manifest().basket?.repeat !== undefined) await p.rerank(shelf, { context: 'basket', topK: 8 });
   const code: ErrorCode = p.warnings[0]?.code ?? 'E_OPTIONS';
   console.log(code, model.manifest().dims.d, p.exportProfile().profile.length);
   return [...ranked, ...rerankWithProfile(model, p.edgeProfile(), [{ id: 'a' }])];
@@ -40,5 +42,9 @@ void ((m: Model) => rerankWithProfile(m, new Uint8Array(), [], { explain: true }
 void ((p: Personalizer) => p.observe({ itemId: 'x', kind: 'wishlist' }));
 // @ts-expect-error: `learn` is a boolean.
 void ((p: Personalizer) => p.rerank([], { learn: 'yes' }));
+// @ts-expect-error: not a list context.
+void ((p: Personalizer) => p.rerank([], { context: 'cart' }));
+// @ts-expect-error: the edge path has no basket.
+void ((m: Model) => rerankWithProfile(m, new Uint8Array(), [], { context: 'basket' }));
 // @ts-expect-error: the edge path learns nothing.
 void ((m: Model) => rerankWithProfile(m, new Uint8Array(), [], { list: 'home' }));
