@@ -1,5 +1,6 @@
 // Benchmark cases shared by Node and the browser page: cold start, per-event update and
-// rerank latency of the pocketrank package, with and without explanations and diversity.
+// rerank latency of the pocketrank package, with and without explanations, diversity,
+// feedback and (models with a basket head) the basket context.
 // `pocketrank` is the imported package.
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
 
@@ -85,6 +86,16 @@ export async function run(pocketrank, artifact, fixture) {
   await shopper.observe({ itemId: shown[7].id });
   await timeAsync(() => shopper.rerank(shelf, { list: 'bench' }), 100);
   rows.push({ case: 'rerank 100, after feedback (per call, batches of 50)', ...(await timeBatches(() => shopper.rerank(shelf, { list: 'bench' }), 40, 50)) });
+  // The basket context (models with a basket head): a shopper with a full ring of
+  // purchases of 20 products, 8 of them in the open basket now.
+  if (model.manifest().basket) {
+    const buyer = await pocketrank.Personalizer.load(artifact, { storage: 'memory', backend: 'cpu' });
+    for (let k = 0; k < 42; k++) await buyer.observe({ itemId: catalogIds[(k * 7) % 20], kind: 'purchase', ts: 1.7e12 + 86_400_000 * k });
+    for (let k = 0; k < 8; k++) await buyer.observe({ itemId: catalogIds[20 + k], kind: 'cart', ts: 1.7e12 + 86_400_000 * 43 + 60_000 * k });
+    await timeAsync(() => buyer.rerank(shelf, { context: 'basket' }), 100);
+    rows.push({ case: 'rerank 100, context: basket (per call, batches of 50)', ...(await timeBatches(() => buyer.rerank(shelf, { context: 'basket' }), 40, 50)) });
+    rows.push({ case: 'rerank 100, same shopper, plain (per call, batches of 50)', ...(await timeBatches(() => buyer.rerank(shelf), 40, 50)) });
+  }
   // WebGPU (browsers with an adapter): the same lists through the GPU path, end to end.
   const gpu = globalThis.navigator?.gpu && (await navigator.gpu.requestAdapter())
     ? await pocketrank.Personalizer.load(artifact, { storage: 'memory', backend: 'webgpu' })

@@ -4,14 +4,16 @@
 //! otherwise seeded random weights in the production shape with Beauty's catalog (12,101
 //! items, d = 64, hidden = 32, 6,000 tokens, 16-byte codes) — the cost does not depend on
 //! the values. `rerank` takes catalog ids, `rerank by code` the same items' codes (as a
-//! shop's API sends them to a catalog-free core artifact).
+//! shop's API sends them to a catalog-free core artifact). `session rerank 100 / basket context`
+//! runs when the model has a basket head (the seeded one has).
 
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use pocketrank_runtime::artifact::Dims;
+use pocketrank_runtime::basket::BasketWeights;
 use pocketrank_runtime::session::{RECENT_EVENTS, RerankOptions};
-use pocketrank_runtime::{Candidate, Diversity, EventKind, Ranker, RecordedEvent, Session, ShopperEvent};
+use pocketrank_runtime::{Candidate, Diversity, EventKind, ListContext, Ranker, RecordedEvent, Session, ShopperEvent};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -21,7 +23,10 @@ fn artifact_bytes() -> Vec<u8> {
         return std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     }
     let dims = Dims { n_items: 12_101, d: 64, hidden: 32, vocab_size: 6_000, title_tokens: 24 };
-    common::encode(&common::with_codebooks(common::artifact(dims, "B"), 16, 5))
+    let mut a = common::with_codebooks(common::artifact(dims, "B"), 16, 5);
+    // Both basket terms on, as the small Instacart model fits them.
+    a.manifest.basket = Some(BasketWeights { repeat: 4.0, together: 8.0 });
+    common::encode(&a)
 }
 
 /// A fixed pseudo-random index sequence (no `rand` in the runtime's dependencies).
@@ -136,6 +141,25 @@ fn benches(c: &mut Criterion) {
     group.bench_function("after feedback", |b| {
         b.iter(|| learned.rerank_options(&ranker, black_box(&candidates), &RerankOptions::default()))
     });
+    // The basket context, when the model has a basket head: a full ring of 42 purchases
+    // of 20 products over six weeks, then 8 products in the open basket.
+    if ranker.manifest().basket.is_some() {
+        let mut shopper = Session::new(&ranker);
+        let bought: Vec<usize> = picks(20, ids.len(), 9).collect();
+        let open = picks(8, ids.len(), 13);
+        let events = (0..42).map(|k| (bought[k % 20], EventKind::Purchase, 1e12 + 864e5 * k as f64));
+        let events =
+            events.chain(open.enumerate().map(|(k, i)| (i, EventKind::Cart, 1e12 + 864e5 * 43.0 + 6e4 * k as f64)));
+        for (i, kind, ts) in events {
+            let event = RecordedEvent { item_id: ids[i].clone(), kind, ts, code: None, title: None };
+            shopper.observe(&ranker, event).expect("observe");
+        }
+        let options = RerankOptions { context: ListContext::Basket, ..Default::default() };
+        assert_eq!(shopper.rerank_options(&ranker, &candidates, &options).error, None);
+        group.bench_function("basket context", |b| {
+            b.iter(|| shopper.rerank_options(&ranker, black_box(&candidates), &options))
+        });
+    }
     group.finish();
 
     let Some(books) = ranker.codebooks() else { return };

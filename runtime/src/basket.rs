@@ -18,12 +18,12 @@
 //! Products already in the open basket go after all the others (an add-on is something
 //! not yet in the basket), as the protocol masks them.
 
-use std::collections::HashMap;
-
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::RankError;
 use crate::event_kind::EventKind;
+use crate::kernel::lane_sum;
 
 /// Events of one basket are less than this apart (seconds).
 pub const BASKET_GAP_SECONDS: f64 = 3_600.0;
@@ -60,7 +60,7 @@ pub fn is_basket_kind(kind: EventKind) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct BasketContext {
     /// Recent cart and purchase events per item id.
-    bought: HashMap<String, u32>,
+    bought: FxHashMap<String, u32>,
     /// Mean of the open basket's unit item vectors (empty without a basket).
     basket: Vec<f32>,
     /// The ids of the products in the open basket.
@@ -81,7 +81,7 @@ impl BasketContext {
         events: impl DoubleEndedIterator<Item = (&'e str, EventKind, f64)> + Clone,
         mut vector: impl FnMut(&'e str) -> Vec<f32>,
     ) -> Self {
-        let mut bought: HashMap<String, u32> = HashMap::new();
+        let mut bought: FxHashMap<String, u32> = FxHashMap::default();
         for (id, kind, _) in events.clone() {
             if is_basket_kind(kind) {
                 *bought.entry(id.to_string()).or_default() += 1;
@@ -135,7 +135,9 @@ impl BasketContext {
         if self.basket.len() != vector.len() {
             return 0.0;
         }
-        let t: f32 = unit(vector).zip(&self.basket).map(|(x, b)| x * b).sum();
+        // In independent lanes: these sums run once per candidate.
+        let norm = lane_sum(vector, vector, |x, y| x * y).sqrt();
+        let t = lane_sum(vector, &self.basket, |x, b| x * b) / norm;
         if t.is_finite() { t } else { 0.0 }
     }
 

@@ -549,7 +549,7 @@ impl Ranker {
     }
 
     /// [`candidate_vector`](Self::candidate_vector) into `out` (resized to `d`).
-    fn candidate_vector_into(&self, c: &Candidate<'_>, out: &mut Vec<f32>) {
+    pub(crate) fn candidate_vector_into(&self, c: &Candidate<'_>, out: &mut Vec<f32>) {
         out.clear();
         out.resize(self.profile_len(), 0.0);
         if let Some(code) = c.code

@@ -533,9 +533,12 @@ impl Session {
         let events = self.recent.iter().map(|e| (e.item_id.as_str(), e.kind, e.ts / 1000.0));
         let context = BasketContext::new(events, vector_of);
         let together = weights.together != 0.0 && context.basket_len() > 0;
+        let mut vector = Vec::new();
         for s in ranked.iter_mut() {
             let Some(c) = candidates.get(s.index) else { continue };
-            let vector = if together { ranker.candidate_vector(c) } else { Vec::new() };
+            if together {
+                ranker.candidate_vector_into(c, &mut vector);
+            }
             s.score += context.lift(&weights, clip(c.id, MAX_TEXT), &vector);
         }
         ranked.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
