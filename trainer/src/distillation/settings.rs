@@ -4,7 +4,7 @@ use clap::Args;
 use pocketrank_model::student::StudentConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::training::LoopSettings;
+use crate::training::{LoopSettings, Schedule};
 
 /// The model crate's defaults for the student's shape (written there, once).
 fn shape() -> StudentConfig {
@@ -40,6 +40,11 @@ pub struct DistillSettings {
     /// AdamW learning rate.
     #[arg(long = "lr", default_value_t = 3e-3)]
     pub learning_rate: f64,
+    /// What the rate does over the run: constant, or half a cosine to zero at the last
+    /// planned step (`--max-epochs` epochs).
+    #[arg(long, value_enum, default_value_t = Schedule::Constant)]
+    #[serde(default)]
+    pub schedule: Schedule,
     /// Temperature of the listwise KL term.
     #[arg(long, default_value_t = 2.0)]
     pub temperature: f64,
@@ -92,7 +97,7 @@ impl DistillSettings {
             batch_size: self.batch_size,
             learning_rate: self.learning_rate,
             warmup_steps: 0,
-            schedule: crate::training::Schedule::Constant,
+            schedule: self.schedule,
             seed: self.seed,
             replicas: 1,
         }
