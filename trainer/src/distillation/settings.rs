@@ -55,11 +55,13 @@ pub struct DistillSettings {
     /// teacher's hidden state, used when their widths match (0 disables it).
     #[arg(long, default_value_t = 4.0)]
     pub hint_weight: f64,
-    /// The teacher's hardest negatives per candidate list.
-    #[arg(long, default_value_t = 48)]
+    /// The teacher's hardest negatives per candidate list (48 before: twice as many, with
+    /// twice the random items, took the int8 student on Beauty from 92% to 96% of the
+    /// teacher's full-ranking NDCG@10 at twice the time per epoch).
+    #[arg(long, default_value_t = 96)]
     pub hard_negatives: usize,
     /// Uniform random items per candidate list.
-    #[arg(long, default_value_t = 96)]
+    #[arg(long, default_value_t = 192)]
     pub random_negatives: usize,
     /// Share of lists trained without context (no server score, position 0).
     #[arg(long, default_value_t = 0.5)]
@@ -112,7 +114,7 @@ mod tests {
     fn defaults_are_the_flags_defaults_and_the_model_crates() {
         let s = DistillSettings::default();
         assert_eq!((s.d, s.max_epochs, s.patience, s.batch_size, s.valid_users), (64, 14, 3, 128, 3000));
-        assert_eq!((s.hard_negatives, s.random_negatives, s.list_len()), (48, 96, 145));
+        assert_eq!((s.hard_negatives, s.random_negatives, s.list_len()), (96, 192, 289));
         let c = s.student(9, 4);
         let m = StudentConfig::new(9, 4);
         assert_eq!((c.hidden, c.id_dropout, c.d), (m.hidden, m.id_dropout, 64));
