@@ -122,8 +122,9 @@ export interface PersonalizerRerankOptions<C extends Candidate = Candidate> exte
    * What the list is for. `"basket"`: add-ons to the shopper's open basket (their latest
    * run of `cart`/`purchase` events), ranked with the model's basket head: the model's
    * score plus terms for items this shopper bought again and for products like those in
-   * the basket. Needs a model exported from a run distilled on basket data (otherwise
-   * `E_OPTIONS`, shop order). Default `"default"`: the model's score alone.
+   * the basket; the basket's own products come last, marked `seen`. Needs a model
+   * exported from a run distilled on basket data (otherwise `E_OPTIONS`, shop order).
+   * Default `"default"`: the model's score alone.
    */
   context?: 'default' | 'basket';
 }
