@@ -35,7 +35,10 @@ test('a model with a basket head ranks add-ons as the native runtime does', asyn
   const out = await p.rerank(fixture.candidates, { context: 'basket' });
   const native = fixture.basket.ranked;
   assert.equal(out.length, native.length);
-  assert.deepEqual(out.slice(0, 20).map((r) => r.index), native.slice(0, 20).map((r) => r.index));
+  // The same order: each of the first 20 places holds an item whose native score is that
+  // place's (items closer than the tolerance may swap).
+  const nativeScore = new Map(native.map((r) => [r.index, r.score]));
+  out.slice(0, 20).forEach((r, j) => assert.ok(close(nativeScore.get(r.index), native[j].score), `place ${j}: candidate ${r.index}`));
   out.forEach((r, j) => assert.ok(close(r.score, native[j].score), `place ${j}: ${r.score} vs ${native[j].score}`));
   // The products in the basket now (the last two cart events) come last, marked seen.
   const carted = fixture.basket.events.filter((e) => e.kind === 'cart').map((e) => e.itemId);
