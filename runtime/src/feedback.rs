@@ -26,7 +26,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ranker::Scored;
+use crate::ranker::{Scored, sort_best_first};
 
 /// Places at the top of a list the correction may reorder; the rest keep the student's order.
 pub const WINDOW: usize = 50;
@@ -490,7 +490,7 @@ impl Feedback {
             let own = own.get(id.as_str()).copied().unwrap_or(0.0);
             s.score += (self.tuning.reach * sigma * self.preference_with(own, &vector)) as f32;
         }
-        window.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+        sort_best_first(window);
     }
 }
 

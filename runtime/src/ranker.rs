@@ -622,8 +622,7 @@ impl Ranker {
     /// Reorders candidates for a profile: best first, ties kept in the shop's order.
     pub fn rerank(&self, profile: &Profile, candidates: &[Candidate<'_>]) -> Result<Vec<Scored>, RankError> {
         let mut scored = self.score(profile, candidates)?;
-        // Indices are unique, so the order is total: no stable sort needed.
-        scored.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+        sort_best_first(&mut scored);
         Ok(scored)
     }
 
@@ -679,6 +678,12 @@ impl Ranker {
         ScoreKernel::new(&self.weights, &profile.state).score_all(&vectors[..n], &contexts[..n], &mut out[..n]);
         Ok(())
     }
+}
+
+/// Sorts scored candidates best first, ties in the shop's order (by index). Indices are
+/// unique, so the order is total: no stable sort needed.
+pub(crate) fn sort_best_first(scored: &mut [Scored]) {
+    scored.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use crate::event_kind::EventKind;
 use crate::explain::{Because, EventItems, reasons};
 use crate::feedback::{Feedback, FeedbackRecord, Impression, SHOWN};
 use crate::profile::Profile;
-use crate::ranker::{Candidate, ItemSource, Ranker, Scored, ShopperEvent, StepTrace};
+use crate::ranker::{Candidate, ItemSource, Ranker, Scored, ShopperEvent, StepTrace, sort_best_first};
 use crate::text::{MAX_TITLE_BYTES, clip};
 
 /// Events kept for rebuilding the profile after a model update.
@@ -180,6 +180,17 @@ pub enum ListContext {
     /// basket's own products go last, counted in [`Reranked::seen`]. Needs a model
     /// exported with a basket head.
     Basket,
+}
+
+impl ListContext {
+    /// The context named `name` (`"default"` or `"basket"`), as hosts pass it.
+    pub fn from_name(name: &str) -> Result<Self, RankError> {
+        match name {
+            "default" => Ok(Self::Default),
+            "basket" => Ok(Self::Basket),
+            other => Err(RankError::Options(format!("context must be \"default\" or \"basket\" (got {other:?})"))),
+        }
+    }
 }
 
 /// Which items the shopper already had go to the end of a reranked list: the shop decides
@@ -541,7 +552,7 @@ impl Session {
             }
             s.score += context.lift(&weights, clip(c.id, MAX_TEXT), &vector);
         }
-        ranked.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+        sort_best_first(ranked);
         Ok(context)
     }
 

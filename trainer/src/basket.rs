@@ -38,6 +38,14 @@ pub struct BasketRow {
     pub cases: usize,
 }
 
+/// The last [`RECENT_EVENTS`] events of the case's history: what a device's session holds
+/// when the case's target is added.
+fn recent_history<'e>(case: &EvalCase, events: &'e [Vec<Interaction>]) -> &'e [Interaction] {
+    let seq = events.get(case.user as usize).map_or(&[][..], Vec::as_slice);
+    let history = &seq[..case.history.len().min(seq.len())];
+    &history[history.len().saturating_sub(RECENT_EVENTS)..]
+}
+
 /// The products already in the case's basket when its target was added.
 pub fn in_basket(case: &EvalCase, events: &[Vec<Interaction>]) -> Vec<ItemIdx> {
     let Some(seq) = events.get(case.user as usize) else { return Vec::new() };
@@ -106,9 +114,7 @@ impl HeadTerms {
         let mut together = vec![0f32; cases.len() * n_items];
         let mut repeat = Vec::with_capacity(cases.len());
         for (case, row) in cases.iter().zip(together.chunks_mut(n_items)) {
-            let seq = events.get(case.user as usize).map_or(&[][..], Vec::as_slice);
-            let history = &seq[..case.history.len().min(seq.len())];
-            let recent = &history[history.len().saturating_sub(RECENT_EVENTS)..];
+            let recent = recent_history(case, events);
             let context = BasketContext::new(
                 recent.iter().filter_map(|e| Some((ids.get(e.item as usize)?.as_str(), e.kind, e.ts as f64))),
                 |id| ranker.item_index(id).map_or_else(Vec::new, |i| item_row(ranker, i as usize).to_vec()),
@@ -270,10 +276,8 @@ impl CaseScorer for BuyAgain<'_> {
         let n = self.popularity.len();
         for (case, row) in cases.iter().zip(out.chunks_mut(n)) {
             row.copy_from_slice(self.popularity);
-            let seq = self.events.get(case.user as usize).map_or(&[][..], Vec::as_slice);
-            let history = &seq[..case.history.len().min(seq.len())];
             let mut times: HashMap<ItemIdx, u32> = HashMap::new();
-            for e in history[history.len().saturating_sub(RECENT_EVENTS)..].iter().filter(|e| is_basket_kind(e.kind)) {
+            for e in recent_history(case, self.events).iter().filter(|e| is_basket_kind(e.kind)) {
                 *times.entry(e.item).or_default() += 1;
             }
             for (i, t) in times {

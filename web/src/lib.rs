@@ -462,8 +462,8 @@ impl Session {
     /// and, when `now` (ms) is given, remember the first places as shown in the list named
     /// `list` (a later event on one of them is a click on it); false: the student alone,
     /// nothing remembered. `context` "basket": add-ons to the open basket, ranked with the
-    /// model's basket head (items bought again first). Never throws: on any error the ranking is the shop's order and
-    /// `error` says why.
+    /// model's basket head (items bought again first). Never throws: on any error the
+    /// ranking is the shop's order and `error` says why.
     #[wasm_bindgen(js_name = rankJoined)]
     // Flat arguments: the fast path passes strings and typed arrays, no object to read.
     #[allow(clippy::too_many_arguments)]
@@ -487,13 +487,9 @@ impl Session {
         context: Option<String>,
     ) -> Ranking {
         let learn = learn.unwrap_or(true);
-        let context = match context.as_deref() {
-            None | Some("default") => ListContext::Default,
-            Some("basket") => ListContext::Basket,
-            Some(other) => {
-                let e = RankError::Options(format!("context must be \"default\" or \"basket\" (got {other:?})"));
-                return Ranking::new(&shop_order(count, top_k.map(|k| k as usize)), Some(e));
-            }
+        let context = match context.as_deref().map_or(Ok(ListContext::Default), ListContext::from_name) {
+            Ok(context) => context,
+            Err(e) => return Ranking::new(&shop_order(count, top_k.map(|k| k as usize)), Some(e)),
         };
         let options = RerankOptions {
             top_k: top_k.map(|k| k as usize),

@@ -73,38 +73,24 @@ struct Ask {
 
 /// `s.rankJoined(model, count, ids, …)` with `ask`'s arguments.
 fn rank(s: &mut Session, model: &Model, count: usize, ids: &[u8], ask: Ask) -> pocketrank_web::Ranking {
-    let Ask {
-        scores,
-        titles,
-        codes,
-        top_k,
-        exclude_seen,
-        explain,
-        diversity,
-        max_per_group,
-        groups,
-        list,
-        learn,
-        now,
-        context,
-    } = ask;
+    let a = ask;
     s.rank_joined(
         model,
         count,
         ids,
-        scores,
-        titles,
-        codes,
-        top_k,
-        exclude_seen,
-        explain,
-        diversity,
-        max_per_group,
-        groups,
-        list,
-        learn,
-        now,
-        context,
+        a.scores,
+        a.titles,
+        a.codes,
+        a.top_k,
+        a.exclude_seen,
+        a.explain,
+        a.diversity,
+        a.max_per_group,
+        a.groups,
+        a.list,
+        a.learn,
+        a.now,
+        a.context,
     )
 }
 
