@@ -212,12 +212,24 @@ impl Manifest {
 pub struct Weights {
     pub shape: Vec<usize>,
     pub values: Vec<f32>,
+    /// For a tensor stored in int8: the stored values and row scales (`values` are their
+    /// products), which the integer kernel reads as they are.
+    pub int8: Option<Int8Rows>,
 }
 
 impl Weights {
     pub fn new(shape: Vec<usize>, values: Vec<f32>) -> Self {
-        Self { shape, values }
+        Self { shape, values, int8: None }
     }
+}
+
+/// An int8 tensor as stored: row `i` is `values[i] · scales[i]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Int8Rows {
+    /// Row-major, as the tensor's shape.
+    pub values: Vec<i8>,
+    /// One per row (the first axis).
+    pub scales: Vec<f32>,
 }
 
 /// A decoded artifact: manifest, f32 weights (dequantised) and the optional tokenizer.
@@ -462,11 +474,11 @@ impl Artifact {
                 item_codes = Some(ItemCodes { m: *m, codes: view.data().to_vec() });
                 continue;
             }
-            let values = decode_values(&st, name, &view)?;
+            let (values, int8) = decode_values(&st, name, &view)?;
             if values.iter().any(|v| !v.is_finite()) {
                 return Err(ArtifactError::NonFinite(name.to_string()));
             }
-            tensors.insert(name.to_string(), Weights::new(view.shape().to_vec(), values));
+            tensors.insert(name.to_string(), Weights { int8, ..Weights::new(view.shape().to_vec(), values) });
         }
         Ok(Self { manifest, tensors, tokenizer, item_codes, checksum })
     }
@@ -491,11 +503,16 @@ impl Artifact {
     }
 }
 
-fn decode_values(st: &SafeTensors<'_>, name: &str, view: &TensorView<'_>) -> Result<Vec<f32>, ArtifactError> {
+/// A tensor's values in f32, and for an int8 tensor its stored values and row scales.
+fn decode_values(
+    st: &SafeTensors<'_>,
+    name: &str,
+    view: &TensorView<'_>,
+) -> Result<(Vec<f32>, Option<Int8Rows>), ArtifactError> {
     let data = view.data();
     Ok(match view.dtype() {
-        Dtype::F32 => data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-        Dtype::F16 => data.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+        Dtype::F32 => (data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(), None),
+        Dtype::F16 => (data.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(), None),
         Dtype::I8 => {
             let rows = view.shape().first().copied().unwrap_or(1);
             let cols = view.shape().iter().skip(1).product::<usize>();
@@ -518,13 +535,14 @@ fn decode_values(st: &SafeTensors<'_>, name: &str, view: &TensorView<'_>) -> Res
                 other => return Err(ArtifactError::Dtype { name: scale_name, dtype: format!("{other:?}") }),
             };
             if cols == 0 {
-                Vec::new()
+                (Vec::new(), None)
             } else {
                 let mut out = Vec::with_capacity(data.len());
                 for (row, &s) in data.chunks_exact(cols).zip(&scales) {
                     out.extend(row.iter().map(|&q| f32::from(q as i8) * s));
                 }
-                out
+                let values = data.iter().map(|&q| q as i8).collect();
+                (out, Some(Int8Rows { values, scales }))
             }
         }
         other => return Err(ArtifactError::Dtype { name: name.to_string(), dtype: format!("{other:?}") }),

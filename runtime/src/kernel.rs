@@ -5,8 +5,18 @@
 //! candidate `x` with context `c` scores `w_out · relu(base + x·W + c·W_c) + b_out + q·x`.
 //! On x86-64 CPUs with AVX2 and FMA the same loop runs compiled for them (chosen at run
 //! time); elsewhere, and in wasm builds (simd128), it runs in 4-lane vectors ([`lanes`]).
+//!
+//! `M = W_i + diag(q)·W_x` and the `q` of `q·x` are held at 16 bits (each column of `M`,
+//! and `q`, rounded to 32,767 steps of its largest magnitude): the catalog's int8 rows are
+//! scored with them in integer dot products ([`crate::int_kernel`]), and every other path
+//! (this loop, the code tables, explanations, the WebGPU shader) reads the same values, so
+//! all give the same scores up to `f32` rounding. The rounding moves a score by about 1e-5
+//! of its size, far less than the int8 rows themselves do.
+
+use std::sync::Arc;
 
 use crate::features::CONTEXT_FEATURES;
+use crate::int_kernel::IntWeights;
 use crate::lanes;
 use crate::layout::{Packed, StudentWeights};
 
@@ -20,20 +30,52 @@ pub(crate) fn add_vec_mat(x: &[f32], w: &[f32], out: &mut [f32]) {
     }
 }
 
-/// The profile-dependent parts of the scorer, computed once per call.
-pub struct ScoreKernel<'a> {
-    weights: &'a StudentWeights,
-    /// The query `q = W_q·state + b_q`, `[d]`.
+/// The profile-dependent parts of the scorer (computed once per profile state; the
+/// [`crate::Ranker`] keeps the last profile's).
+#[derive(Debug)]
+pub struct KernelValues {
+    /// The query `q = W_q·state + b_q` as `q · x` reads it, at 16 bits, `[d]` (`base` is
+    /// computed from the full `q`).
     query: Vec<f32>,
     /// `W_p·q + b`, `[hidden]`.
     base: Vec<f32>,
-    /// `W_i + diag(q)·W_x`, `[d, hidden]`.
+    /// `W_i + diag(q)·W_x`, `[d, hidden]`, each column at 16 bits.
     item_w: Vec<f32>,
+    /// The step of each column of `item_w`, `[hidden]`.
+    column_steps: Vec<f32>,
+    /// The step of `query`.
+    query_step: f32,
+    /// `item_w` and `query` as integers, for the integer kernel (when its shape is supported).
+    int: Option<IntWeights>,
 }
 
-impl<'a> ScoreKernel<'a> {
-    /// The kernel for a profile state (`d` values; the caller checks).
-    pub fn new(weights: &'a StudentWeights, state: &[f32]) -> Self {
+/// A profile's scorer: the student's weights and the profile's [`KernelValues`].
+pub struct ScoreKernel<'a> {
+    weights: &'a StudentWeights,
+    values: Arc<KernelValues>,
+}
+
+/// Largest magnitude of a value held at 16 bits, in steps.
+pub(crate) const STEPS: f32 = 32767.0;
+
+/// The step that puts a largest magnitude `max` at [`STEPS`] steps (1 for zeros).
+fn step_for(max: f32) -> f32 {
+    if max > 0.0 && max.is_finite() { max / STEPS } else { 1.0 }
+}
+
+/// `x` in whole steps of `1 / per_step`, within ±[`STEPS`] (ties to even).
+pub(crate) fn in_steps(x: f32, per_step: f32) -> i16 {
+    // Adding and taking away 1.5·2²³ rounds any |v| < 2²² to the nearest integer in plain
+    // IEEE arithmetic: the same bits in every build, and no call to a rounding routine
+    // where the target has no rounding instruction.
+    const ROUND: f32 = 12_582_912.0;
+    let v = (x * per_step).clamp(-STEPS, STEPS);
+    ((v + ROUND) - ROUND) as i16
+}
+
+impl KernelValues {
+    /// The values for a profile state (`d` values; the caller checks).
+    pub fn new(weights: &StudentWeights, state: &[f32]) -> Self {
         let h = weights.dims.hidden;
         let mut query = weights.profile_projection.bias.clone();
         add_vec_mat(state, &weights.profile_projection.weight, &mut query);
@@ -46,7 +88,64 @@ impl<'a> ScoreKernel<'a> {
                 *w += p * x;
             }
         }
-        Self { weights, query, base, item_w }
+        let mut column_steps = vec![0f32; h];
+        for row in item_w.chunks_exact(h) {
+            for (m, w) in column_steps.iter_mut().zip(row) {
+                *m = larger(*m, w.abs());
+            }
+        }
+        column_steps.iter_mut().for_each(|m| *m = step_for(*m));
+        let per_step: Vec<f32> = column_steps.iter().map(|s| 1.0 / s).collect();
+        for row in item_w.chunks_exact_mut(h) {
+            for ((w, step), per) in row.iter_mut().zip(&column_steps).zip(&per_step) {
+                *w = f32::from(in_steps(*w, *per)) * step;
+            }
+        }
+        let query_step = step_for(query.iter().fold(0f32, |m, q| larger(m, q.abs())));
+        for q in &mut query {
+            *q = f32::from(in_steps(*q, 1.0 / query_step)) * query_step;
+        }
+        let int = IntWeights::new(&item_w, &column_steps, &query, query_step);
+        Self { query, base, item_w, column_steps, query_step, int }
+    }
+}
+
+/// `max(a, b)` for values that are not NaN (a plain comparison: `f32::max` is a call in
+/// WebAssembly builds).
+#[inline(always)]
+fn larger(a: f32, b: f32) -> f32 {
+    if b > a { b } else { a }
+}
+
+impl<'a> ScoreKernel<'a> {
+    /// The kernel for a profile state (`d` values; the caller checks).
+    pub fn new(weights: &'a StudentWeights, state: &[f32]) -> Self {
+        Self::with_values(weights, Arc::new(KernelValues::new(weights, state)))
+    }
+
+    /// The kernel from values computed earlier for the same weights.
+    pub fn with_values(weights: &'a StudentWeights, values: Arc<KernelValues>) -> Self {
+        Self { weights, values }
+    }
+
+    /// The profile-dependent values (to keep for the next call with the same profile).
+    pub fn values(&self) -> &Arc<KernelValues> {
+        &self.values
+    }
+
+    /// The step of each column of [`item_weights`](Self::item_weights), `[hidden]`.
+    pub fn column_steps(&self) -> &[f32] {
+        &self.values.column_steps
+    }
+
+    /// The step of [`query`](Self::query).
+    pub fn query_step(&self) -> f32 {
+        self.values.query_step
+    }
+
+    /// The integer form of the item weights and query, when the shape allows it.
+    pub(crate) fn int_weights(&self) -> Option<&IntWeights> {
+        self.values.int.as_ref()
     }
 
     /// Width of the hidden layer.
@@ -54,19 +153,19 @@ impl<'a> ScoreKernel<'a> {
         self.weights.dims.hidden
     }
 
-    /// The query `q`, `[d]`.
+    /// The query `q` as `q · item` reads it (at 16 bits), `[d]`.
     pub fn query(&self) -> &[f32] {
-        &self.query
+        &self.values.query
     }
 
     /// `W_p·q + b`, `[hidden]`.
     pub fn base(&self) -> &[f32] {
-        &self.base
+        &self.values.base
     }
 
-    /// `W_i + diag(q)·W_x`, `[d, hidden]` row-major.
+    /// `W_i + diag(q)·W_x`, `[d, hidden]` row-major, each column at 16 bits.
     pub fn item_weights(&self) -> &[f32] {
-        &self.item_w
+        &self.values.item_w
     }
 
     /// The context weights, `[CONTEXT_FEATURES, hidden]` row-major.
@@ -89,9 +188,9 @@ impl<'a> ScoreKernel<'a> {
         let w = self.weights;
         let layout = Packed::new(w.dims.d, w.dims.hidden);
         let mut out = Vec::with_capacity(layout.len());
-        out.extend_from_slice(&self.query);
-        out.extend_from_slice(&self.base);
-        out.extend_from_slice(&self.item_w);
+        out.extend_from_slice(&self.values.query);
+        out.extend_from_slice(&self.values.base);
+        out.extend_from_slice(&self.values.item_w);
         out.extend_from_slice(&w.scorer_context.weight);
         out.extend_from_slice(&w.scorer_output.weight);
         out.push(w.out_bias());
@@ -104,7 +203,7 @@ impl<'a> ScoreKernel<'a> {
     fn output(&self, hidden: &[f32], out_w: &[f32], item: &[f32]) -> f32 {
         lane_sum(hidden, out_w, |x, w| x.max(0.0) * w)
             + self.weights.out_bias()
-            + lane_sum(&self.query, item, |q, v| q * v)
+            + lane_sum(&self.values.query, item, |q, v| q * v)
     }
 
     /// Scores `items` (each `d` values; any other length scores NaN) with their contexts
@@ -135,10 +234,11 @@ pub(crate) fn score_lanes<const B: usize>(
     out: &mut [f32],
 ) {
     let w = k.weights;
-    let (Some(base), Some(out_w)) = (lanes::load::<B>(&k.base), lanes::load::<B>(&w.scorer_output.weight)) else {
+    let (Some(base), Some(out_w)) = (lanes::load::<B>(&k.values.base), lanes::load::<B>(&w.scorer_output.weight))
+    else {
         return score_any::<false>(k, items, contexts, out);
     };
-    let item_w = k.item_w.as_chunks::<4>().0.as_chunks::<B>().0;
+    let item_w = k.values.item_w.as_chunks::<4>().0.as_chunks::<B>().0;
     let context_w = w.scorer_context.weight.as_chunks::<4>().0.as_chunks::<B>().0;
     let bias = w.out_bias();
     for ((item, context), o) in items.iter().zip(contexts).zip(out) {
@@ -153,7 +253,7 @@ pub(crate) fn score_lanes<const B: usize>(
         for (x, row) in item.iter().zip(item_w) {
             lanes::mul_add_row(&mut acc, *x, row);
         }
-        *o = lanes::relu_dot(&acc, &out_w) + bias + lane_sum(&k.query, item, |q, v| q * v);
+        *o = lanes::relu_dot(&acc, &out_w) + bias + lane_sum(&k.values.query, item, |q, v| q * v);
     }
 }
 
@@ -216,11 +316,11 @@ fn score_fixed<const H: usize, const FMA: bool>(
 ) {
     let w = k.weights;
     let (Ok(base), Ok(out_w)) =
-        (<&[f32; H]>::try_from(&k.base[..]), <&[f32; H]>::try_from(&w.scorer_output.weight[..]))
+        (<&[f32; H]>::try_from(&k.values.base[..]), <&[f32; H]>::try_from(&w.scorer_output.weight[..]))
     else {
         return score_any::<FMA>(k, items, contexts, out);
     };
-    let (item_w, context_w) = (k.item_w.as_chunks::<H>().0, w.scorer_context.weight.as_chunks::<H>().0);
+    let (item_w, context_w) = (k.values.item_w.as_chunks::<H>().0, w.scorer_context.weight.as_chunks::<H>().0);
     let step = |acc: &mut [f32; H], x: f32, row: &[f32; H]| {
         for j in 0..H {
             acc[j] = if FMA { x.mul_add(row[j], acc[j]) } else { acc[j] + x * row[j] };
@@ -266,9 +366,9 @@ fn score_any<const FMA: bool>(
             *o = f32::NAN;
             continue;
         }
-        hidden.copy_from_slice(&k.base);
+        hidden.copy_from_slice(&k.values.base);
         mac::<FMA>(context, &w.scorer_context.weight, &mut hidden);
-        mac::<FMA>(item, &k.item_w, &mut hidden);
+        mac::<FMA>(item, &k.values.item_w, &mut hidden);
         *o = k.output(&hidden, &w.scorer_output.weight, item);
     }
 }

@@ -1,6 +1,11 @@
 //! Four `f32` lanes: WebAssembly SIMD (`simd128`) in wasm builds, a plain array elsewhere
 //! (which compilers turn into the target's own vector instructions).
 //!
+//! Also eight `i16` lanes with their pairwise dot product into four `i32` lanes
+//! (`i32x4.dot_i16x8_s` in wasm, SSE2's `pmaddwd` on x86-64), for the integer kernel
+//! ([`crate::int_kernel`]). Integer sums are exact, so every implementation gives the same
+//! bits.
+//!
 //! The scoring loops ([`crate::kernel`], [`crate::code_kernel`]) are written with it and
 //! an explicit number of accumulators, so that each hidden layer stays in vector
 //! registers: left to itself, the compiler's WebAssembly kept twice as many accumulators
@@ -8,7 +13,10 @@
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod imp {
-    use core::arch::wasm32::{f32x4_add, f32x4_extract_lane, f32x4_mul, f32x4_pmax, f32x4_splat, v128, v128_load};
+    use core::arch::wasm32::{
+        f32x4_add, f32x4_convert_i32x4, f32x4_extract_lane, f32x4_mul, f32x4_pmax, f32x4_splat, i16x8_load_extend_i8x8,
+        i32x4_add, i32x4_dot_i16x8, i32x4_extract_lane, i32x4_shuffle, i32x4_splat, v128, v128_load,
+    };
 
     /// Four `f32` lanes in one `v128`.
     #[derive(Clone, Copy)]
@@ -31,6 +39,11 @@ mod imp {
             Self(f32x4_add(self.0, other.0))
         }
 
+        #[inline(always)]
+        pub fn mul(self, other: Self) -> Self {
+            Self(f32x4_mul(self.0, other.0))
+        }
+
         /// `self + a · b` (two roundings, as without FMA everywhere).
         #[inline(always)]
         pub fn mul_add(self, a: Self, b: Self) -> Self {
@@ -51,6 +64,67 @@ mod imp {
                 f32x4_extract_lane::<2>(self.0),
                 f32x4_extract_lane::<3>(self.0),
             ]
+        }
+    }
+
+    /// Eight `i16` lanes in one `v128`.
+    #[derive(Clone, Copy)]
+    pub struct I16x8(v128);
+
+    impl I16x8 {
+        #[inline(always)]
+        pub fn load(x: &[i16; 8]) -> Self {
+            // SAFETY: `x` is 16 readable bytes, and `v128.load` has no alignment requirement.
+            Self(unsafe { v128_load(x.as_ptr().cast()) })
+        }
+
+        /// Eight `i8` values, sign-extended.
+        #[inline(always)]
+        pub fn load_i8(x: &[i8; 8]) -> Self {
+            // SAFETY: `x` is 8 readable bytes, and `v128.load8x8_s` has no alignment requirement.
+            Self(unsafe { i16x8_load_extend_i8x8(x.as_ptr()) })
+        }
+
+        /// Lanes `2P` and `2P + 1` repeated four times.
+        #[inline(always)]
+        pub fn pair<const P: usize>(self) -> Self {
+            Self(i32x4_shuffle::<P, P, P, P>(self.0, self.0))
+        }
+
+        /// Lane `i` of the result is `a[2i]·b[2i] + a[2i+1]·b[2i+1]`.
+        #[inline(always)]
+        pub fn dot(self, other: Self) -> I32x4 {
+            I32x4(i32x4_dot_i16x8(self.0, other.0))
+        }
+    }
+
+    /// Four `i32` lanes in one `v128`.
+    #[derive(Clone, Copy)]
+    pub struct I32x4(v128);
+
+    impl I32x4 {
+        #[inline(always)]
+        pub fn zero() -> Self {
+            Self(i32x4_splat(0))
+        }
+
+        #[inline(always)]
+        pub fn add(self, other: Self) -> Self {
+            Self(i32x4_add(self.0, other.0))
+        }
+
+        /// The lanes as `f32` (rounded to nearest).
+        #[inline(always)]
+        pub fn to_f32(self) -> F32x4 {
+            F32x4(f32x4_convert_i32x4(self.0))
+        }
+
+        #[inline(always)]
+        pub fn sum(self) -> i32 {
+            i32x4_extract_lane::<0>(self.0)
+                .wrapping_add(i32x4_extract_lane::<1>(self.0))
+                .wrapping_add(i32x4_extract_lane::<2>(self.0))
+                .wrapping_add(i32x4_extract_lane::<3>(self.0))
         }
     }
 }
@@ -77,6 +151,11 @@ mod imp {
             Self(std::array::from_fn(|l| self.0[l] + other.0[l]))
         }
 
+        #[inline(always)]
+        pub fn mul(self, other: Self) -> Self {
+            Self(std::array::from_fn(|l| self.0[l] * other.0[l]))
+        }
+
         /// `self + a · b` (two roundings).
         #[inline(always)]
         pub fn mul_add(self, a: Self, b: Self) -> Self {
@@ -94,9 +173,167 @@ mod imp {
             self.0
         }
     }
+
+    pub use int::{I16x8, I32x4};
+
+    /// The integer lanes in SSE2 (part of every x86-64 CPU).
+    #[cfg(target_arch = "x86_64")]
+    mod int {
+        use super::F32x4;
+        use std::arch::x86_64::{
+            __m128i, _mm_add_epi32, _mm_cvtepi32_ps, _mm_loadl_epi64, _mm_loadu_si128, _mm_madd_epi16,
+            _mm_setzero_si128, _mm_shuffle_epi32, _mm_srai_epi16, _mm_storeu_ps, _mm_storeu_si128, _mm_unpacklo_epi8,
+        };
+
+        /// Eight `i16` lanes in one SSE2 register.
+        #[derive(Clone, Copy)]
+        pub struct I16x8(__m128i);
+
+        impl I16x8 {
+            #[inline(always)]
+            pub fn load(x: &[i16; 8]) -> Self {
+                // SAFETY: `x` is 16 readable bytes; SSE2 is baseline on x86-64.
+                Self(unsafe { _mm_loadu_si128(x.as_ptr().cast()) })
+            }
+
+            /// Eight `i8` values, sign-extended.
+            #[inline(always)]
+            pub fn load_i8(x: &[i8; 8]) -> Self {
+                // SAFETY: `x` is 8 readable bytes; SSE2 is baseline on x86-64. Each byte is
+                // put in a lane's high half and shifted down with its sign.
+                Self(unsafe {
+                    let v = _mm_loadl_epi64(x.as_ptr().cast());
+                    _mm_srai_epi16::<8>(_mm_unpacklo_epi8(v, v))
+                })
+            }
+
+            /// Lanes `2P` and `2P + 1` repeated four times.
+            #[inline(always)]
+            pub fn pair<const P: usize>(self) -> Self {
+                // SAFETY: SSE2 is baseline on x86-64.
+                Self(unsafe {
+                    match P {
+                        0 => _mm_shuffle_epi32::<0x00>(self.0),
+                        1 => _mm_shuffle_epi32::<0x55>(self.0),
+                        2 => _mm_shuffle_epi32::<0xAA>(self.0),
+                        _ => _mm_shuffle_epi32::<0xFF>(self.0),
+                    }
+                })
+            }
+
+            /// Lane `i` of the result is `a[2i]·b[2i] + a[2i+1]·b[2i+1]`.
+            #[inline(always)]
+            pub fn dot(self, other: Self) -> I32x4 {
+                // SAFETY: SSE2 is baseline on x86-64.
+                I32x4(unsafe { _mm_madd_epi16(self.0, other.0) })
+            }
+        }
+
+        /// Four `i32` lanes in one SSE2 register.
+        #[derive(Clone, Copy)]
+        pub struct I32x4(__m128i);
+
+        impl I32x4 {
+            #[inline(always)]
+            pub fn zero() -> Self {
+                // SAFETY: SSE2 is baseline on x86-64.
+                Self(unsafe { _mm_setzero_si128() })
+            }
+
+            #[inline(always)]
+            pub fn add(self, other: Self) -> Self {
+                // SAFETY: SSE2 is baseline on x86-64.
+                Self(unsafe { _mm_add_epi32(self.0, other.0) })
+            }
+
+            /// The lanes as `f32` (rounded to nearest).
+            #[inline(always)]
+            pub fn to_f32(self) -> F32x4 {
+                let mut out = [0f32; 4];
+                // SAFETY: `out` is 16 writable bytes; SSE2 is baseline on x86-64.
+                unsafe { _mm_storeu_ps(out.as_mut_ptr(), _mm_cvtepi32_ps(self.0)) };
+                F32x4::load(&out)
+            }
+
+            #[inline(always)]
+            pub fn sum(self) -> i32 {
+                let mut out = [0i32; 4];
+                // SAFETY: `out` is 16 writable bytes; SSE2 is baseline on x86-64.
+                unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), self.0) };
+                out.iter().fold(0i32, |a, b| a.wrapping_add(*b))
+            }
+        }
+    }
+
+    /// The integer lanes as plain arrays.
+    #[cfg(not(target_arch = "x86_64"))]
+    mod int {
+        use super::F32x4;
+
+        /// Eight `i16` lanes.
+        #[derive(Clone, Copy)]
+        pub struct I16x8([i16; 8]);
+
+        impl I16x8 {
+            #[inline(always)]
+            pub fn load(x: &[i16; 8]) -> Self {
+                Self(*x)
+            }
+
+            /// Eight `i8` values, sign-extended.
+            #[inline(always)]
+            pub fn load_i8(x: &[i8; 8]) -> Self {
+                Self(x.map(i16::from))
+            }
+
+            /// Lanes `2P` and `2P + 1` repeated four times.
+            #[inline(always)]
+            pub fn pair<const P: usize>(self) -> Self {
+                let (a, b) = (self.0[2 * P], self.0[2 * P + 1]);
+                Self([a, b, a, b, a, b, a, b])
+            }
+
+            /// Lane `i` of the result is `a[2i]·b[2i] + a[2i+1]·b[2i+1]`.
+            #[inline(always)]
+            pub fn dot(self, other: Self) -> I32x4 {
+                let (a, b) = (self.0, other.0);
+                I32x4(std::array::from_fn(|i| {
+                    (i32::from(a[2 * i]) * i32::from(b[2 * i]))
+                        .wrapping_add(i32::from(a[2 * i + 1]) * i32::from(b[2 * i + 1]))
+                }))
+            }
+        }
+
+        /// Four `i32` lanes.
+        #[derive(Clone, Copy)]
+        pub struct I32x4([i32; 4]);
+
+        impl I32x4 {
+            #[inline(always)]
+            pub fn zero() -> Self {
+                Self([0; 4])
+            }
+
+            #[inline(always)]
+            pub fn add(self, other: Self) -> Self {
+                Self(std::array::from_fn(|l| self.0[l].wrapping_add(other.0[l])))
+            }
+
+            /// The lanes as `f32` (rounded to nearest).
+            #[inline(always)]
+            pub fn to_f32(self) -> F32x4 {
+                F32x4::load(&self.0.map(|x| x as f32))
+            }
+
+            #[inline(always)]
+            pub fn sum(self) -> i32 {
+                self.0.iter().fold(0i32, |a, b| a.wrapping_add(*b))
+            }
+        }
+    }
 }
 
-pub(crate) use imp::F32x4;
+pub(crate) use imp::{F32x4, I16x8, I32x4};
 
 impl F32x4 {
     /// The sum of the lanes, `(l0 + l1) + (l2 + l3)`.

@@ -9,7 +9,7 @@
 
 use std::ops::Range;
 
-use crate::artifact::{Artifact, ArtifactError, Dims, ItemCodes};
+use crate::artifact::{Artifact, ArtifactError, Dims, Int8Rows, ItemCodes};
 use crate::codes::Codebooks;
 use crate::features::{CONTEXT_FEATURES, EVENT_FEATURES};
 
@@ -134,6 +134,8 @@ pub struct StudentWeights {
     pub dims: Dims,
     /// `[n_items, d]`.
     pub items: Vec<f32>,
+    /// The item table as the artifact stored it, when in int8 (the integer kernel's rows).
+    pub item_rows: Option<Int8Rows>,
     /// `[n_items, m]` centroid indices when the artifact carries its catalog as codes
     /// (`items` then holds their decoded vectors); empty otherwise.
     pub item_codes: Vec<u8>,
@@ -187,6 +189,7 @@ impl StudentWeights {
         let tokens =
             if artifact.tensors.contains_key(TOKENS) { artifact.take_tensor(TOKENS, &[v, d])? } else { Vec::new() };
         let codebooks = Codebooks::take(artifact, d)?;
+        let item_rows = artifact.tensors.get_mut(ITEMS).and_then(|w| w.int8.take());
         let (items, item_codes) = match (artifact.tensors.contains_key(ITEMS), artifact.item_codes.take()) {
             (true, _) => (artifact.take_tensor(ITEMS, &[dims.n_items, d])?, Vec::new()),
             (false, Some(codes)) => (decode_item_codes(&codes, codebooks.as_ref(), dims.n_items)?, codes.codes),
@@ -196,6 +199,7 @@ impl StudentWeights {
         };
         Ok(Self {
             items,
+            item_rows,
             item_codes,
             codebooks,
             unknown: artifact.take_tensor(UNKNOWN_ITEM, &[d])?,

@@ -6,8 +6,9 @@
 //! - [`layout`]: the student's tensors and packed scorer parameters, defined once.
 //! - [`profile`]: a shopper's profile (the student's GRU state) and its bytes.
 //! - [`ranker`]: the decoded student: profiles updated per event, candidates reranked.
-//! - [`kernel`]: the per-candidate scoring loop; [`code_kernel`]: the same scores for coded
-//!   candidates through per-call lookup tables.
+//! - [`kernel`]: the per-candidate scoring loop; [`int_kernel`]: the same scores for the
+//!   catalog's int8 rows in integer dot products; [`code_kernel`]: for coded candidates
+//!   through per-call lookup tables.
 //! - [`session`]: one shopper's session (ring buffer of recent events, model-version tag,
 //!   rebuild after a model update, the shop's order on failure).
 //! - [`explain`]: how much each recent event raised a candidate's score (exact).
@@ -29,6 +30,7 @@ pub mod event_kind;
 pub mod explain;
 pub mod features;
 pub mod feedback;
+pub mod int_kernel;
 pub mod kernel;
 mod lanes;
 pub mod layout;

@@ -5,7 +5,7 @@
 //! student's (`pocketrank_model::student::Student`, the Burn module); a test keeps the two
 //! equal. The tensors come from [`crate::layout`]; scoring is [`crate::kernel`].
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rustc_hash::FxHashMap;
 
@@ -16,7 +16,8 @@ use crate::error::RankError;
 use crate::event_kind::EventKind;
 use crate::explain::{Attribution, Parts, Scratch, SlopeWeights};
 use crate::features::{CONTEXT_FEATURES, EVENT_FEATURES, context_features, event_features};
-use crate::kernel::{ScoreKernel, add_vec_mat};
+use crate::int_kernel::{IntKernel, QuantizedRows};
+use crate::kernel::{KernelValues, ScoreKernel, add_vec_mat};
 use crate::layout::{StudentWeights, TOKENS};
 use crate::profile::Profile;
 use crate::text::{MAX_TITLE_BYTES, PAD_TOKEN, TitleTokens, clip, load_tokenizer};
@@ -166,12 +167,17 @@ pub struct Ranker {
     manifest: Manifest,
     version: String,
     weights: StudentWeights,
+    /// The catalog's rows in int8, as the integer kernel reads them (empty unless the
+    /// artifact stores its item table in int8 and the kernel's shape is supported).
+    rows: QuantizedRows,
     /// Item id → dense index. FxHash: SipHash made the id map the slowest part of a cold
     /// load in WebAssembly, and the ids come from the model, not from an attacker.
     index: FxHashMap<String, u32>,
     tokenizer: Option<Box<dyn TitleTokens>>,
-    /// The code tables of the last profile that used them (with its state): a page reranks
-    /// several lists between two events, and the tables depend on the profile alone.
+    /// The kernel values of the last profile scored (with its state): a page reranks
+    /// several lists between two events, and they depend on the profile alone.
+    kernels: Mutex<Option<(Vec<f32>, Arc<KernelValues>)>>,
+    /// The code tables of the last profile that used them (with its state), likewise.
     tables: Mutex<Option<(Vec<f32>, CodeTables)>>,
     /// The scorer's matrices as explanations read them, built on the first explanation.
     slopes: OnceLock<SlopeWeights>,
@@ -208,7 +214,7 @@ impl Ranker {
             (Some(json), true) => load_tokenizer(json)?,
             _ => None,
         };
-        let weights = StudentWeights::take(&mut a)?;
+        let mut weights = StudentWeights::take(&mut a)?;
         if a.manifest.item_ids.len() != n {
             return Err(ArtifactError::Manifest(format!("{} item ids for {n} items", a.manifest.item_ids.len())).into());
         }
@@ -218,12 +224,19 @@ impl Ranker {
                 return Err(ArtifactError::Manifest(format!("item id {id:?} appears twice")).into());
             }
         }
+        let (d, hidden) = (weights.dims.d, weights.dims.hidden);
+        let rows = match weights.item_rows.take() {
+            Some(rows) if IntKernel::supports(d, hidden) => QuantizedRows::new(rows, d).unwrap_or_default(),
+            _ => QuantizedRows::default(),
+        };
         Ok(Self {
             version: a.model_version(),
             manifest: a.manifest,
             weights,
+            rows,
             index,
             tokenizer,
+            kernels: Mutex::new(None),
             tables: Mutex::new(None),
             slopes: OnceLock::new(),
         })
@@ -477,7 +490,7 @@ impl Ranker {
                 }
             }
         }
-        let kernel = ScoreKernel::new(&self.weights, &profile.state);
+        let kernel = self.kernel(&profile.state);
         let mut scores = vec![0f32; candidates.len()];
         let tables = books.filter(|b| worth_tables(codes.len() / m, b));
         // Without tables, the codes are decoded into vectors.
@@ -489,13 +502,19 @@ impl Ranker {
             }
         }
         // Codes are read in list order, so the tables' batch takes `codes` as it is.
-        let (mut direct, mut by_table) = (Batch::default(), Batch::default());
+        let (mut direct, mut by_table, mut by_row) = (Batch::default(), Batch::default(), Batch::default());
         let mut vectors: Vec<&[f32]> = Vec::with_capacity(candidates.len());
+        let mut rows: Vec<u32> = Vec::new();
         for ((i, place), c) in places.iter().enumerate().zip(candidates) {
             let context = context_features(c.score, i);
             let vector = match *place {
                 Place::Code(_) if tables.is_some() => {
                     by_table.push(i, context);
+                    continue;
+                }
+                Place::Row(r) if !self.rows.is_empty() => {
+                    rows.push(r as u32);
+                    by_row.push(i, context);
                     continue;
                 }
                 Place::Code(k) => decoded.get(k * d..(k + 1) * d),
@@ -508,6 +527,11 @@ impl Ranker {
         let mut out = vec![0f32; direct.at.len()];
         kernel.score_all(&vectors, &direct.contexts, &mut out);
         direct.scatter(&out, &mut scores);
+        if !rows.is_empty() {
+            let mut out = vec![0f32; rows.len()];
+            self.score_rows(&kernel, &rows, &by_row.contexts, &mut out);
+            by_row.scatter(&out, &mut scores);
+        }
         if let Some(books) = tables {
             let mut out = vec![0f32; by_table.at.len()];
             self.with_tables(&kernel, &profile.state, books, |t| {
@@ -524,14 +548,27 @@ impl Ranker {
             .collect())
     }
 
+    /// The scoring kernel of `state`: the cached values when they are this state's, else
+    /// new ones (cached unless another thread holds the cache).
+    fn kernel(&self, state: &[f32]) -> ScoreKernel<'_> {
+        let Ok(mut cache) = self.kernels.try_lock() else { return ScoreKernel::new(&self.weights, state) };
+        if let Some((cached, values)) = cache.as_ref()
+            && same_bits(cached, state)
+        {
+            return ScoreKernel::with_values(&self.weights, values.clone());
+        }
+        let kernel = ScoreKernel::new(&self.weights, state);
+        *cache = Some((state.to_vec(), kernel.values().clone()));
+        kernel
+    }
+
     /// Runs `f` with the code tables of `state`: the cached ones when they are this
     /// state's, else new ones (cached unless another thread holds the cache).
     fn with_tables(&self, kernel: &ScoreKernel<'_>, state: &[f32], books: &Codebooks, f: impl FnOnce(&CodeTables)) {
-        let same = |cached: &[f32]| cached.iter().map(|x| x.to_bits()).eq(state.iter().map(|x| x.to_bits()));
         match self.tables.try_lock() {
             Ok(mut cache) => {
                 let (_, tables) = match cache.take() {
-                    Some((cached, tables)) if same(&cached) => cache.insert((cached, tables)),
+                    Some((cached, tables)) if same_bits(&cached, state) => cache.insert((cached, tables)),
                     _ => cache.insert((state.to_vec(), CodeTables::new(kernel, books))),
                 };
                 f(tables)
@@ -586,7 +623,7 @@ impl Ranker {
         if let Some(p) = parts.iter().find(|p| p.len() != d) {
             return Err(RankError::ProfileSize { expected: d, found: p.len() });
         }
-        let kernel = ScoreKernel::new(&self.weights, &profile.state);
+        let kernel = self.kernel(&profile.state);
         let slopes = self.slopes.get_or_init(|| SlopeWeights::new(&self.weights));
         let parts = Parts::new(parts, d);
         let mut scratch = Scratch::default();
@@ -637,13 +674,38 @@ impl Ranker {
         out: &mut [f32],
     ) -> Result<(), RankError> {
         self.check(profile)?;
-        let unknown = self.text_vector(&[]).0;
-        let vectors: Vec<&[f32]> = items.iter().map(|&i| self.row(i as usize).unwrap_or(&unknown)).collect();
-        let contexts: Vec<_> =
-            (0..items.len()).map(|k| context_features(None, if positions { k } else { 0 })).collect();
         let n = out.len().min(items.len());
-        ScoreKernel::new(&self.weights, &profile.state).score_all(&vectors[..n], &contexts[..n], &mut out[..n]);
+        let contexts: Vec<_> = (0..n).map(|k| context_features(None, if positions { k } else { 0 })).collect();
+        let kernel = self.kernel(&profile.state);
+        self.score_rows(&kernel, &items[..n], &contexts, &mut out[..n]);
+        // Indices outside the catalog: the unknown item.
+        let outside: Vec<usize> = (0..n).filter(|&k| self.row(items[k] as usize).is_none()).collect();
+        if !outside.is_empty() {
+            let unknown = self.text_vector(&[]).0;
+            let vectors = vec![unknown.as_slice(); outside.len()];
+            let contexts: Vec<_> = outside.iter().map(|&k| contexts[k]).collect();
+            let mut scores = vec![0f32; outside.len()];
+            kernel.score_all(&vectors, &contexts, &mut scores);
+            outside.iter().zip(scores).for_each(|(&k, s)| out[k] = s);
+        }
         Ok(())
+    }
+
+    /// Scores catalog rows `items` (in range; others score NaN) with their contexts into
+    /// `out`: integer dot products on the int8 rows where the kernel's shape allows, else
+    /// the `f32` kernel.
+    fn score_rows(
+        &self,
+        kernel: &ScoreKernel<'_>,
+        items: &[u32],
+        contexts: &[[f32; CONTEXT_FEATURES]],
+        out: &mut [f32],
+    ) {
+        if let (false, Some(int)) = (self.rows.is_empty(), IntKernel::new(kernel)) {
+            return int.score_rows(&self.rows, items, contexts, out);
+        }
+        let vectors: Vec<&[f32]> = items.iter().map(|&i| self.row(i as usize).unwrap_or(&[])).collect();
+        kernel.score_all(&vectors, contexts, out);
     }
 
     /// Everything another scorer needs for `profile`: the profile-dependent kernel in the
@@ -651,7 +713,7 @@ impl Ranker {
     /// from it and [`item_table`](Self::item_table).
     pub fn kernel_params(&self, profile: &Profile) -> Result<Vec<f32>, RankError> {
         self.check(profile)?;
-        Ok(ScoreKernel::new(&self.weights, &profile.state).packed())
+        Ok(self.kernel(&profile.state).packed())
     }
 
     /// The [`Packed`](crate::layout::Packed) layout of [`kernel_params`](Self::kernel_params).
@@ -672,23 +734,78 @@ impl Ranker {
     /// Scores of every catalog item (no context), into `out` `[n_items]`.
     pub fn score_catalog(&self, profile: &Profile, out: &mut [f32]) -> Result<(), RankError> {
         self.check(profile)?;
-        let vectors: Vec<&[f32]> = self.weights.items.chunks_exact(self.profile_len()).collect();
-        let contexts = vec![context_features(None, 0); vectors.len()];
-        let n = out.len().min(vectors.len());
-        ScoreKernel::new(&self.weights, &profile.state).score_all(&vectors[..n], &contexts[..n], &mut out[..n]);
+        let n = out.len().min(self.weights.dims.n_items);
+        let items: Vec<u32> = (0..n as u32).collect();
+        let contexts = vec![context_features(None, 0); n];
+        self.score_rows(&self.kernel(&profile.state), &items, &contexts, &mut out[..n]);
         Ok(())
     }
 }
 
-/// Sorts scored candidates best first, ties in the shop's order (by index). Indices are
-/// unique, so the order is total: no stable sort needed.
+/// Whether two profile states are the same, bit for bit.
+fn same_bits(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+/// Sorts scored candidates best first, ties in the shop's order (by index), scores in
+/// [`f32::total_cmp`]'s order. Indices are unique, so the order is total.
+///
+/// A list in the shop's order (indices rising, as [`Ranker::score`] returns it) is sorted
+/// as one `u64` key per candidate, the score's order above its position: half the time of
+/// sorting the records with a comparison.
 pub(crate) fn sort_best_first(scored: &mut [Scored]) {
-    scored.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+    let in_shop_order = scored.windows(2).all(|w| w[0].index < w[1].index);
+    if !in_shop_order || scored.len() > u32::MAX as usize {
+        return scored.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+    }
+    let mut keys: Vec<u64> =
+        scored.iter().enumerate().map(|(at, s)| (u64::from(!total_order(s.score)) << 32) | at as u64).collect();
+    keys.sort_unstable();
+    let records = scored.to_vec();
+    for (slot, key) in scored.iter_mut().zip(&keys) {
+        *slot = records[(key & u64::from(u32::MAX)) as usize];
+    }
+}
+
+/// `x`'s place in [`f32::total_cmp`]'s order as an unsigned integer.
+fn total_order(x: f32) -> u32 {
+    let bits = x.to_bits() as i32;
+    // As `total_cmp`: negative values' other bits flipped, then signed becomes unsigned.
+    ((bits ^ ((((bits >> 31) as u32) >> 1) as i32)) as u32) ^ 0x8000_0000
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::{ItemSource, Scored};
+    use super::{ItemSource, Scored, sort_best_first};
+    use proptest::prelude::*;
+
+    /// Scores with ties, signed zeros, infinities and NaNs of both signs.
+    fn any_score() -> impl Strategy<Value = f32> {
+        prop_oneof![
+            (-3i32..3).prop_map(|x| x as f32 * 0.5),
+            any::<f32>(),
+            Just(-0.0f32),
+            Just(f32::NAN),
+            Just(-f32::NAN),
+            Just(f32::INFINITY),
+            Just(f32::NEG_INFINITY),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn the_key_sort_is_the_comparison_sort(scores in prop::collection::vec(any_score(), 0..200), shuffle in any::<bool>()) {
+            let mut list = scored_list(&scores);
+            if shuffle {
+                list.reverse();
+            }
+            let mut expected = list.clone();
+            expected.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+            sort_best_first(&mut list);
+            let key = |s: &Scored| (s.index, s.score.to_bits());
+            prop_assert_eq!(list.iter().map(key).collect::<Vec<_>>(), expected.iter().map(key).collect::<Vec<_>>());
+        }
+    }
 
     /// Catalog entries with these scores, at their positions in the list.
     pub(crate) fn scored_list(scores: &[f32]) -> Vec<Scored> {

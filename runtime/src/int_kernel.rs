@@ -1,0 +1,255 @@
+//! Catalog rows scored with integer dot products.
+//!
+//! The catalog's item vectors are int8 rows with one scale each, `x = s·r`, as the artifact
+//! stores them. The kernel holds the scorer's item matrix `M = W_i + diag(q)·W_x`
+//! (`[d, hidden]`) and the query `q` at 16 bits ([`ScoreKernel`]: `M = M16·diag(m)`,
+//! `q = q16·m_q`). A row then costs exact `i32` sums, `r · M16` and `r · q16`, eight
+//! multiply-adds per `dot_i16x8` instruction where the `f32` kernel does four per multiply
+//! and add, and
+//!
+//! `hidden_j = base_j + c·W_c + s·m_j·(r · M16)_j`, `score = w_out·relu(hidden) + b_out + s·m_q·(r · q16)`.
+//!
+//! The integer sums are exact and the rest is the same `f32` operations in the same order,
+//! so every build (wasm, x86-64, others) gives the same bits; the `f32` kernel on the same
+//! rows gives the same scores up to its rounding.
+
+use crate::artifact::Int8Rows;
+use crate::features::CONTEXT_FEATURES;
+use crate::kernel::{ScoreKernel, in_steps};
+use crate::lanes::{self, F32x4, I16x8, I32x4};
+
+/// Largest `d` whose sums cannot overflow `i32`: `d · 127 · 32767 < 2³¹`.
+const MAX_D: usize = 512;
+
+/// The catalog's item vectors as int8 rows with one scale each.
+#[derive(Debug, Clone, Default)]
+pub struct QuantizedRows {
+    d: usize,
+    /// `[n, d]`.
+    values: Vec<i8>,
+    /// `[n]`.
+    scales: Vec<f32>,
+}
+
+impl QuantizedRows {
+    /// The int8 rows of a `[n, d]` table, if `rows` has that many values.
+    pub fn new(rows: Int8Rows, d: usize) -> Option<Self> {
+        (d > 0 && rows.values.len() == rows.scales.len() * d).then_some(Self {
+            d,
+            values: rows.values,
+            scales: rows.scales,
+        })
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.scales.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.scales.is_empty()
+    }
+
+    /// Row `i` and its scale, if there is one.
+    pub fn row(&self, i: usize) -> Option<(&[i8], f32)> {
+        Some((self.values.get(i * self.d..(i + 1) * self.d)?, *self.scales.get(i)?))
+    }
+}
+
+/// A profile's item weights and query as integers: `M16` and `q16`.
+#[derive(Debug)]
+pub struct IntWeights {
+    /// `M16` by pairs of rows: entry `p·(hidden/4) + b` holds rows `2p` and `2p + 1` of
+    /// columns `4b .. 4b + 4`, interleaved (`M[2p][4b], M[2p+1][4b], M[2p][4b+1], …`), as
+    /// `dot_i16x8` pairs them.
+    pairs: Vec<[i16; 8]>,
+    /// `q16`, `[d / 8]`.
+    query: Vec<[i16; 8]>,
+    /// `m_q`.
+    query_step: f32,
+}
+
+impl IntWeights {
+    /// The integers of `item_w` (`[d, hidden]`, each column a whole number of its step)
+    /// and `query` (`[d]`, whole steps of `query_step`), if the shape is
+    /// [supported](IntKernel::supports).
+    pub(crate) fn new(item_w: &[f32], column_steps: &[f32], query: &[f32], query_step: f32) -> Option<Self> {
+        let (d, h) = (query.len(), column_steps.len());
+        if !IntKernel::supports(d, h) || item_w.len() != d * h {
+            return None;
+        }
+        let per_step: Vec<f32> = column_steps.iter().map(|s| 1.0 / s).collect();
+        let mut pairs = Vec::with_capacity(d / 2 * h / 4);
+        for rows in item_w.chunks_exact(2 * h) {
+            let (even, odd) = rows.split_at(h);
+            for b in 0..h / 4 {
+                pairs.push(std::array::from_fn(|l| {
+                    let j = 4 * b + l / 2;
+                    in_steps(if l % 2 == 0 { even[j] } else { odd[j] }, per_step[j])
+                }));
+            }
+        }
+        let per_step = 1.0 / query_step;
+        let query = query.chunks_exact(8).map(|c| std::array::from_fn(|l| in_steps(c[l], per_step))).collect();
+        Some(Self { pairs, query, query_step })
+    }
+}
+
+/// One profile's kernel in integers, for rows of a [`QuantizedRows`].
+pub struct IntKernel<'k, 'w> {
+    kernel: &'k ScoreKernel<'w>,
+    int: &'k IntWeights,
+}
+
+impl<'k, 'w> IntKernel<'k, 'w> {
+    /// Whether rows of width `d` with a hidden layer of `hidden` can be scored this way:
+    /// `d` a multiple of 8 (at most [`MAX_D`]), `hidden` 16, 32 or 64.
+    pub fn supports(d: usize, hidden: usize) -> bool {
+        d.is_multiple_of(8) && (8..=MAX_D).contains(&d) && matches!(hidden, 16 | 32 | 64)
+    }
+
+    /// The integer form of `kernel`, if its shape is [supported](Self::supports).
+    pub fn new(kernel: &'k ScoreKernel<'w>) -> Option<Self> {
+        Some(Self { kernel, int: kernel.int_weights()? })
+    }
+
+    /// Scores rows `items` of `rows` with their contexts into `out`; an index outside
+    /// `rows` scores NaN.
+    pub fn score_rows(
+        &self,
+        rows: &QuantizedRows,
+        items: &[u32],
+        contexts: &[[f32; CONTEXT_FEATURES]],
+        out: &mut [f32],
+    ) {
+        match self.kernel.hidden_len() {
+            16 => self.score_lanes::<4>(rows, items, contexts, out),
+            32 => self.score_lanes::<8>(rows, items, contexts, out),
+            _ => self.score_lanes::<16>(rows, items, contexts, out),
+        }
+    }
+
+    /// A hidden layer of `4·B` values: `B` integer accumulators, kept in registers while
+    /// the row's `d / 8` vectors are multiplied in.
+    #[inline(always)]
+    fn score_lanes<const B: usize>(
+        &self,
+        rows: &QuantizedRows,
+        items: &[u32],
+        contexts: &[[f32; CONTEXT_FEATURES]],
+        out: &mut [f32],
+    ) {
+        let k = self.kernel;
+        let (Some(base), Some(out_w), Some(scales)) =
+            (lanes::load::<B>(k.base()), lanes::load::<B>(k.output_weights()), lanes::load::<B>(k.column_steps()))
+        else {
+            out.fill(f32::NAN);
+            return;
+        };
+        let context_w = k.context_weights().as_chunks::<4>().0.as_chunks::<B>().0;
+        let pairs = self.int.pairs.as_chunks::<B>().0;
+        let bias = k.output_bias();
+        let step = |acc: &mut [I32x4; B], x: I16x8, w: &[[i16; 8]; B]| {
+            for (a, w) in acc.iter_mut().zip(w) {
+                *a = a.add(x.dot(I16x8::load(w)));
+            }
+        };
+        for ((&i, context), o) in items.iter().zip(contexts).zip(out) {
+            let Some((row, s)) = rows.row(i as usize) else {
+                *o = f32::NAN;
+                continue;
+            };
+            let mut acc = [I32x4::zero(); B];
+            let mut dot = I32x4::zero();
+            for ((x, four), q) in row.as_chunks::<8>().0.iter().zip(pairs.chunks_exact(4)).zip(&self.int.query) {
+                let x = I16x8::load_i8(x);
+                dot = dot.add(x.dot(I16x8::load(q)));
+                step(&mut acc, x.pair::<0>(), &four[0]);
+                step(&mut acc, x.pair::<1>(), &four[1]);
+                step(&mut acc, x.pair::<2>(), &four[2]);
+                step(&mut acc, x.pair::<3>(), &four[3]);
+            }
+            let mut hidden = base;
+            for (x, w) in context.iter().zip(context_w) {
+                lanes::mul_add_row(&mut hidden, *x, w);
+            }
+            let s4 = F32x4::splat(s);
+            for ((h, a), m) in hidden.iter_mut().zip(&acc).zip(&scales) {
+                *h = h.mul_add(a.to_f32(), m.mul(s4));
+            }
+            *o = lanes::relu_dot(&hidden, &out_w) + bias + (s * self.int.query_step) * dot.sum() as f32;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifact::Dims;
+    use crate::layout::seeded_weights;
+
+    /// `[n, d]` values in int8, each row with the scale `max |x| / 127`.
+    fn quantize(items: &[f32], d: usize) -> QuantizedRows {
+        let (mut values, mut scales) = (Vec::new(), Vec::new());
+        for row in items.chunks_exact(d) {
+            let scale = row.iter().fold(0f32, |m, x| m.max(x.abs())) / 127.0;
+            values.extend(row.iter().map(|x| (x / scale).round() as i8));
+            scales.push(scale);
+        }
+        QuantizedRows::new(Int8Rows { values, scales }, d).unwrap()
+    }
+
+    #[test]
+    fn rows_must_fill_the_table() {
+        let rows = |n: usize| Int8Rows { values: vec![1; n], scales: vec![0.5; 3] };
+        assert!(
+            QuantizedRows::new(rows(24), 8).is_some_and(|r| r.len() == 3 && r.row(2).is_some() && r.row(3).is_none())
+        );
+        assert!(QuantizedRows::new(rows(23), 8).is_none());
+        assert!(QuantizedRows::new(rows(0), 0).is_none());
+    }
+
+    #[test]
+    fn integer_scores_match_the_float_kernel() {
+        for (d, hidden) in [(8, 16), (64, 32), (32, 64), (16, 16)] {
+            let w = seeded_weights(Dims { n_items: 0, d, hidden, vocab_size: 1, title_tokens: 1 }, d as u64 + 7);
+            let state: Vec<f32> = (0..d).map(|i| (i as f32 / d as f32) - 0.4).collect();
+            let kernel = ScoreKernel::new(&w, &state);
+            let items: Vec<f32> = (0..40 * d).map(|i| ((i * 37 % 101) as f32 / 40.0) - 1.2).collect();
+            let rows = quantize(&items, d);
+            // The float kernel on the rows as the int8 table holds them.
+            let dequantized: Vec<Vec<f32>> = (0..rows.len())
+                .map(|i| {
+                    let (r, s) = rows.row(i).unwrap();
+                    r.iter().map(|&v| f32::from(v) * s).collect()
+                })
+                .collect();
+            let vectors: Vec<&[f32]> = dequantized.iter().map(Vec::as_slice).collect();
+            let contexts: Vec<_> =
+                (0..40).map(|i| crate::features::context_features((i % 4 == 0).then_some(0.3), i)).collect();
+            let mut expected = vec![0f32; 40];
+            kernel.score_all(&vectors, &contexts, &mut expected);
+            let mut indices: Vec<u32> = (0..40).collect();
+            indices[5] = 40; // outside the table
+            let mut got = vec![0f32; 40];
+            IntKernel::new(&kernel).unwrap().score_rows(&rows, &indices, &contexts, &mut got);
+            for (i, (a, b)) in expected.iter().zip(&got).enumerate() {
+                if i == 5 {
+                    assert!(b.is_nan());
+                    continue;
+                }
+                assert!((a - b).abs() <= 1e-4 * a.abs().max(1.0), "d {d} h {hidden} item {i}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn unsupported_shapes_have_no_integer_kernel() {
+        for (d, hidden) in [(12, 16), (64, 24), (1024, 32)] {
+            let w = seeded_weights(Dims { n_items: 0, d, hidden, vocab_size: 1, title_tokens: 1 }, 1);
+            let kernel = ScoreKernel::new(&w, &vec![0.1; d]);
+            assert!(IntKernel::new(&kernel).is_none(), "d {d} h {hidden}");
+        }
+    }
+}
