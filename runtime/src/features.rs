@@ -1,6 +1,8 @@
 //! The small per-event and per-candidate features the student reads, shared by the Burn
 //! module (training) and the runtime.
 
+use std::sync::OnceLock;
+
 use crate::event_kind::EventKind;
 
 /// Per-event features besides the item vector: the kind one-hot and log Δt.
@@ -29,8 +31,22 @@ pub fn context_features(server_score: Option<f32>, position: usize) -> [f32; CON
         Some(s) if s.is_finite() => (s.clamp(-50.0, 50.0), 1.0),
         _ => (0.0, 0.0),
     };
-    [score, present, ((position as f32).ln_1p() / 8.0)]
+    [score, present, position_feature(position)]
 }
+
+/// `ln(1 + position) / 8`, from a table for the first [`POSITIONS`] places (a logarithm per
+/// candidate was a measurable part of reranking a long list in WebAssembly).
+fn position_feature(position: usize) -> f32 {
+    static TABLE: OnceLock<Vec<f32>> = OnceLock::new();
+    let log = |p: usize| (p as f32).ln_1p() / 8.0;
+    match TABLE.get_or_init(|| (0..POSITIONS).map(log).collect()).get(position) {
+        Some(&f) => f,
+        None => log(position),
+    }
+}
+
+/// Places whose position feature is kept in a table.
+const POSITIONS: usize = 4096;
 
 #[cfg(test)]
 mod tests {
@@ -48,5 +64,8 @@ mod tests {
         assert_eq!(context_features(Some(f32::NAN), 0), [0.0, 0.0, 0.0]);
         assert_eq!(context_features(Some(1e9), 0)[0], 50.0);
         assert!(context_features(None, 99)[2] > 0.5);
+        for p in [0, 1, 99, POSITIONS - 1, POSITIONS, 100_000] {
+            assert_eq!(context_features(None, p)[2], (p as f32).ln_1p() / 8.0, "position {p}");
+        }
     }
 }
