@@ -541,8 +541,8 @@ fn decode_values(
                 for (row, &s) in data.chunks_exact(cols).zip(&scales) {
                     out.extend(row.iter().map(|&q| f32::from(q as i8) * s));
                 }
-                // A copy, then each byte's bits read as `i8` in place (no work per value).
-                let values = data.to_vec().into_iter().map(|q| q as i8).collect();
+                let mut values = vec![0i8; data.len()];
+                values.iter_mut().zip(data).for_each(|(v, &q)| *v = q as i8);
                 (out, Some(Int8Rows { values, scales }))
             }
         }
