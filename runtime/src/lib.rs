@@ -16,6 +16,7 @@
 //! - [`basket`]: the basket context's head (items bought again, products that go together).
 //! - [`diversity`]: maximal marginal relevance and caps per group on a reranked list.
 //! - [`edge`]: the compact, opt-in profile blob for edge reranking.
+//! - [`id_index`]: the catalog's item ids and their dense indices.
 //! - [`features`], [`event_kind`], [`text`]: the small inputs the student reads.
 //! - [`error`]: typed errors with stable codes.
 
@@ -30,6 +31,7 @@ pub mod event_kind;
 pub mod explain;
 pub mod features;
 pub mod feedback;
+pub mod id_index;
 pub mod int_kernel;
 pub mod kernel;
 mod lanes;

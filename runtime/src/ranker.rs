@@ -7,8 +7,6 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use rustc_hash::FxHashMap;
-
 use crate::artifact::{Artifact, ArtifactError, Manifest};
 use crate::code_kernel::{CodeTables, worth_tables};
 use crate::codes::{CodeError, Codebooks};
@@ -16,6 +14,7 @@ use crate::error::RankError;
 use crate::event_kind::EventKind;
 use crate::explain::{Attribution, Parts, Scratch, SlopeWeights};
 use crate::features::{CONTEXT_FEATURES, EVENT_FEATURES, context_features, event_features};
+use crate::id_index::IdIndex;
 use crate::int_kernel::{IntKernel, QuantizedRows};
 use crate::kernel::{KernelValues, ScoreKernel, add_vec_mat};
 use crate::layout::{StudentWeights, TOKENS};
@@ -170,9 +169,8 @@ pub struct Ranker {
     /// The catalog's rows in int8, as the integer kernel reads them (empty unless the
     /// artifact stores its item table in int8 and the kernel's shape is supported).
     rows: QuantizedRows,
-    /// Item id → dense index. FxHash: SipHash made the id map the slowest part of a cold
-    /// load in WebAssembly, and the ids come from the model, not from an attacker.
-    index: FxHashMap<String, u32>,
+    /// Item id → dense index.
+    index: IdIndex,
     tokenizer: Option<Box<dyn TitleTokens>>,
     /// The kernel values of the last profile scored (with its state): a page reranks
     /// several lists between two events, and they depend on the profile alone.
@@ -218,12 +216,8 @@ impl Ranker {
         if a.manifest.item_ids.len() != n {
             return Err(ArtifactError::Manifest(format!("{} item ids for {n} items", a.manifest.item_ids.len())).into());
         }
-        let mut index = FxHashMap::with_capacity_and_hasher(n, Default::default());
-        for (i, id) in a.manifest.item_ids.iter().enumerate() {
-            if index.insert(id.clone(), i as u32).is_some() {
-                return Err(ArtifactError::Manifest(format!("item id {id:?} appears twice")).into());
-            }
-        }
+        let index = IdIndex::new(a.manifest.item_ids.iter().map(String::as_str))
+            .map_err(|id| ArtifactError::Manifest(format!("item id {id:?} appears twice")))?;
         let (d, hidden) = (weights.dims.d, weights.dims.hidden);
         let rows = match weights.item_rows.take() {
             Some(rows) if IntKernel::supports(d, hidden) => QuantizedRows::new(rows, d).unwrap_or_default(),
@@ -269,7 +263,7 @@ impl Ranker {
 
     /// Dense index of a catalog item.
     pub fn item_index(&self, id: &str) -> Option<u32> {
-        self.index.get(id).copied()
+        self.index.get(id)
     }
 
     fn check(&self, profile: &Profile) -> Result<(), RankError> {
