@@ -13,8 +13,10 @@
 //! all give the same scores up to `f32` rounding. The rounding moves a score by about 1e-5
 //! of its size, far less than the int8 rows themselves do.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use crate::code_kernel::CodeTables;
+use crate::codes::Codebooks;
 use crate::features::CONTEXT_FEATURES;
 use crate::int_kernel::IntWeights;
 use crate::lanes;
@@ -47,6 +49,9 @@ pub struct KernelValues {
     query_step: f32,
     /// `item_w` and `query` as integers, for the integer kernel (when its shape is supported).
     int: Option<IntWeights>,
+    /// The code tables of these values, built on the first coded list that needs them
+    /// (for the model's codebooks: the values belong to one model).
+    tables: OnceLock<CodeTables>,
 }
 
 /// A profile's scorer: the student's weights and the profile's [`KernelValues`].
@@ -106,7 +111,7 @@ impl KernelValues {
             *q = f32::from(in_steps(*q, 1.0 / query_step)) * query_step;
         }
         let int = IntWeights::new(&item_w, &column_steps, &query, query_step);
-        Self { query, base, item_w, column_steps, query_step, int }
+        Self { query, base, item_w, column_steps, query_step, int, tables: OnceLock::new() }
     }
 }
 
@@ -141,6 +146,12 @@ impl<'a> ScoreKernel<'a> {
     /// The step of [`query`](Self::query).
     pub fn query_step(&self) -> f32 {
         self.values.query_step
+    }
+
+    /// The code tables of this kernel for `books` (the model's codebooks), built once per
+    /// profile's values.
+    pub fn code_tables(&self, books: &Codebooks) -> &CodeTables {
+        self.values.tables.get_or_init(|| CodeTables::new(self, books))
     }
 
     /// The integer form of the item weights and query, when the shape allows it.

@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::artifact::{Artifact, ArtifactError, Manifest};
-use crate::code_kernel::{CodeTables, worth_tables};
+use crate::code_kernel::worth_tables;
 use crate::codes::{CodeError, Codebooks};
 use crate::error::RankError;
 use crate::event_kind::EventKind;
@@ -172,11 +172,10 @@ pub struct Ranker {
     /// Item id → dense index.
     index: IdIndex,
     tokenizer: Option<Box<dyn TitleTokens>>,
-    /// The kernel values of the last profile scored (with its state): a page reranks
-    /// several lists between two events, and they depend on the profile alone.
+    /// The kernel values of the last profile scored (with its state, and its code tables
+    /// once built): a page reranks several lists between two events, and they depend on
+    /// the profile alone.
     kernels: Mutex<Option<(Vec<f32>, Arc<KernelValues>)>>,
-    /// The code tables of the last profile that used them (with its state), likewise.
-    tables: Mutex<Option<(Vec<f32>, CodeTables)>>,
     /// The scorer's matrices as explanations read them, built on the first explanation.
     slopes: OnceLock<SlopeWeights>,
 }
@@ -231,7 +230,6 @@ impl Ranker {
             index,
             tokenizer,
             kernels: Mutex::new(None),
-            tables: Mutex::new(None),
             slopes: OnceLock::new(),
         })
     }
@@ -528,9 +526,7 @@ impl Ranker {
         }
         if let Some(books) = tables {
             let mut out = vec![0f32; by_table.at.len()];
-            self.with_tables(&kernel, &profile.state, books, |t| {
-                t.score_all(&kernel, &codes, &by_table.contexts, &mut out)
-            });
+            kernel.code_tables(books).score_all(&kernel, &codes, &by_table.contexts, &mut out);
             by_table.scatter(&out, &mut scores);
         }
         Ok(scores
@@ -554,21 +550,6 @@ impl Ranker {
         let kernel = ScoreKernel::new(&self.weights, state);
         *cache = Some((state.to_vec(), kernel.values().clone()));
         kernel
-    }
-
-    /// Runs `f` with the code tables of `state`: the cached ones when they are this
-    /// state's, else new ones (cached unless another thread holds the cache).
-    fn with_tables(&self, kernel: &ScoreKernel<'_>, state: &[f32], books: &Codebooks, f: impl FnOnce(&CodeTables)) {
-        match self.tables.try_lock() {
-            Ok(mut cache) => {
-                let (_, tables) = match cache.take() {
-                    Some((cached, tables)) if same_bits(&cached, state) => cache.insert((cached, tables)),
-                    _ => cache.insert((state.to_vec(), CodeTables::new(kernel, books))),
-                };
-                f(tables)
-            }
-            Err(_) => f(&CodeTables::new(kernel, books)),
-        }
     }
 
     /// A candidate's vector as [`score`](Self::score) resolves it: its code, else its
