@@ -18,7 +18,7 @@
 
 use crate::artifact::Int8Rows;
 use crate::features::CONTEXT_FEATURES;
-use crate::kernel::{ScoreKernel, in_steps};
+use crate::kernel::ScoreKernel;
 use crate::lanes::{self, F32x4, I16x8, I32x4};
 
 /// Largest `d` whose sums cannot overflow `i32`: `d · 127 · 32767 < 2³¹`.
@@ -74,27 +74,25 @@ pub struct IntWeights {
 }
 
 impl IntWeights {
-    /// The integers of `item_w` (`[d, hidden]`, each column a whole number of its step)
-    /// and `query` (`[d]`, whole steps of `query_step`), if the shape is
+    /// `M16` (`[d, hidden]` row-major, in its columns' steps) and `q16` (`[d]`, in steps
+    /// of `query_step`) laid out for the kernel, if the shape is
     /// [supported](IntKernel::supports).
-    pub(crate) fn new(item_w: &[f32], column_steps: &[f32], query: &[f32], query_step: f32) -> Option<Self> {
-        let (d, h) = (query.len(), column_steps.len());
-        if !IntKernel::supports(d, h) || item_w.len() != d * h {
+    pub(crate) fn new(item_steps: &[i16], hidden: usize, query_steps: &[i16], query_step: f32) -> Option<Self> {
+        let (d, h) = (query_steps.len(), hidden);
+        if !IntKernel::supports(d, h) || item_steps.len() != d * h {
             return None;
         }
-        let per_step: Vec<f32> = column_steps.iter().map(|s| 1.0 / s).collect();
         let mut pairs = Vec::with_capacity(d / 2 * h / 4);
-        for rows in item_w.chunks_exact(2 * h) {
+        for rows in item_steps.chunks_exact(2 * h) {
             let (even, odd) = rows.split_at(h);
             for b in 0..h / 4 {
                 pairs.push(std::array::from_fn(|l| {
                     let j = 4 * b + l / 2;
-                    in_steps(if l % 2 == 0 { even[j] } else { odd[j] }, per_step[j])
+                    if l % 2 == 0 { even[j] } else { odd[j] }
                 }));
             }
         }
-        let per_step = 1.0 / query_step;
-        let query = query.chunks_exact(8).map(|c| std::array::from_fn(|l| in_steps(c[l], per_step))).collect();
+        let query = query_steps.chunks_exact(8).map(|c| std::array::from_fn(|l| c[l])).collect();
         Some(Self { pairs, query, query_step })
     }
 }

@@ -45,8 +45,6 @@ pub struct KernelValues {
     item_w: Vec<f32>,
     /// The step of each column of `item_w`, `[hidden]`.
     column_steps: Vec<f32>,
-    /// The step of `query`.
-    query_step: f32,
     /// `item_w` and `query` as integers, for the integer kernel (when its shape is supported).
     int: Option<IntWeights>,
     /// The code tables of these values, built on the first coded list that needs them
@@ -61,7 +59,7 @@ pub struct ScoreKernel<'a> {
 }
 
 /// Largest magnitude of a value held at 16 bits, in steps.
-pub(crate) const STEPS: f32 = 32767.0;
+const STEPS: f32 = 32767.0;
 
 /// The step that puts a largest magnitude `max` at [`STEPS`] steps (1 for zeros).
 fn step_for(max: f32) -> f32 {
@@ -69,7 +67,7 @@ fn step_for(max: f32) -> f32 {
 }
 
 /// `x` in whole steps of `1 / per_step`, within ±[`STEPS`] (ties to even).
-pub(crate) fn in_steps(x: f32, per_step: f32) -> i16 {
+fn in_steps(x: f32, per_step: f32) -> i16 {
     // Adding and taking away 1.5·2²³ rounds any |v| < 2²² to the nearest integer in plain
     // IEEE arithmetic: the same bits in every build, and no call to a rounding routine
     // where the target has no rounding instruction.
@@ -101,17 +99,23 @@ impl KernelValues {
         }
         column_steps.iter_mut().for_each(|m| *m = step_for(*m));
         let per_step: Vec<f32> = column_steps.iter().map(|s| 1.0 / s).collect();
+        let mut item_steps = Vec::with_capacity(item_w.len());
         for row in item_w.chunks_exact_mut(h) {
             for ((w, step), per) in row.iter_mut().zip(&column_steps).zip(&per_step) {
-                *w = f32::from(in_steps(*w, *per)) * step;
+                let k = in_steps(*w, *per);
+                item_steps.push(k);
+                *w = f32::from(k) * step;
             }
         }
         let query_step = step_for(query.iter().fold(0f32, |m, q| larger(m, q.abs())));
+        let mut query_steps = Vec::with_capacity(query.len());
         for q in &mut query {
-            *q = f32::from(in_steps(*q, 1.0 / query_step)) * query_step;
+            let k = in_steps(*q, 1.0 / query_step);
+            query_steps.push(k);
+            *q = f32::from(k) * query_step;
         }
-        let int = IntWeights::new(&item_w, &column_steps, &query, query_step);
-        Self { query, base, item_w, column_steps, query_step, int, tables: OnceLock::new() }
+        let int = IntWeights::new(&item_steps, h, &query_steps, query_step);
+        Self { query, base, item_w, column_steps, int, tables: OnceLock::new() }
     }
 }
 
@@ -141,11 +145,6 @@ impl<'a> ScoreKernel<'a> {
     /// The step of each column of [`item_weights`](Self::item_weights), `[hidden]`.
     pub fn column_steps(&self) -> &[f32] {
         &self.values.column_steps
-    }
-
-    /// The step of [`query`](Self::query).
-    pub fn query_step(&self) -> f32 {
-        self.values.query_step
     }
 
     /// The code tables of this kernel for `books` (the model's codebooks), built once per
