@@ -58,14 +58,19 @@ impl BlockConfig {
 
 impl<B: Backend> Block<B> {
     /// - `x`: `[batch, len, d_model]`; `mask`: `[batch, len, len]`, true where position `t`
-    ///   must not attend to `s`.
+    ///   must not attend to `s`;
+    /// - `two_sided`: `None` for causal mixing; for a model that reads whole histories,
+    ///   `[batch, len]` with 1 at events and 0 at padding (the filter then reads both ways).
     /// - returns `[batch, len, d_model]`.
-    pub fn forward(&self, x: Tensor<B, 3>, mask: Tensor<B, 3, Bool>) -> Tensor<B, 3> {
+    pub fn forward(&self, x: Tensor<B, 3>, mask: Tensor<B, 3, Bool>, two_sided: Option<Tensor<B, 2>>) -> Tensor<B, 3> {
         let z = self.norm_2.forward(x.clone());
         let attended = self.mha.forward(MhaInput::self_attn(z.clone()).mask_attn(mask)).context;
-        let mixed = match &self.filter {
-            Some(filter) => attended * (1.0 - self.filter_alpha) + filter.forward(z) * self.filter_alpha,
-            None => attended,
+        let mixed = match (&self.filter, two_sided) {
+            (Some(filter), None) => attended * (1.0 - self.filter_alpha) + filter.forward(z) * self.filter_alpha,
+            (Some(filter), Some(valid)) => {
+                attended * (1.0 - self.filter_alpha) + filter.forward_two_sided(z, valid) * self.filter_alpha
+            }
+            (None, _) => attended,
         };
         let x = x + self.dropout.forward(mixed);
         let y = self.pwff.forward(self.norm_1.forward(x.clone()));

@@ -47,6 +47,32 @@ impl<B: Backend> CausalFilter<B> {
         matrix / sums
     }
 
+    /// The `[len, len]` two-sided weights before normalisation: entry `(t, s)` is
+    /// `exp(taps[|t - s|])`.
+    fn two_sided_weights(&self, len: usize) -> Tensor<B, 2> {
+        let device = self.taps.device();
+        let taps = self.taps.val().slice(0..len).exp(); // [len]
+        let index: Vec<i64> = (0..len).flat_map(|t| (0..len).map(move |s| t.abs_diff(s) as i64)).collect();
+        let index = Tensor::<B, 1, Int>::from_data(TensorData::new(index, [len * len]), &device);
+        taps.select(0, index).reshape([len, len])
+    }
+
+    /// Filters each sequence along time in both directions, within its events only (for a
+    /// model that reads a whole history and predicts after its last event).
+    ///
+    /// - `x`: `[batch, len, d_model]` with `len <= max_len`;
+    /// - `valid`: `[batch, len]`, 1 at the sequence's events and 0 at padding.
+    /// - returns `[batch, len, d_model]`: `low + beta * (x - low)`, where `low` at `t` is the
+    ///   average of `x` over the sequence's events `s` weighted by `exp(taps[|t - s|])`.
+    pub fn forward_two_sided(&self, x: Tensor<B, 3>, valid: Tensor<B, 2>) -> Tensor<B, 3> {
+        let [batch, len, d] = x.dims();
+        let weights = self.two_sided_weights(len).reshape([1, len, len]) * valid.reshape([batch, 1, len]);
+        let sums = weights.clone().sum_dim(2).clamp_min(1e-12); // [batch, len, 1]
+        let low = (weights / sums).matmul(x.clone()); // [batch, len, d]
+        let beta = self.beta.val().reshape([1, 1, d]);
+        low.clone() + (x - low) * beta
+    }
+
     /// Filters each sequence along time.
     ///
     /// - `x`: `[batch, len, d_model]` with `len <= max_len`.
@@ -95,6 +121,22 @@ mod tests {
         let rows = |h: Tensor<B, 3>, r: std::ops::Range<usize>| h.slice([0..1, r]).into_data().to_vec::<f32>().unwrap();
         assert_eq!(rows(a.clone(), 0..3), rows(b.clone(), 0..3));
         assert_ne!(rows(a, 3..5), rows(b, 3..5));
+    }
+
+    #[test]
+    fn the_two_sided_filter_reads_both_ways_and_never_padding() {
+        let device = Default::default();
+        let filter = CausalFilter::<B>::new(5, 2, 0.8, &device);
+        let seq = |v: Vec<f32>| Tensor::<B, 3>::from_data(TensorData::new(v, [1, 5, 2]), &device);
+        let valid = || Tensor::<B, 2>::from_data(TensorData::new(vec![1f32, 1., 1., 0., 0.], [1, 5]), &device);
+        let rows = |h: Tensor<B, 3>, r: std::ops::Range<usize>| h.slice([0..1, r]).into_data().to_vec::<f32>().unwrap();
+        let a = filter.forward_two_sided(seq(vec![1., 2., 3., 4., 5., 6., 7., 8., 9., 10.]), valid());
+        // A later event changes the first position's output.
+        let b = filter.forward_two_sided(seq(vec![1., 2., 3., 4., -5., 0., 7., 8., 9., 10.]), valid());
+        assert_ne!(rows(a.clone(), 0..1), rows(b, 0..1));
+        // Padding changes nothing at the events.
+        let c = filter.forward_two_sided(seq(vec![1., 2., 3., 4., 5., 6., -7., 0., 90., 1.]), valid());
+        assert_eq!(rows(a, 0..3), rows(c, 0..3));
     }
 
     #[test]

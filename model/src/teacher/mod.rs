@@ -48,6 +48,12 @@ pub struct TeacherConfig {
     /// sequence instead of attention (see [`filter`]); 0 = attention only.
     #[config(default = 0.5)]
     pub filter_alpha: f64,
+    /// Mixing reads the whole history in both directions (attention and filter), and the
+    /// model is trained on every prefix of a history, predicting only after its last event
+    /// (as BSARec and FMLP-Rec train); positions count back from the last event. `false`:
+    /// causal mixing, every position trained at once.
+    #[config(default = false)]
+    pub whole_history: bool,
 }
 
 /// The teacher network.
@@ -64,6 +70,7 @@ pub struct Teacher<B: Backend> {
     max_len: usize,
     d_model: usize,
     id_dropout: f64,
+    whole_history: bool,
 }
 
 /// Title tokens of every item as tensors, built once per device. Row 0 is padding, row
@@ -114,6 +121,7 @@ impl TeacherConfig {
             max_len: self.max_len,
             d_model: d,
             id_dropout: self.id_dropout,
+            whole_history: self.whole_history,
         }
     }
 }
@@ -122,6 +130,12 @@ impl<B: Backend> Teacher<B> {
     /// Longest history the model reads.
     pub fn max_len(&self) -> usize {
         self.max_len
+    }
+
+    /// Whether mixing reads whole histories (only the last position predicts), see
+    /// [`TeacherConfig::whole_history`].
+    pub fn whole_history(&self) -> bool {
+        self.whole_history
     }
 
     /// The item encoder's weights: id embeddings `[n_items + 1, d]`, token embeddings
@@ -165,23 +179,36 @@ impl<B: Backend> Teacher<B> {
         id_part + self.text_projection.forward(pooled)
     }
 
-    /// Encodes item sequences causally: position `t` sees only positions `0..=t`.
+    /// Encodes item sequences: causally (position `t` sees only positions `0..=t`), or for
+    /// a [`whole_history`](Self::whole_history) model, each position sees every event of its
+    /// sequence and only the last one's output predicts.
     ///
     /// - `sequences`: `[batch, len]` rows of `items` (with the full table: item + 1; 0 =
-    ///   padding after the end), `len <= max_len`.
+    ///   padding after the end), `len <= max_len`, at least one event per row.
     /// - `items`: `[k, d_model]` item table the ids index, e.g. `[n_items + 1, d_model]`
     ///   from [`item_vectors`](Self::item_vectors); row 0 is padding.
-    /// - returns `[batch, len, d_model]`: at `t`, the representation that predicts item `t + 1`.
+    /// - returns `[batch, len, d_model]`: at `t`, the representation that predicts item `t + 1`
+    ///   (whole-history models: at the last event only).
     pub fn forward(&self, sequences: Tensor<B, 2, Int>, items: Tensor<B, 2>) -> Tensor<B, 3> {
         let [batch, len] = sequences.dims();
         let device = sequences.device();
+        let padding = sequences.clone().equal_elem(0); // [batch, len]
         let x = items.select(0, sequences.reshape([batch * len])).reshape([batch, len, self.d_model]);
         let x = x * (self.d_model as f64).sqrt();
-        let positions = Tensor::<B, 1, Int>::arange(0..len as i64, &device).reshape([1, len]);
+        let steps = Tensor::<B, 1, Int>::arange(0..len as i64, &device).reshape([1, len]);
+        let (positions, mask, two_sided) = if self.whole_history {
+            // Positions count back from the last event; padding reads position 0.
+            let events = padding.clone().bool_not().int(); // [batch, len]
+            let lengths = events.clone().sum_dim(1); // [batch, 1]
+            let back = (lengths - 1 - steps).clamp_min(0); // [batch, len]
+            let mask = padding.reshape([batch, 1, len]).expand([batch, len, len]);
+            (back, mask, Some(events.float()))
+        } else {
+            (steps.expand([batch, len]), generate_autoregressive_mask::<B>(batch, len, &device), None)
+        };
         let x = x + self.position_embedding.forward(positions);
         let x = self.dropout.forward(self.input_norm.forward(x));
-        let mask = generate_autoregressive_mask::<B>(batch, len, &device);
-        let h = self.blocks.iter().fold(x, |h, block| block.forward(h, mask.clone()));
+        let h = self.blocks.iter().fold(x, |h, block| block.forward(h, mask.clone(), two_sided.clone()));
         self.output_norm.forward(h)
     }
 
@@ -331,6 +358,36 @@ mod tests {
         assert_eq!(pa, pb, "positions 0..3 must not see positions 3..5");
         let last = |h: Tensor<B, 3>| h.slice([0..1, 4..5]).into_data().to_vec::<f32>().unwrap();
         assert_ne!(last(a), last(b), "the last position does see its own history");
+    }
+
+    #[test]
+    fn a_whole_history_model_reads_both_ways_and_never_padding() {
+        let device = Default::default();
+        B::seed(&device, 7);
+        let tokens = ItemTokens::new(&[vec![1, 2], vec![2, 3], vec![], vec![4], vec![1, 4, 5]], 3);
+        let config = TeacherConfig::new(5, 6)
+            .with_d_model(16)
+            .with_max_len(8)
+            .with_dropout(0.0)
+            .with_filter_alpha(0.5)
+            .with_whole_history(true);
+        let model = config.init::<B>(&device);
+        let items = model.item_vectors(&ItemText::new(&tokens, &device));
+        let seq = |ids: Vec<i64>| Tensor::<B, 2, Int>::from_data(TensorData::new(ids, [1, 5]), &device);
+        let rows = |h: Tensor<B, 3>, r: std::ops::Range<usize>| h.slice([0..1, r]).into_data().to_vec::<f32>().unwrap();
+        let a = model.forward(seq(vec![1, 2, 3, 0, 0]), items.clone());
+        // A later event changes the first position; padding changes nothing.
+        let b = model.forward(seq(vec![1, 2, 5, 0, 0]), items.clone());
+        assert_ne!(rows(a.clone(), 0..1), rows(b, 0..1));
+        let c = model.forward(seq(vec![1, 2, 3, 4, 0]).slice([0..1, 0..3]), items.clone());
+        let (ra, rc) = (rows(a.clone(), 0..3), rows(c, 0..3));
+        assert!(ra.iter().zip(&rc).all(|(x, y)| (x - y).abs() < 1e-5), "padding leaked into the events");
+        // The same history, left-aligned in a longer batch, gives the same profile.
+        let scorer = TeacherScorer::new(model, &ItemText::new(&tokens, &device), &device);
+        let alone = scorer.profiles(&[&[0, 1, 2]]).into_data().to_vec::<f32>().unwrap();
+        let batched = scorer.profiles(&[&[4, 3, 2, 1, 0], &[0, 1, 2]]).into_data().to_vec::<f32>().unwrap();
+        assert!(alone.iter().zip(&batched[16..]).all(|(x, y)| (x - y).abs() < 1e-5));
+        assert_eq!(&rows(a, 2..3)[..], &alone[..]);
     }
 
     #[test]

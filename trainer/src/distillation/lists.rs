@@ -57,6 +57,55 @@ pub struct ListNegatives<'a> {
     pub held_out: Option<&'a [bool]>,
 }
 
+/// The teacher's state at every predicted position of `windows`, in order: `[rows, d]`
+/// (rows = each window's events but its last). A causal teacher reads each window once; a
+/// whole-history teacher reads each prefix on its own (only its last position predicts),
+/// in batches of prefixes of similar length.
+fn position_states<B: Backend>(
+    teacher: &Teacher<B>,
+    table: &Tensor<B, 2>,
+    windows: &[Window<'_>],
+    device: &B::Device,
+) -> Tensor<B, 2> {
+    let max_len = teacher.max_len();
+    if !teacher.whole_history() {
+        let inputs: Vec<&[ItemIdx]> = windows.iter().map(|w| &w.items[..w.items.len() - 1]).collect();
+        let (seq, lengths) = history_batch::<B>(&inputs, max_len, device); // [b, len]
+        let [b, len] = seq.dims();
+        let hidden = teacher.forward(seq, table.clone()); // [b, len, d]
+        let d = hidden.dims()[2];
+        let flat: Vec<i64> =
+            lengths.iter().enumerate().flat_map(|(i, &l)| (0..l).map(move |t| (i * len + t) as i64)).collect();
+        let index = Tensor::<B, 1, Int>::from_data(TensorData::new(flat.clone(), [flat.len()]), device);
+        return hidden.reshape([b * len, d]).select(0, index);
+    }
+    let prefixes: Vec<&[ItemIdx]> =
+        windows.iter().flat_map(|w| (1..w.items.len()).map(|end| &w.items[end.saturating_sub(max_len)..end])).collect();
+    if prefixes.is_empty() {
+        return Tensor::zeros([0, table.dims()[1]], device);
+    }
+    let mut order: Vec<usize> = (0..prefixes.len()).collect();
+    order.sort_by_key(|&i| prefixes[i].len());
+    let mut parts = Vec::new();
+    for group in order.chunks(256) {
+        let inputs: Vec<&[ItemIdx]> = group.iter().map(|&i| prefixes[i]).collect();
+        let (seq, lengths) = history_batch::<B>(&inputs, max_len, device); // [g, len]
+        let [g, len] = seq.dims();
+        let hidden = teacher.forward(seq, table.clone()); // [g, len, d]
+        let d = hidden.dims()[2];
+        let last: Vec<i64> = lengths.iter().enumerate().map(|(i, &l)| (i * len + l - 1) as i64).collect();
+        let index = Tensor::<B, 1, Int>::from_data(TensorData::new(last, [g]), device);
+        parts.push(hidden.reshape([g * len, d]).select(0, index));
+    }
+    // Back to the windows' order.
+    let mut inverse = vec![0i64; order.len()];
+    for (sorted, &i) in order.iter().enumerate() {
+        inverse[i] = sorted as i64;
+    }
+    let index = Tensor::<B, 1, Int>::from_data(TensorData::new(inverse, [order.len()]), device);
+    Tensor::cat(parts, 0).select(0, index)
+}
+
 /// Scores every position of `windows` with the teacher and keeps lists of `1 +
 /// negatives.hard + negatives.random` candidates (fewer hard ones when the catalog is
 /// small). Windows must fit the teacher: at most `teacher.max_len() + 1` events (see
@@ -88,15 +137,8 @@ pub fn teacher_lists<B: Backend>(
     let mut order: Vec<ItemIdx> = Vec::with_capacity(n_items);
     let (mut hidden_out, mut d_teacher) = (Vec::new(), 0);
     for chunk in windows.chunks(64) {
-        let inputs: Vec<&[ItemIdx]> = chunk.iter().map(|w| &w.items[..w.items.len() - 1]).collect();
-        let (seq, lengths) = history_batch::<B>(&inputs, max_len, device); // [b, len]
-        let [b, len] = seq.dims();
-        let hidden = teacher.forward(seq, table.clone()); // [b, len, d]
-        let d = hidden.dims()[2];
-        let flat: Vec<i64> =
-            lengths.iter().enumerate().flat_map(|(i, &l)| (0..l).map(move |t| (i * len + t) as i64)).collect();
-        let index = Tensor::<B, 1, Int>::from_data(TensorData::new(flat.clone(), [flat.len()]), device);
-        let rows_hidden = hidden.reshape([b * len, d]).select(0, index); // [rows, d]
+        let rows_hidden = position_states(teacher, &table, chunk, device); // [rows, d]
+        let d = rows_hidden.dims()[1];
         hidden_out.extend(rows_hidden.clone().into_data().convert::<f32>().to_vec::<f32>().unwrap_or_default());
         d_teacher = d;
         let logits = teacher.logits(rows_hidden, table.clone()); // [rows, n_items]
@@ -139,4 +181,56 @@ pub fn teacher_lists<B: Backend>(
     }
     bar.finish_and_clear();
     Ok(TeacherLists { k, items, scores, first, hidden: hidden_out, d_teacher })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use burn::backend::Flex;
+    use pocketrank_model::student::EVENT_FEATURES;
+    use pocketrank_model::teacher::{TeacherConfig, TeacherScorer};
+    use pocketrank_model::text::ItemTokens;
+
+    use super::*;
+
+    type B = Flex;
+
+    /// Each position's state is the teacher's profile of the history before it, for a causal
+    /// and a whole-history teacher alike.
+    #[test]
+    fn position_states_are_the_profiles_of_each_history() {
+        let device = Default::default();
+        let tokens = ItemTokens::new(&[vec![1, 2], vec![2, 3], vec![], vec![4], vec![1, 4, 5], vec![3]], 3);
+        let text = ItemText::<B>::new(&tokens, &device);
+        let histories: [&[ItemIdx]; 3] = [&[0, 1, 2, 3, 4], &[5, 2], &[1, 1, 3, 0, 5, 2, 4]];
+        let windows: Vec<Window<'_>> = histories
+            .iter()
+            .map(|h| Window { items: Cow::Borrowed(*h), features: vec![[0.0; EVENT_FEATURES]; h.len()] })
+            .collect();
+        for whole_history in [false, true] {
+            B::seed(&device, 3);
+            let config = TeacherConfig::new(6, 6)
+                .with_d_model(8)
+                .with_n_heads(1)
+                .with_max_len(6)
+                .with_dropout(0.0)
+                .with_whole_history(whole_history);
+            let teacher = config.init::<B>(&device);
+            let table = teacher.item_vectors(&text);
+            let states = position_states(&teacher, &table, &windows, &device).into_data().to_vec::<f32>().unwrap();
+            let scorer = TeacherScorer::new(teacher, &text, &device);
+            let prefixes: Vec<&[ItemIdx]> =
+                histories.iter().flat_map(|h| (1..h.len()).map(move |end| &h[..end])).collect();
+            assert_eq!(states.len(), prefixes.len() * 8);
+            for (row, prefix) in prefixes.iter().enumerate() {
+                let profile = scorer.profiles(&[prefix]).into_data().to_vec::<f32>().unwrap();
+                let state = &states[row * 8..(row + 1) * 8];
+                assert!(
+                    profile.iter().zip(state).all(|(a, b)| (a - b).abs() < 1e-4),
+                    "whole history {whole_history}, row {row}: {state:?} vs {profile:?}"
+                );
+            }
+        }
+    }
 }

@@ -34,11 +34,14 @@ pub struct TeacherBatch<B: Backend> {
 
 impl<B: Backend> TeacherBatch<B> {
     /// Builds a batch from sequences of at least 2 items (each already cut to `max_len + 1`).
-    /// With `sampled = Some((sampler, m))` the candidates are the batch's targets plus `m`
-    /// draws from `sampler` (repeats kept once); with `None`, all of `catalog` (full
-    /// softmax). `catalog` lists the items that exist at training time.
+    /// Every position predicts the next item, or with `last_only` just the sequence's last
+    /// item (a prefix for a whole-history model). With `sampled = Some((sampler, m))` the
+    /// candidates are the batch's targets plus `m` draws from `sampler` (repeats kept once);
+    /// with `None`, all of `catalog` (full softmax). `catalog` lists the items that exist at
+    /// training time.
     pub fn new(
         seqs: &[&[ItemIdx]],
+        last_only: bool,
         catalog: &[ItemIdx],
         sampled: Option<(&NegativeSampler, usize)>,
         rng: &mut StdRng,
@@ -56,8 +59,10 @@ impl<B: Backend> TeacherBatch<B> {
         for (b, s) in seqs.iter().enumerate() {
             for t in 0..s.len() - 1 {
                 inputs[b * len + t] = table.row(i64::from(s[t]) + 1);
-                positions.push((b * len + t) as i64);
-                next_items.push(i64::from(s[t + 1]) + 1);
+                if !last_only || t + 2 == s.len() {
+                    positions.push((b * len + t) as i64);
+                    next_items.push(i64::from(s[t + 1]) + 1);
+                }
             }
         }
         // Candidate columns: every catalog item, or the targets then fresh negatives.
@@ -118,4 +123,38 @@ pub fn batch_loss<B: Backend>(
     }
     let smoothing = (smoothing > 0.0).then_some(smoothing);
     CrossEntropyLossConfig::new().with_smoothing(smoothing).init(&logits.device()).forward(logits, batch.targets)
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::backend::Flex;
+    use pocketrank_model::LeaveOneOut;
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::teacher::{training_prefixes, training_sequences};
+
+    type B = Flex;
+
+    #[test]
+    fn a_whole_history_teacher_trains_on_every_prefix_once() {
+        // Training parts: [0, 1, 2, 3, 4] and [5] (nothing to predict).
+        let split = LeaveOneOut::new(vec![vec![0, 1, 2, 3, 4, 6, 7], vec![5, 6, 7]]);
+        let prefixes = training_prefixes(&split, 2);
+        let expected: [&[ItemIdx]; 4] = [&[0, 1], &[0, 1, 2], &[1, 2, 3], &[2, 3, 4]];
+        assert_eq!(prefixes, expected);
+        // The causal teacher reads the last window once and predicts at every position.
+        assert_eq!(training_sequences(&split, 2), [&[2, 3, 4][..]]);
+
+        let catalog: Vec<ItemIdx> = (0..8).collect();
+        let mut rng = StdRng::seed_from_u64(1);
+        let device = Default::default();
+        let last = TeacherBatch::<B>::new(&prefixes, true, &catalog, None, &mut rng, &device);
+        assert_eq!(last.n_targets, 4);
+        let positions = last.positions.into_data().convert::<i64>().to_vec::<i64>().unwrap();
+        // Rows of width 2 (the longest input); each prefix predicts after its last input.
+        assert_eq!(positions, [0, 3, 5, 7]);
+        let every = TeacherBatch::<B>::new(&prefixes, false, &catalog, None, &mut rng, &device);
+        assert_eq!(every.n_targets, 1 + 2 + 2 + 2);
+    }
 }

@@ -33,6 +33,13 @@ pub fn training_sequences(split: &LeaveOneOut, max_len: usize) -> Vec<&[ItemIdx]
     split.train.iter().filter(|s| s.len() >= 2).map(|s| &s[s.len().saturating_sub(max_len + 1)..]).collect()
 }
 
+/// Every prefix of the training sequences that has something to predict, each cut to the
+/// model's window plus its target: the examples of a whole-history model, which predicts
+/// only after a history's last event.
+pub fn training_prefixes(split: &LeaveOneOut, max_len: usize) -> Vec<&[ItemIdx]> {
+    split.train.iter().flat_map(|s| (2..=s.len()).map(move |end| &s[end.saturating_sub(max_len + 1)..end])).collect()
+}
+
 /// Evaluates a teacher on cases under all protocols.
 pub fn evaluate_teacher<B: Backend>(
     model: Teacher<B>,
@@ -57,7 +64,10 @@ pub struct TrainInputs<'a> {
 
 /// The teacher as the shared loop's [`Objective`].
 struct TeacherObjective<'a, B: AutodiffBackend> {
+    /// Training sequences, or for a whole-history model every prefix (its last item the
+    /// only target).
     seqs: Vec<&'a [ItemIdx]>,
+    last_only: bool,
     lengths: Vec<usize>,
     targets: usize,
     /// Items that exist at training time.
@@ -91,7 +101,7 @@ impl<B: AutodiffBackend> Objective<B, Teacher<B>> for TeacherObjective<'_, B> {
     fn loss(&self, model: &Teacher<B>, batch: &[usize], rng: &mut StdRng, device: &B::Device) -> (Tensor<B, 1>, usize) {
         let seqs: Vec<&[ItemIdx]> = batch.iter().map(|&i| self.seqs[i]).collect();
         let sampled = self.sampled.as_ref().map(|(sampler, n)| (sampler, *n));
-        let batch = TeacherBatch::<B>::new(&seqs, &self.catalog, sampled, rng, device);
+        let batch = TeacherBatch::<B>::new(&seqs, self.last_only, &self.catalog, sampled, rng, device);
         let n = batch.n_targets;
         let text = if device == &self.device { self.text.clone() } else { self.text.to_device(device) };
         (batch_loss(model, &text, batch, self.label_smoothing), n)
@@ -135,9 +145,14 @@ pub fn train<B: AutodiffBackend>(
         history = saved.history;
     }
 
-    let seqs = training_sequences(inputs.split, config.max_len);
+    let last_only = config.whole_history;
+    let seqs = if last_only {
+        training_prefixes(inputs.split, config.max_len)
+    } else {
+        training_sequences(inputs.split, config.max_len)
+    };
     let lengths: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
-    let targets: usize = seqs.iter().map(|s| s.len() - 1).sum();
+    let targets: usize = if last_only { seqs.len() } else { seqs.iter().map(|s| s.len() - 1).sum() };
     let held_out = inputs.held_out;
     let catalog: Vec<ItemIdx> = (0..config.n_items as ItemIdx)
         .filter(|&i| held_out.is_none_or(|h| !h.get(i as usize).copied().unwrap_or(false)))
@@ -158,6 +173,7 @@ pub fn train<B: AutodiffBackend>(
     ));
     let objective = TeacherObjective::<B> {
         seqs,
+        last_only,
         lengths,
         targets,
         catalog,

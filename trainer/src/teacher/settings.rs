@@ -22,11 +22,11 @@ pub struct TrainSettings {
     /// Stop after this many epochs without a better validation NDCG@10.
     #[arg(long, default_value_t = 6)]
     pub patience: usize,
-    /// Training sequences per batch.
-    #[arg(long, default_value_t = 128)]
+    /// Training examples per batch (histories, or prefixes for a whole-history teacher).
+    #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
     /// AdamW learning rate.
-    #[arg(long = "lr", default_value_t = 2e-3)]
+    #[arg(long = "lr", default_value_t = 1e-3)]
     pub learning_rate: f64,
     /// Optimiser steps of linear learning-rate warm-up (0: none).
     #[arg(long, default_value_t = 0)]
@@ -67,6 +67,15 @@ pub struct TrainSettings {
     #[arg(long, default_value_t = shape().filter_alpha)]
     #[serde(default)]
     pub filter_alpha: f64,
+    /// Mixing reads the whole history both ways and the model is trained on every prefix,
+    /// predicting after its last event (BSARec's and FMLP-Rec's training); off: causal
+    /// mixing, every position trained at once.
+    ///
+    /// On by default (`--whole-history false` for the causal teacher). The model crate's
+    /// default stays off, so run folders written before this option keep their meaning.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    #[serde(default)]
+    pub whole_history: bool,
     /// WordPiece vocabulary size of the catalog tokenizer.
     #[arg(long, default_value_t = 6000)]
     pub vocab_size: usize,
@@ -119,6 +128,7 @@ impl TrainSettings {
             .with_dropout(self.dropout)
             .with_id_dropout(self.id_dropout)
             .with_filter_alpha(self.filter_alpha)
+            .with_whole_history(self.whole_history)
     }
 
     /// The shared loop's part.
@@ -143,8 +153,11 @@ mod tests {
     #[test]
     fn defaults_are_the_flags_defaults_and_the_model_crates() {
         let s = TrainSettings::default();
-        assert_eq!((s.max_epochs, s.patience, s.batch_size, s.valid_users, s.seed), (30, 6, 128, 10_000, 42));
-        assert_eq!(s.learning_rate, 2e-3);
+        assert_eq!((s.max_epochs, s.patience, s.batch_size, s.valid_users, s.seed), (30, 6, 256, 10_000, 42));
+        assert_eq!(s.learning_rate, 1e-3);
+        // The trainer's teacher reads whole histories; the model crate's plain default does not.
+        assert!(s.whole_history && s.teacher(7, 3).whole_history);
+        assert!(!TeacherConfig::new(7, 3).whole_history);
         let t = s.teacher(7, 3);
         let m = TeacherConfig::new(7, 3);
         assert_eq!(
