@@ -92,6 +92,11 @@ fn loss_falls_and_the_teacher_beats_popularity() {
     // A finished run resumes as a no-op.
     let again = train(&s, run.path(), settings(EPOCHS, 3e-3), true).unwrap();
     assert_eq!(again.history.epochs.len(), EPOCHS);
+    // A run never resumes as the other kind of teacher (the weights would load, the meaning not).
+    assert!(settings(EPOCHS, 3e-3).whole_history, "the default teacher reads whole histories");
+    let causal = TrainSettings { whole_history: false, ..settings(EPOCHS, 3e-3) };
+    let err = train(&s, run.path(), causal, true).unwrap_err().to_string();
+    assert!(err.contains("--whole-history true"), "{err}");
 }
 
 #[test]

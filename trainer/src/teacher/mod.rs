@@ -134,6 +134,13 @@ pub fn train<B: AutodiffBackend>(
     let mut optim = AdamWConfig::new().with_weight_decay(settings.weight_decay).init::<B, Teacher<B>>();
     let mut history = History::default();
     if resume && let Some(saved) = ckpt.load_state()? {
+        if saved.settings.whole_history != settings.whole_history {
+            anyhow::bail!(
+                "{} was trained with --whole-history {}; resume it with the same setting (or train into a new folder)",
+                run_dir.display(),
+                saved.settings.whole_history
+            );
+        }
         if saved.finished {
             log("the run already finished; nothing to resume");
             return Ok(saved);
