@@ -46,8 +46,18 @@ function targetTag() {
     const brand = brandOf(it);
     if (brand && brand !== 'Unknown') counts.set(brand, (counts.get(brand) ?? 0) + 1);
   }
-  return [...counts].filter(([, n]) => n >= 6).sort((a, b) => b[1] - a[1])[0][0];
+  // A brand the search finds by its name: most items matching the name carry it (not a
+  // word such as "Clear", which the search also finds in many other products' titles).
+  const ownShare = (brand) => {
+    const words = brand.toLowerCase().split(/\s+/);
+    const found = catalog.filter((it) => words.every((w) => searchText(it).includes(w)));
+    return found.filter((it) => tagsOf(it).has(brand)).length / Math.max(found.length, 1);
+  };
+  return [...counts].filter(([b, n]) => n >= 6 && ownShare(b) >= 0.8).sort((a, b) => b[1] - a[1])[0][0];
 }
+
+/** The text the storefront's search matches a query against (www/app.js). */
+const searchText = (it) => [it.title, it.brand, it.category, ...(it.tags ?? [])].filter(Boolean).join(' ').toLowerCase();
 
 const rankedPool = async (page) => (await page.getAttribute('#for-you', 'data-ranked')).split(' ');
 
