@@ -212,6 +212,20 @@ impl<B: Backend> Teacher<B> {
         self.output_norm.forward(h)
     }
 
+    /// The representation after each history's last event (its last `max_len` events).
+    ///
+    /// - `items`: the item table `[n_items + 1, d_model]` from [`item_vectors`](Self::item_vectors).
+    /// - returns `[histories, d_model]`. Empty histories read as a single padding event.
+    pub fn profiles(&self, histories: &[&[ItemIdx]], items: Tensor<B, 2>, device: &B::Device) -> Tensor<B, 2> {
+        let (seq, lengths) = history_batch::<B>(histories, self.max_len, device);
+        let [batch, len] = seq.dims();
+        let hidden = self.forward(seq, items);
+        let d = hidden.dims()[2];
+        let last: Vec<i64> = lengths.iter().enumerate().map(|(b, &l)| (b * len + l.saturating_sub(1)) as i64).collect();
+        let index = Tensor::<B, 1, Int>::from_data(TensorData::new(last, [batch]), device);
+        hidden.reshape([batch * len, d]).select(0, index)
+    }
+
     /// Scores of every item for a set of representations.
     ///
     /// - `hidden`: `[rows, d_model]`; `items`: `[n_items + 1, d_model]`.
@@ -278,13 +292,7 @@ impl<B: Backend> TeacherScorer<B> {
     /// The representation after each history's last event: `[batch, d_model]`.
     /// Empty histories read as a single padding event.
     pub fn profiles(&self, histories: &[&[ItemIdx]]) -> Tensor<B, 2> {
-        let (seq, lengths) = history_batch::<B>(histories, self.model.max_len(), &self.device);
-        let [batch, len] = seq.dims();
-        let hidden = self.model.forward(seq, self.items.clone());
-        let d = hidden.dims()[2];
-        let last: Vec<i64> = lengths.iter().enumerate().map(|(b, &l)| (b * len + l.saturating_sub(1)) as i64).collect();
-        let index = Tensor::<B, 1, Int>::from_data(TensorData::new(last, [batch]), &self.device);
-        hidden.reshape([batch * len, d]).select(0, index)
+        self.model.profiles(histories, self.items.clone(), &self.device)
     }
 }
 

@@ -89,13 +89,7 @@ fn position_states<B: Backend>(
     let mut parts = Vec::new();
     for group in order.chunks(256) {
         let inputs: Vec<&[ItemIdx]> = group.iter().map(|&i| prefixes[i]).collect();
-        let (seq, lengths) = history_batch::<B>(&inputs, max_len, device); // [g, len]
-        let [g, len] = seq.dims();
-        let hidden = teacher.forward(seq, table.clone()); // [g, len, d]
-        let d = hidden.dims()[2];
-        let last: Vec<i64> = lengths.iter().enumerate().map(|(i, &l)| (i * len + l - 1) as i64).collect();
-        let index = Tensor::<B, 1, Int>::from_data(TensorData::new(last, [g]), device);
-        parts.push(hidden.reshape([g * len, d]).select(0, index));
+        parts.push(teacher.profiles(&inputs, table.clone(), device)); // [g, d]
     }
     // Back to the windows' order.
     let mut inverse = vec![0i64; order.len()];
