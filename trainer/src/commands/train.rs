@@ -46,7 +46,14 @@ impl TrainArgs {
     pub fn run(self) -> anyhow::Result<()> {
         let ingested = self.input.load()?;
         let backend = format!("{:?}", self.device);
-        let report = on_backend!(self.device, train_run, &ingested, &self.settings, &backend, &self.out, self.resume)?;
+        let mut settings = self.settings;
+        if settings.replicas == 0 {
+            settings.replicas = match self.device {
+                DeviceChoice::Cpu | DeviceChoice::Ndarray => teacher::cpu_replicas(),
+                DeviceChoice::Cuda | DeviceChoice::Wgpu => 1,
+            };
+        }
+        let report = on_backend!(self.device, train_run, &ingested, &settings, &backend, &self.out, self.resume)?;
         print!("{}", report::markdown(&report));
         Ok(())
     }
