@@ -8,7 +8,7 @@
 # Usage: bench/quality.sh [dataset...]     (default: amazon-beauty-s3rec)
 #   e.g. bench/quality.sh amazon-beauty-s3rec amazon-toys-s3rec amazon-sports-s3rec
 # Environment: OUT (run folders, default runs/quality), TRAINER_FEATURES (e.g. "cuda", then
-#   DEVICE=cuda), DEVICE (default cpu), REPLICAS (the teacher's data-parallel replicas; the
+#   DEVICE=cuda), DEVICE (default cpu), REPLICAS (data-parallel replicas of the teacher and the student; the
 #   trainer's default is one per core on the CPU, at most 4, and one GPU; the same training
 #   either way, only faster), EXTRA_TRAIN / EXTRA_DISTILL (extra flags, for ablations: the printed
 #   table names them). A finished run is reused (--resume).
@@ -28,7 +28,7 @@ for d in "${datasets[@]}"; do
   "$bin" train --dataset "$d" --out "$run" --device "$device" ${REPLICAS:+--replicas "$REPLICAS"} --resume ${EXTRA_TRAIN:-} >&2
   if [ ! -f "$run/student/metrics.json" ]; then
     # shellcheck disable=SC2086
-    "$bin" distill --dataset "$d" --run "$run" --device "$device" ${EXTRA_DISTILL:-} >&2
+    "$bin" distill --dataset "$d" --run "$run" --device "$device" ${REPLICAS:+--replicas "$REPLICAS"} ${EXTRA_DISTILL:-} >&2
   fi
 done
 

@@ -13,6 +13,25 @@ pub enum DeviceChoice {
     Wgpu,
 }
 
+/// Most replicas `--replicas 0` starts on the CPU: each gets an even share of a batch, and
+/// past a few the shares get too small to keep a core busy.
+pub const MAX_AUTO_REPLICAS: usize = 4;
+
+impl DeviceChoice {
+    /// The data-parallel replicas to train with when `asked` for (0: the default for this
+    /// device: one per available core on the CPU backends, at most [`MAX_AUTO_REPLICAS`];
+    /// one GPU on the GPU backends).
+    pub fn replicas(self, asked: usize) -> usize {
+        match (asked, self) {
+            (0, DeviceChoice::Cpu | DeviceChoice::Ndarray) => {
+                std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_AUTO_REPLICAS)
+            }
+            (0, DeviceChoice::Cuda | DeviceChoice::Wgpu) => 1,
+            (n, _) => n,
+        }
+    }
+}
+
 /// Calls `$run::<Autodiff<B>>(&device, args...)` with the backend `B` and device chosen by
 /// `$choice` (a [`DeviceChoice`]), or fails with a message naming the missing cargo feature.
 macro_rules! on_backend {
@@ -40,3 +59,17 @@ macro_rules! on_backend {
 }
 
 pub(crate) use on_backend;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replicas_default_to_the_cores_on_the_cpu_and_one_gpu() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(DeviceChoice::Cpu.replicas(0), cores.min(MAX_AUTO_REPLICAS));
+        assert_eq!(DeviceChoice::Ndarray.replicas(0), cores.min(MAX_AUTO_REPLICAS));
+        assert_eq!((DeviceChoice::Cuda.replicas(0), DeviceChoice::Wgpu.replicas(0)), (1, 1));
+        assert_eq!((DeviceChoice::Cpu.replicas(3), DeviceChoice::Cuda.replicas(2)), (3, 2));
+    }
+}

@@ -64,12 +64,13 @@ impl DistillArgs {
     pub fn run(self) -> anyhow::Result<()> {
         let ingested = self.input.load()?;
         let test_users = (self.test_users > 0).then_some(self.test_users);
+        let settings = DistillSettings { replicas: self.device.replicas(self.settings.replicas), ..self.settings };
         let report = on_backend!(
             self.device,
             distill_run,
             &ingested,
             &self.run,
-            &self.settings,
+            &settings,
             self.evaluate_only,
             test_users,
             &self.code_bytes

@@ -46,13 +46,7 @@ impl TrainArgs {
     pub fn run(self) -> anyhow::Result<()> {
         let ingested = self.input.load()?;
         let backend = format!("{:?}", self.device);
-        let mut settings = self.settings;
-        if settings.replicas == 0 {
-            settings.replicas = match self.device {
-                DeviceChoice::Cpu | DeviceChoice::Ndarray => teacher::cpu_replicas(),
-                DeviceChoice::Cuda | DeviceChoice::Wgpu => 1,
-            };
-        }
+        let settings = TrainSettings { replicas: self.device.replicas(self.settings.replicas), ..self.settings };
         let report = on_backend!(self.device, train_run, &ingested, &settings, &backend, &self.out, self.resume)?;
         print!("{}", report::markdown(&report));
         Ok(())

@@ -72,6 +72,11 @@ pub struct DistillSettings {
     /// Seed of initialisation, candidate lists, shuffling and the validation subset.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Data-parallel replicas, as in `trainer train` (0, the default: one per CPU core on
+    /// the CPU backends, at most 4; one GPU on the GPU backends).
+    #[arg(long, default_value_t = 0, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=64))]
+    #[serde(default)]
+    pub replicas: usize,
 }
 
 impl Default for DistillSettings {
@@ -101,7 +106,8 @@ impl DistillSettings {
             warmup_steps: 0,
             schedule: self.schedule,
             seed: self.seed,
-            replicas: 1,
+            // 0 is resolved by the command for its device; library callers get one.
+            replicas: self.replicas.max(1),
         }
     }
 }
@@ -114,6 +120,7 @@ mod tests {
     fn defaults_are_the_flags_defaults_and_the_model_crates() {
         let s = DistillSettings::default();
         assert_eq!((s.d, s.max_epochs, s.patience, s.batch_size, s.valid_users), (64, 14, 3, 128, 3000));
+        assert_eq!((s.replicas, s.loop_settings().replicas), (0, 1), "0 is the command's to resolve");
         assert_eq!((s.hard_negatives, s.random_negatives, s.list_len()), (96, 192, 289));
         let c = s.student(9, 4);
         let m = StudentConfig::new(9, 4);

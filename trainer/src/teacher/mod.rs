@@ -21,7 +21,7 @@ use rand::rngs::StdRng;
 
 pub use checkpoints::{Checkpoints, TrainState};
 pub use negatives::{NegativeSampler, Negatives};
-pub use settings::{MAX_AUTO_REPLICAS, TrainSettings, cpu_replicas};
+pub use settings::TrainSettings;
 
 use crate::evaluation::evaluate_with_progress;
 use crate::training::{self, History, Objective, Validation};

@@ -103,8 +103,10 @@ pub struct TrainSettings {
     /// Data-parallel replicas: each step's batch is split across N replicas of the model,
     /// their gradients summed with Burn's collective all-reduce (the same training, only
     /// faster). On `--device cuda`/`wgpu` they use GPUs 0..N; on the CPU backends they share
-    /// the CPU. 0 (the default): one per CPU core on the CPU backends, at most
-    /// [`MAX_AUTO_REPLICAS`]; one GPU on the GPU backends.
+    /// the CPU. 0 (the default): [`DeviceChoice::replicas`], one per CPU core on the CPU
+    /// backends (at most 4), one GPU on the GPU backends.
+    ///
+    /// [`DeviceChoice::replicas`]: crate::backend::DeviceChoice::replicas
     #[arg(long, default_value_t = 0, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=64))]
     #[serde(default = "one")]
     pub replicas: usize,
@@ -112,16 +114,6 @@ pub struct TrainSettings {
 
 fn one() -> usize {
     1
-}
-
-/// Most replicas `--replicas 0` starts on the CPU: each gets an even share of the batch of
-/// 256 prefixes, and past a few the shares get too small to keep a core busy.
-pub const MAX_AUTO_REPLICAS: usize = 4;
-
-/// The replicas `--replicas 0` means on a CPU backend: one per available core, at most
-/// [`MAX_AUTO_REPLICAS`].
-pub fn cpu_replicas() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_AUTO_REPLICAS)
 }
 
 impl Default for TrainSettings {
@@ -154,7 +146,7 @@ impl TrainSettings {
             warmup_steps: self.warmup_steps,
             schedule: self.schedule,
             seed: self.seed,
-            // 0 is resolved by `trainer train` for its device; library callers get one.
+            // 0 is resolved by the command for its device; library callers get one.
             replicas: self.replicas.max(1),
         }
     }
