@@ -223,6 +223,17 @@ fn the_teacher_resumes_an_interrupted_run() {
     assert!(losses[2] < losses[0], "{losses:?}");
     let reloaded = ckpt.load_model(config.init::<Flex>(&device), &ckpt.last_model(), &device).unwrap();
     assert_eq!(reloaded.num_params(), config.init::<Flex>(&device).num_params());
+
+    // A finished run trains on when resumed with more epochs, and not with as many.
+    lines.borrow_mut().clear();
+    let longer = teacher::train::<B>(&device, &inputs, &config, &settings(4), run.path(), true, &log).unwrap();
+    assert!(lines.borrow().iter().any(|l| l == "resuming after epoch 3"), "{:?}", lines.borrow());
+    assert_eq!(longer.history.epochs.iter().map(|e| e.epoch).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert!(longer.finished && longer.settings.max_epochs == 4);
+    lines.borrow_mut().clear();
+    let again = teacher::train::<B>(&device, &inputs, &config, &settings(4), run.path(), true, &log).unwrap();
+    assert!(lines.borrow().iter().any(|l| l.contains("nothing to resume")), "{:?}", lines.borrow());
+    assert_eq!(again.history.epochs.len(), 4);
 }
 
 #[test]

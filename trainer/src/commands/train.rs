@@ -30,7 +30,8 @@ pub struct TrainArgs {
     /// Run folder.
     #[arg(long, default_value = "runs/beauty")]
     pub out: PathBuf,
-    /// Continue an interrupted run from its last checkpoint.
+    /// Continue an interrupted run from its last checkpoint (a run that used all its epochs
+    /// trains on when given a larger `--max-epochs`).
     #[arg(long)]
     pub resume: bool,
     /// Where to train: cpu (Burn's flex backend), ndarray, cuda or wgpu (the last two

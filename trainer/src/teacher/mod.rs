@@ -141,7 +141,13 @@ pub fn train<B: AutodiffBackend>(
                 saved.settings.whole_history
             );
         }
-        if saved.finished {
+        // A run that used up its epochs (no early stop, no failure) trains on when resumed
+        // with more of them; the per-epoch seeds make that the same as one longer run (with
+        // `--schedule cosine` the decay is re-planned over the new length).
+        let more_epochs = saved.history.stopped.is_none()
+            && saved.history.since_best() < settings.patience
+            && saved.history.epochs.len() < settings.max_epochs;
+        if saved.finished && !more_epochs {
             log("the run already finished; nothing to resume");
             return Ok(saved);
         }
