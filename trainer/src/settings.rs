@@ -13,3 +13,8 @@ pub fn defaults<T: Args + FromArgMatches>() -> T {
         .and_then(|m| T::from_arg_matches(&m))
         .unwrap_or_else(|e| panic!("a setting has no default: {e}"))
 }
+
+/// What settings files written before `replicas` existed ran on: one replica.
+pub(crate) fn one_replica() -> usize {
+    1
+}

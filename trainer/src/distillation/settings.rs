@@ -75,7 +75,7 @@ pub struct DistillSettings {
     /// Data-parallel replicas, as in `trainer train` (0, the default: one per CPU core on
     /// the CPU backends, at most 4; one GPU on the GPU backends).
     #[arg(long, default_value_t = 0, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=64))]
-    #[serde(default)]
+    #[serde(default = "crate::settings::one_replica")]
     pub replicas: usize,
 }
 

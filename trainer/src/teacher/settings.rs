@@ -108,12 +108,8 @@ pub struct TrainSettings {
     ///
     /// [`DeviceChoice::replicas`]: crate::backend::DeviceChoice::replicas
     #[arg(long, default_value_t = 0, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=64))]
-    #[serde(default = "one")]
+    #[serde(default = "crate::settings::one_replica")]
     pub replicas: usize,
-}
-
-fn one() -> usize {
-    1
 }
 
 impl Default for TrainSettings {
