@@ -27,6 +27,23 @@ pub struct RunConfig {
     pub backend: String,
 }
 
+/// Teacher fields added to `config.json` after its first release, each with the value that
+/// keeps an older run folder's meaning (its teacher was built without them).
+fn legacy_teacher_fields() -> [(&'static str, serde_json::Value); 3] {
+    [("id_dropout", 0.0.into()), ("filter_alpha", 0.0.into()), ("whole_history", false.into())]
+}
+
+/// A `config.json`, older ones included (see [`legacy_teacher_fields`]).
+fn parse_config(text: &str) -> serde_json::Result<RunConfig> {
+    let mut value: serde_json::Value = serde_json::from_str(text)?;
+    if let Some(teacher) = value.get_mut("teacher").and_then(serde_json::Value::as_object_mut) {
+        for (key, legacy) in legacy_teacher_fields() {
+            teacher.entry(key).or_insert(legacy);
+        }
+    }
+    serde_json::from_value(value)
+}
+
 /// Where a run keeps its files.
 pub struct RunDir {
     pub root: PathBuf,
@@ -51,7 +68,7 @@ impl RunDir {
         let path = self.config();
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {} (train the teacher first: trainer train)", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+        parse_config(&text).with_context(|| format!("parsing {}", path.display()))
     }
 
     /// Writes `config.json`.
@@ -84,5 +101,28 @@ impl RunDir {
         };
         let tokens = ItemTokens::new(&tokenizer.encode_catalog(catalog)?, width);
         Ok((Some(tokenizer), tokens))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_from_before_the_filter_and_whole_histories_reads_as_it_was_trained() {
+        let teacher = TeacherConfig::new(12, 7).with_filter_alpha(0.7).with_whole_history(true);
+        let config = RunConfig { settings: TrainSettings::default(), teacher, backend: "Cpu".into() };
+        let mut value = serde_json::to_value(&config).unwrap();
+        let read = parse_config(&value.to_string()).unwrap();
+        assert_eq!((read.teacher.filter_alpha, read.teacher.whole_history), (0.7, true), "today's folders unchanged");
+        let fields = value["teacher"].as_object_mut().unwrap();
+        for (key, _) in legacy_teacher_fields() {
+            fields.remove(key);
+        }
+        let old = parse_config(&value.to_string()).unwrap();
+        assert_eq!((old.teacher.id_dropout, old.teacher.filter_alpha, old.teacher.whole_history), (0.0, 0.0, false));
+        assert_eq!((old.teacher.n_items, old.teacher.vocab_size), (12, 7));
+        value["teacher"].as_object_mut().unwrap().remove("n_items");
+        assert!(parse_config(&value.to_string()).is_err(), "a field every folder has is still required");
     }
 }
