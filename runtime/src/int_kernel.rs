@@ -2,27 +2,39 @@
 //!
 //! The catalog's item vectors are int8 rows with one scale each, `x = s·r`, as the artifact
 //! stores them. The kernel holds the scorer's item matrix `M = W_i + diag(q)·W_x`
-//! (`[d, hidden]`) and the query `q` at 16 bits ([`ScoreKernel`]: `M = M16·diag(m)`,
-//! `q = q16·m_q`). A row then costs exact `i32` sums, `r · M16` and `r · q16`, eight
-//! multiply-adds per `dot_i16x8` instruction where the `f32` kernel does four per multiply
-//! and add, and
+//! (`[d, hidden]`) at 7 bits and the query `q` at 16 bits ([`ScoreKernel`]: `M = M7·diag(m)`,
+//! `q = q16·m_q`). A row then costs exact `i32` sums, `r · M7` and `r · q16`, and
 //!
-//! `hidden_j = base_j + c·W_c + s·m_j·(r · M16)_j`, `score = w_out·relu(hidden) + b_out + s·m_q·(r · q16)`.
+//! `hidden_j = base_j + c·W_c + s·m_j·(r · M7)_j`, `score = w_out·relu(hidden) + b_out + s·m_q·(r · q16)`.
 //!
-//! Candidates are taken two at a time, so that each `M16` vector loaded serves both (18%
+//! `r · M7` takes one of two layouts, by build:
+//! - **quads** (wasm builds with relaxed SIMD): sixteen multiply-adds per
+//!   `i32x4.relaxed_dot_i8x16_i7x16_add_s`, four rows of `r` by four columns. The
+//!   instruction wants its weights in `0..=127`, so `M7 + 64` is stored and `64·Σr` taken
+//!   off each sum;
+//! - **pairs** (everywhere else): eight multiply-adds per `dot_i16x8` (SSE2's `pmaddwd` on
+//!   x86-64), two rows by four columns.
+//!
+//! Candidates are taken two at a time, so that each weight vector loaded serves both (18%
 //! less time per candidate in V8 than one at a time).
 //!
 //! The integer sums are exact and the rest is the same `f32` operations in the same order,
-//! so every build (wasm, x86-64, others) gives the same bits; the `f32` kernel on the same
-//! rows gives the same scores up to its rounding.
+//! so every build (wasm with or without relaxed SIMD, x86-64, others) gives the same bits;
+//! the `f32` kernel on the same rows gives the same scores up to its rounding.
 
 use crate::artifact::Int8Rows;
 use crate::features::CONTEXT_FEATURES;
-use crate::kernel::ScoreKernel;
-use crate::lanes::{self, F32x4, I16x8, I32x4};
+use crate::kernel::{ITEM_STEP_LIMIT, ScoreKernel};
+use crate::lanes::{self, F32x4, I8x16, I16x8, I32x4, U7x16};
 
 /// Largest `d` whose sums cannot overflow `i32`: `d · 127 · 32767 < 2³¹`.
 const MAX_D: usize = 512;
+
+/// Whether this build takes `r · M7` in quads (a wasm build with relaxed SIMD).
+const QUADS: bool = cfg!(all(target_arch = "wasm32", target_feature = "relaxed-simd"));
+
+/// What the quads add to each weight, to bring `M7` into relaxed SIMD's `0..=127`.
+const QUAD_OFFSET: i16 = ITEM_STEP_LIMIT + 1;
 
 /// The catalog's item vectors as int8 rows with one scale each.
 #[derive(Debug, Clone, Default)]
@@ -60,13 +72,23 @@ impl QuantizedRows {
     }
 }
 
-/// A profile's item weights and query as integers: `M16` and `q16`.
+/// How `M7` is laid out for the build's dot product.
+#[derive(Debug)]
+enum ItemLayout {
+    /// Entry `p·(hidden/4) + b` holds rows `2p` and `2p + 1` of columns `4b .. 4b + 4`,
+    /// interleaved (`M[2p][4b], M[2p+1][4b], M[2p][4b+1], …`), as `dot_i16x8` pairs them.
+    Pairs(Vec<[i16; 8]>),
+    /// Entry `p·(hidden/4) + b` holds rows `4p .. 4p + 4` of columns `4b .. 4b + 4`, column
+    /// by column (`M[4p][4b], M[4p+1][4b], …, M[4p+3][4b+3]`), each plus [`QUAD_OFFSET`],
+    /// as `i32x4.relaxed_dot_i8x16_i7x16_add_s` groups them.
+    Quads(Vec<[u8; 16]>),
+}
+
+/// A profile's item weights and query as integers: `M7` and `q16`.
 #[derive(Debug)]
 pub struct IntWeights {
-    /// `M16` by pairs of rows: entry `p·(hidden/4) + b` holds rows `2p` and `2p + 1` of
-    /// columns `4b .. 4b + 4`, interleaved (`M[2p][4b], M[2p+1][4b], M[2p][4b+1], …`), as
-    /// `dot_i16x8` pairs them.
-    pairs: Vec<[i16; 8]>,
+    /// `M7`, `[d, hidden]`.
+    items: ItemLayout,
     /// `q16`, `[d / 8]`.
     query: Vec<[i16; 8]>,
     /// `m_q`.
@@ -74,26 +96,52 @@ pub struct IntWeights {
 }
 
 impl IntWeights {
-    /// `M16` (`[d, hidden]` row-major, in its columns' steps) and `q16` (`[d]`, in steps
-    /// of `query_step`) laid out for the kernel, if the shape is
-    /// [supported](IntKernel::supports).
+    /// `M7` (`[d, hidden]` row-major, in its columns' steps, within ±63) and `q16` (`[d]`, in
+    /// steps of `query_step`) laid out for the build's kernel, if the shape is
+    /// [supported](IntKernel::supports) and the weights are in range.
     pub(crate) fn new(item_steps: &[i16], hidden: usize, query_steps: &[i16], query_step: f32) -> Option<Self> {
+        Self::with_layout(item_steps, hidden, query_steps, query_step, QUADS)
+    }
+
+    /// [`new`](Self::new) in the quads layout or the pairs layout.
+    fn with_layout(
+        item_steps: &[i16],
+        hidden: usize,
+        query_steps: &[i16],
+        query_step: f32,
+        quads: bool,
+    ) -> Option<Self> {
         let (d, h) = (query_steps.len(), hidden);
-        if !IntKernel::supports(d, h) || item_steps.len() != d * h {
+        if !IntKernel::supports(d, h)
+            || item_steps.len() != d * h
+            || item_steps.iter().any(|m| m.unsigned_abs() > ITEM_STEP_LIMIT.unsigned_abs())
+        {
             return None;
         }
-        let mut pairs = Vec::with_capacity(d / 2 * h / 4);
-        for rows in item_steps.chunks_exact(2 * h) {
-            let (even, odd) = rows.split_at(h);
-            for b in 0..h / 4 {
-                pairs.push(std::array::from_fn(|l| {
-                    let j = 4 * b + l / 2;
-                    if l % 2 == 0 { even[j] } else { odd[j] }
-                }));
+        let items = if quads {
+            let mut out = Vec::with_capacity(d / 4 * h / 4);
+            for rows in item_steps.chunks_exact(4 * h) {
+                for b in 0..h / 4 {
+                    // In range (checked above): 1..=127.
+                    out.push(std::array::from_fn(|l| (rows[(l % 4) * h + 4 * b + l / 4] + QUAD_OFFSET) as u8));
+                }
             }
-        }
+            ItemLayout::Quads(out)
+        } else {
+            let mut out = Vec::with_capacity(d / 2 * h / 4);
+            for rows in item_steps.chunks_exact(2 * h) {
+                let (even, odd) = rows.split_at(h);
+                for b in 0..h / 4 {
+                    out.push(std::array::from_fn(|l| {
+                        let j = 4 * b + l / 2;
+                        if l % 2 == 0 { even[j] } else { odd[j] }
+                    }));
+                }
+            }
+            ItemLayout::Pairs(out)
+        };
         let query = query_steps.chunks_exact(8).map(|c| std::array::from_fn(|l| c[l])).collect();
-        Some(Self { pairs, query, query_step })
+        Some(Self { items, query, query_step })
     }
 }
 
@@ -131,7 +179,7 @@ impl<'k, 'w> IntKernel<'k, 'w> {
         }
     }
 
-    /// A hidden layer of `4·B` values, two candidates at a time: each `M16` vector is
+    /// A hidden layer of `4·B` values, two candidates at a time: each `M7` vector is
     /// loaded once for both, and the hidden layer is taken `H` vectors at a time so that
     /// both candidates' accumulators stay in registers.
     #[inline(always)]
@@ -188,7 +236,7 @@ impl<'k, 'w> IntKernel<'k, 'w> {
         }
     }
 
-    /// `r · M16` (`B` vectors) and `r · q16` (one vector, to be summed) of two rows.
+    /// `r · M7` (`B` vectors) and `r · q16` (one vector, to be summed) of two rows.
     #[inline(always)]
     #[allow(clippy::type_complexity)]
     fn sums_two<const B: usize, const H: usize>(
@@ -196,28 +244,11 @@ impl<'k, 'w> IntKernel<'k, 'w> {
         a: &[i8],
         b: &[i8],
     ) -> (([I32x4; B], I32x4), ([I32x4; B], I32x4)) {
-        let pairs = self.int.pairs.as_chunks::<B>().0.as_chunks::<4>().0;
+        let (acc_a, acc_b) = match &self.int.items {
+            ItemLayout::Quads(quads) => quad_sums::<B, H>(quads, a, b),
+            ItemLayout::Pairs(pairs) => pair_sums::<B, H>(pairs, a, b),
+        };
         let (ra, rb) = (a.as_chunks::<8>().0, b.as_chunks::<8>().0);
-        let (mut acc_a, mut acc_b) = ([I32x4::zero(); B], [I32x4::zero(); B]);
-        for part in 0..B / H {
-            let (mut ha, mut hb) = ([I32x4::zero(); H], [I32x4::zero(); H]);
-            let mut step = |pa: I16x8, pb: I16x8, w: &[[i16; 8]; B]| {
-                for j in 0..H {
-                    let w = I16x8::load(&w[part * H + j]);
-                    ha[j] = ha[j].add(pa.dot(w));
-                    hb[j] = hb[j].add(pb.dot(w));
-                }
-            };
-            for ((xa, xb), four) in ra.iter().zip(rb).zip(pairs) {
-                let (xa, xb) = (I16x8::load_i8(xa), I16x8::load_i8(xb));
-                step(xa.pair::<0>(), xb.pair::<0>(), &four[0]);
-                step(xa.pair::<1>(), xb.pair::<1>(), &four[1]);
-                step(xa.pair::<2>(), xb.pair::<2>(), &four[2]);
-                step(xa.pair::<3>(), xb.pair::<3>(), &four[3]);
-            }
-            acc_a[part * H..(part + 1) * H].copy_from_slice(&ha);
-            acc_b[part * H..(part + 1) * H].copy_from_slice(&hb);
-        }
         let (mut dot_a, mut dot_b) = (I32x4::zero(), I32x4::zero());
         for ((xa, xb), q) in ra.iter().zip(rb).zip(&self.int.query) {
             let q = I16x8::load(q);
@@ -226,6 +257,59 @@ impl<'k, 'w> IntKernel<'k, 'w> {
         }
         ((acc_a, dot_a), (acc_b, dot_b))
     }
+}
+
+/// `r · M7` of two rows from the pairs layout, the hidden layer `H` vectors at a time.
+#[inline(always)]
+fn pair_sums<const B: usize, const H: usize>(pairs: &[[i16; 8]], a: &[i8], b: &[i8]) -> ([I32x4; B], [I32x4; B]) {
+    let pairs = pairs.as_chunks::<B>().0.as_chunks::<4>().0;
+    let (ra, rb) = (a.as_chunks::<8>().0, b.as_chunks::<8>().0);
+    let (mut acc_a, mut acc_b) = ([I32x4::zero(); B], [I32x4::zero(); B]);
+    for part in 0..B / H {
+        let (mut ha, mut hb) = ([I32x4::zero(); H], [I32x4::zero(); H]);
+        let mut step = |pa: I16x8, pb: I16x8, w: &[[i16; 8]; B]| {
+            for j in 0..H {
+                let w = I16x8::load(&w[part * H + j]);
+                ha[j] = ha[j].add(pa.dot(w));
+                hb[j] = hb[j].add(pb.dot(w));
+            }
+        };
+        for ((xa, xb), four) in ra.iter().zip(rb).zip(pairs) {
+            let (xa, xb) = (I16x8::load_i8(xa), I16x8::load_i8(xb));
+            step(xa.pair::<0>(), xb.pair::<0>(), &four[0]);
+            step(xa.pair::<1>(), xb.pair::<1>(), &four[1]);
+            step(xa.pair::<2>(), xb.pair::<2>(), &four[2]);
+            step(xa.pair::<3>(), xb.pair::<3>(), &four[3]);
+        }
+        acc_a[part * H..(part + 1) * H].copy_from_slice(&ha);
+        acc_b[part * H..(part + 1) * H].copy_from_slice(&hb);
+    }
+    (acc_a, acc_b)
+}
+
+/// `r · M7` of two rows from the quads layout, the hidden layer `H` vectors at a time.
+#[inline(always)]
+fn quad_sums<const B: usize, const H: usize>(quads: &[[u8; 16]], a: &[i8], b: &[i8]) -> ([I32x4; B], [I32x4; B]) {
+    let quads = quads.as_chunks::<B>().0;
+    let (ra, rb) = (a.as_chunks::<4>().0, b.as_chunks::<4>().0);
+    let (mut acc_a, mut acc_b) = ([I32x4::zero(); B], [I32x4::zero(); B]);
+    for part in 0..B / H {
+        let (mut ha, mut hb) = ([I32x4::zero(); H], [I32x4::zero(); H]);
+        for ((xa, xb), w) in ra.iter().zip(rb).zip(quads) {
+            let (xa, xb) = (I8x16::splat4(xa), I8x16::splat4(xb));
+            for j in 0..H {
+                let w = U7x16::load(&w[part * H + j]);
+                ha[j] = xa.dot4_add(w, ha[j]);
+                hb[j] = xb.dot4_add(w, hb[j]);
+            }
+        }
+        acc_a[part * H..(part + 1) * H].copy_from_slice(&ha);
+        acc_b[part * H..(part + 1) * H].copy_from_slice(&hb);
+    }
+    // Each weight was stored plus the offset: take `offset · Σr` off every sum.
+    let offset = |r: &[i8]| I32x4::splat(i32::from(QUAD_OFFSET) * r.iter().map(|&x| i32::from(x)).sum::<i32>());
+    let (oa, ob) = (offset(a), offset(b));
+    (acc_a.map(|x| x.sub(oa)), acc_b.map(|x| x.sub(ob)))
 }
 
 #[cfg(test)]
@@ -291,6 +375,56 @@ mod tests {
                 }
                 assert!((a - b).abs() <= 1e-4 * a.abs().max(1.0), "d {d} h {hidden} item {i}: {a} vs {b}");
             }
+        }
+    }
+
+    #[test]
+    fn quads_and_pairs_give_the_same_bits() {
+        for (d, hidden) in [(8, 16), (64, 32), (32, 64), (16, 16), (72, 32)] {
+            let w = seeded_weights(Dims { n_items: 0, d, hidden, vocab_size: 1, title_tokens: 1 }, d as u64 + 3);
+            let state: Vec<f32> = (0..d).map(|i| 0.7 - (i as f32 / d as f32)).collect();
+            let kernel = ScoreKernel::new(&w, &state);
+            // Rows at the int8 extremes too (-128 included: an artifact may hold it).
+            let values: Vec<i8> = (0..41 * d).map(|i| ((i * 97 + 13) % 256) as u8 as i8).collect();
+            let rows =
+                QuantizedRows::new(Int8Rows { values, scales: (0..41).map(|i| 0.01 + i as f32 * 1e-3).collect() }, d)
+                    .unwrap();
+            let items: Vec<u32> = (0..41).rev().collect();
+            let contexts: Vec<_> =
+                (0..41).map(|i| crate::features::context_features((i % 3 == 0).then_some(-0.2), i)).collect();
+            let int = kernel.int_weights().unwrap();
+            let steps: Vec<i16> = kernel
+                .item_weights()
+                .chunks_exact(hidden)
+                .flat_map(|row| row.iter().zip(kernel.column_steps()).map(|(w, s)| (w / s).round() as i16))
+                .collect();
+            let qsteps: Vec<i16> = kernel.query().iter().map(|q| (q / int.query_step).round() as i16).collect();
+            let mut scores = Vec::new();
+            for quads in [false, true] {
+                let layout = IntWeights::with_layout(&steps, hidden, &qsteps, int.query_step, quads).unwrap();
+                let int = IntKernel { kernel: &kernel, int: &layout };
+                let mut out = vec![0f32; 41];
+                int.score_rows(&rows, &items, &contexts, &mut out);
+                scores.push(out);
+            }
+            assert!(scores[0].iter().all(|s| s.is_finite()));
+            assert!(
+                scores[0].iter().zip(&scores[1]).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "d {d} h {hidden}: {:?} vs {:?}",
+                &scores[0][..4],
+                &scores[1][..4]
+            );
+        }
+    }
+
+    #[test]
+    fn weights_outside_seven_bits_have_no_integer_kernel() {
+        let (d, h) = (8, 16);
+        let mut steps = vec![63i16; d * h];
+        assert!(IntWeights::with_layout(&steps, h, &[1; 8], 1.0, true).is_some());
+        steps[5] = -64;
+        for quads in [false, true] {
+            assert!(IntWeights::with_layout(&steps, h, &[1; 8], 1.0, quads).is_none());
         }
     }
 

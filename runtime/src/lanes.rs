@@ -3,8 +3,10 @@
 //!
 //! Also eight `i16` lanes with their pairwise dot product into four `i32` lanes
 //! (`i32x4.dot_i16x8_s` in wasm, SSE2's `pmaddwd` on x86-64), for the integer kernel
-//! ([`crate::int_kernel`]). Integer sums are exact, so every implementation gives the same
-//! bits.
+//! ([`crate::int_kernel`]), and sixteen `i8` lanes with their dot product by 7-bit
+//! weights in groups of four (relaxed SIMD's `i32x4.relaxed_dot_i8x16_i7x16_add_s` in wasm
+//! builds with `relaxed-simd`, plain arrays elsewhere). Integer sums are exact, so every
+//! implementation gives the same bits.
 //!
 //! The scoring loops ([`crate::kernel`], [`crate::code_kernel`]) are written with it and
 //! an explicit number of accumulators, so that each hidden layer stays in vector
@@ -15,7 +17,7 @@
 mod imp {
     use core::arch::wasm32::{
         f32x4_add, f32x4_convert_i32x4, f32x4_extract_lane, f32x4_mul, f32x4_pmax, f32x4_splat, i16x8_load_extend_i8x8,
-        i32x4_add, i32x4_dot_i16x8, i32x4_extract_lane, i32x4_shuffle, i32x4_splat, v128, v128_load,
+        i32x4_add, i32x4_dot_i16x8, i32x4_extract_lane, i32x4_shuffle, i32x4_splat, i32x4_sub, v128, v128_load,
     };
 
     /// Four `f32` lanes in one `v128`.
@@ -113,6 +115,36 @@ mod imp {
             Self(i32x4_add(self.0, other.0))
         }
 
+        #[inline(always)]
+        pub fn sub(self, other: Self) -> Self {
+            Self(i32x4_sub(self.0, other.0))
+        }
+
+        #[inline(always)]
+        pub fn splat(x: i32) -> Self {
+            Self(i32x4_splat(x))
+        }
+
+        /// (For the plain quads, which relaxed SIMD replaces.)
+        #[cfg(not(target_feature = "relaxed-simd"))]
+        #[inline(always)]
+        pub fn from_array(x: [i32; 4]) -> Self {
+            // SAFETY: `x` is 16 readable bytes, and `v128.load` has no alignment requirement.
+            Self(unsafe { v128_load(x.as_ptr().cast()) })
+        }
+
+        #[cfg(target_feature = "relaxed-simd")]
+        #[inline(always)]
+        pub(crate) fn raw(self) -> v128 {
+            self.0
+        }
+
+        #[cfg(target_feature = "relaxed-simd")]
+        #[inline(always)]
+        pub(crate) fn from_raw(x: v128) -> Self {
+            Self(x)
+        }
+
         /// The lanes as `f32` (rounded to nearest).
         #[inline(always)]
         pub fn to_f32(self) -> F32x4 {
@@ -181,8 +213,9 @@ mod imp {
     mod int {
         use super::F32x4;
         use std::arch::x86_64::{
-            __m128i, _mm_add_epi32, _mm_cvtepi32_ps, _mm_loadl_epi64, _mm_loadu_si128, _mm_madd_epi16,
-            _mm_setzero_si128, _mm_shuffle_epi32, _mm_srai_epi16, _mm_storeu_ps, _mm_storeu_si128, _mm_unpacklo_epi8,
+            __m128i, _mm_add_epi32, _mm_cvtepi32_ps, _mm_loadl_epi64, _mm_loadu_si128, _mm_madd_epi16, _mm_set1_epi32,
+            _mm_setzero_si128, _mm_shuffle_epi32, _mm_srai_epi16, _mm_storeu_ps, _mm_storeu_si128, _mm_sub_epi32,
+            _mm_unpacklo_epi8,
         };
 
         /// Eight `i16` lanes in one SSE2 register.
@@ -244,6 +277,24 @@ mod imp {
             pub fn add(self, other: Self) -> Self {
                 // SAFETY: SSE2 is baseline on x86-64.
                 Self(unsafe { _mm_add_epi32(self.0, other.0) })
+            }
+
+            #[inline(always)]
+            pub fn sub(self, other: Self) -> Self {
+                // SAFETY: SSE2 is baseline on x86-64.
+                Self(unsafe { _mm_sub_epi32(self.0, other.0) })
+            }
+
+            #[inline(always)]
+            pub fn splat(x: i32) -> Self {
+                // SAFETY: SSE2 is baseline on x86-64.
+                Self(unsafe { _mm_set1_epi32(x) })
+            }
+
+            #[inline(always)]
+            pub fn from_array(x: [i32; 4]) -> Self {
+                // SAFETY: `x` is 16 readable bytes; SSE2 is baseline on x86-64.
+                Self(unsafe { _mm_loadu_si128(x.as_ptr().cast()) })
             }
 
             /// The lanes as `f32` (rounded to nearest).
@@ -319,6 +370,21 @@ mod imp {
                 Self(std::array::from_fn(|l| self.0[l].wrapping_add(other.0[l])))
             }
 
+            #[inline(always)]
+            pub fn sub(self, other: Self) -> Self {
+                Self(std::array::from_fn(|l| self.0[l].wrapping_sub(other.0[l])))
+            }
+
+            #[inline(always)]
+            pub fn splat(x: i32) -> Self {
+                Self([x; 4])
+            }
+
+            #[inline(always)]
+            pub fn from_array(x: [i32; 4]) -> Self {
+                Self(x)
+            }
+
             /// The lanes as `f32` (rounded to nearest).
             #[inline(always)]
             pub fn to_f32(self) -> F32x4 {
@@ -334,6 +400,86 @@ mod imp {
 }
 
 pub(crate) use imp::{F32x4, I16x8, I32x4};
+pub(crate) use quad::{I8x16, U7x16};
+
+/// Sixteen `i8` lanes by sixteen 7-bit weights (`0..=127`), four at a time into `i32` lanes.
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+mod quad {
+    use super::I32x4;
+    use core::arch::wasm32::{i32x4_relaxed_dot_i8x16_i7x16_add, v128, v128_load, v128_load32_splat};
+
+    /// Sixteen `i8` lanes.
+    #[derive(Clone, Copy)]
+    pub struct I8x16(v128);
+
+    impl I8x16 {
+        /// The four values repeated in each group of four lanes.
+        #[inline(always)]
+        pub fn splat4(x: &[i8; 4]) -> Self {
+            // SAFETY: `x` is 4 readable bytes, and `v128.load32_splat` has no alignment requirement.
+            Self(unsafe { v128_load32_splat(x.as_ptr().cast()) })
+        }
+
+        /// Lane `i` of the result is `acc[i] + Σ_t self[4i+t]·w[4i+t]`, exact: each pair of
+        /// products is at most `2·128·127`, inside the 16 bits some engines sum pairs in, and
+        /// weights below 128 read the same as signed or unsigned.
+        #[inline(always)]
+        pub fn dot4_add(self, w: U7x16, acc: I32x4) -> I32x4 {
+            I32x4::from_raw(i32x4_relaxed_dot_i8x16_i7x16_add(self.0, w.0, acc.raw()))
+        }
+    }
+
+    /// Sixteen weights of 7 bits (`0..=127`).
+    #[derive(Clone, Copy)]
+    pub struct U7x16(v128);
+
+    impl U7x16 {
+        #[inline(always)]
+        pub fn load(x: &[u8; 16]) -> Self {
+            // SAFETY: `x` is 16 readable bytes, and `v128.load` has no alignment requirement.
+            Self(unsafe { v128_load(x.as_ptr().cast()) })
+        }
+    }
+}
+
+/// Sixteen `i8` lanes by sixteen 7-bit weights as plain arrays: what relaxed SIMD computes,
+/// for builds without it (the integer kernel uses 16-bit pairs there; this serves the tests
+/// that hold both layouts to the same sums).
+#[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+mod quad {
+    use super::I32x4;
+
+    /// Sixteen `i8` lanes.
+    #[derive(Clone, Copy)]
+    pub struct I8x16([i8; 16]);
+
+    impl I8x16 {
+        /// The four values repeated in each group of four lanes.
+        #[inline(always)]
+        pub fn splat4(x: &[i8; 4]) -> Self {
+            Self(std::array::from_fn(|l| x[l % 4]))
+        }
+
+        /// Lane `i` of the result is `acc[i] + Σ_t self[4i+t]·w[4i+t]`.
+        #[inline(always)]
+        pub fn dot4_add(self, w: U7x16, acc: I32x4) -> I32x4 {
+            let sums: [i32; 4] =
+                std::array::from_fn(|i| (0..4).map(|t| i32::from(self.0[4 * i + t]) * i32::from(w.0[4 * i + t])).sum());
+            acc.add(I32x4::from_array(sums))
+        }
+    }
+
+    /// Sixteen weights of 7 bits (`0..=127`).
+    #[derive(Clone, Copy)]
+    pub struct U7x16([u8; 16]);
+
+    impl U7x16 {
+        #[inline(always)]
+        pub fn load(x: &[u8; 16]) -> Self {
+            Self(*x)
+        }
+    }
+}
 
 impl F32x4 {
     /// The sum of the lanes, `(l0 + l1) + (l2 + l3)`.

@@ -125,6 +125,36 @@ for (const webgpu of [true, false]) {
   });
 }
 
+test('Chromium runs the relaxed-SIMD module, which ranks as the plain module does, to the bit', async () => {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs() });
+  try {
+    // Each context instantiates the package anew: the module it picks, or the one it is given.
+    const rank = async (wasm) => {
+      const { context, page, errors } = await open(browser);
+      const out = await page.evaluate(async ({ wasm, events, lists }) => {
+        const { init, simd, Personalizer } = window.pocketrank;
+        await init(wasm ?? undefined);
+        const p = await Personalizer.load('/model.pkr', { storage: 'memory', backend: 'cpu' });
+        for (const e of events) await p.observe(e);
+        const ranked = [];
+        for (const c of lists) ranked.push((await p.rerank(c)).map((r) => [r.index, r.score, r.source]));
+        return { simd: simd(), ranked };
+      }, { wasm, events: fixture.events, lists: [fixture.candidates, fixture.candidates.slice(0, 7)] });
+      await context.close();
+      assert.deepEqual(errors, []);
+      return out;
+    };
+    const auto = await rank(null);
+    const plain = await rank('/web/pkg/pocketrank_core_bg.wasm');
+    assert.deepEqual([auto.simd, plain.simd], ['relaxed', 'simd128']);
+    checkParity(auto.ranked[0].map(([index, score]) => ({ index, score })));
+    assert.ok(auto.ranked[0].some(([, , source]) => source === 'catalog'), 'catalog rows are scored by the integer kernel');
+    assert.deepEqual(auto.ranked, plain.ranked);
+  } finally {
+    await browser.close();
+  }
+});
+
 test('the basket context in a page: add-ons ranked as the native runtime ranks them, the basket last', async () => {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs() });
   try {

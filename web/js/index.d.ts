@@ -209,6 +209,13 @@ export declare class Model {
 export function version(): string;
 
 /**
+ * The WebAssembly SIMD of the loaded module: `"relaxed"` where the engine has relaxed SIMD
+ * (its 8-bit dot product scores the catalog's rows), `"simd128"` elsewhere; `undefined`
+ * before `init` (or the first model load). Scores are the same either way.
+ */
+export function simd(): 'relaxed' | 'simd128' | undefined;
+
+/**
  * Whether this build places items the model has never seen by their `title` (the
  * `pocketrank/text` entry point, which carries the catalog's tokenizer). The default entry
  * point scores them from the neutral prior.

@@ -100,6 +100,13 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
+/// The WebAssembly SIMD this module was built with: `"relaxed"` (relaxed SIMD's 8-bit dot
+/// product scores the catalog's rows) or `"simd128"`. Scores are the same either way.
+#[wasm_bindgen(js_name = simd)]
+pub fn simd() -> String {
+    if cfg!(target_feature = "relaxed-simd") { "relaxed" } else { "simd128" }.to_string()
+}
+
 /// Most candidates one rerank call accepts.
 #[wasm_bindgen(js_name = maxCandidates)]
 pub fn max_candidates() -> usize {
