@@ -1,7 +1,9 @@
 // One context's part of bench/rerank.mjs (a Node worker or a new page): instantiate the
 // given module, then time rerank (objects in, sorted objects out) of 1,000 and 10,000
-// candidates by id (the table artifact) and of 1,000 by code (the core artifact), and the
-// kernel alone (`Session.scoreIndices` of the same 1,000 catalog rows: no objects, no ids).
+// candidates by id (the table artifact) and of 1,000 by code (the core artifact); of the
+// 1,000 by id, the core's part (`Session.rankJoined` on the ids already joined and encoded,
+// as the package calls it: ids looked up, scored, sorted, the shown list kept for feedback)
+// and the kernel alone (`Session.scoreIndices` of the same catalog rows).
 // Each number is the p50 over batches of the per-call mean: a page's clock ticks in 0.1 ms.
 const p50 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -36,10 +38,16 @@ export async function runCase(pocketrank, core, wasm, { table, core: coreArtifac
   out.rerank10k = await perCall(() => p.rerank(c10k), 20, 5);
   const sources = new Set((await p.rerank(c1k)).map((r) => r.source));
 
-  // The kernel alone: the same rows by catalog index, the same profile.
+  // The core's part and the kernel alone: the same candidates, the same profile.
   const model = new core.Model(table);
   const session = core.Session.restore(model, new Uint8Array());
   for (const e of events) session.observe(model, e);
+  const ids = new TextEncoder().encode(c1k.map((c) => c.id).join('\n'));
+  out.core1k = await perCall(() => {
+    const r = session.rankJoined(model, c1k.length, ids, undefined, undefined, undefined, undefined, 0, 0, undefined, undefined, undefined, undefined, true, Date.now(), undefined);
+    if (r.error) throw r.error;
+    r.free();
+  }, 40, 50);
   const indices = Uint32Array.from({ length: 1000 }, (_, i) => Math.floor((i * codes.length) / 1000));
   out.kernel1k = await perCall(() => session.scoreIndices(model, indices), 40, 50);
   session.free();

@@ -202,8 +202,12 @@ impl<'k, 'w> IntKernel<'k, 'w> {
         // The score from a row's integer sums.
         let finish = |acc: &[I32x4; B], dot: I32x4, s: f32, context: &[f32; CONTEXT_FEATURES]| {
             let mut hidden = base;
+            // Most lists carry no shop scores: two of the three features are 0, and adding
+            // `0·w` changes no value (the weights are finite), so it is skipped.
             for (x, w) in context.iter().zip(context_w) {
-                lanes::mul_add_row(&mut hidden, *x, w);
+                if *x != 0.0 {
+                    lanes::mul_add_row(&mut hidden, *x, w);
+                }
             }
             let s4 = F32x4::splat(s);
             for ((h, a), m) in hidden.iter_mut().zip(acc).zip(&scales) {

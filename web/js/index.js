@@ -233,7 +233,6 @@ function flatten(candidates) {
     if (c === null || typeof c !== 'object' || typeof c.id !== 'string') {
       throw fail('E_CANDIDATES', `invalid candidates: candidates[${i}] has no string id (each candidate needs a string id)`);
     }
-    if (c.id.includes('\n')) throw fail('E_CANDIDATES', `invalid candidates: candidates[${i}].id contains a line break`);
     ids[i] = c.id;
     if (c.score !== undefined && c.score !== null) {
       scores ??= new Float32Array(n).fill(NaN);
@@ -250,6 +249,20 @@ function flatten(candidates) {
     }
   }
   return { ids, scores, titles, codes };
+}
+
+/**
+ * The core's error for a list it could not read, named more precisely when an id holds a
+ * line break (ids cross to the core joined by line breaks, so such an id splits in two;
+ * looking for one only when the core reports a miscount keeps the check off every call).
+ * @param {unknown} error
+ * @param {string[]} ids
+ * @returns {unknown}
+ */
+function candidatesError(error, ids) {
+  if (/** @type {{ code?: unknown }} */ (error)?.code !== 'E_CANDIDATES') return error;
+  const i = ids.findIndex((id) => id.includes('\n'));
+  return i < 0 ? error : fail('E_CANDIDATES', `invalid candidates: candidates[${i}].id contains a line break`);
 }
 
 const utf8 = new TextEncoder();
@@ -880,7 +893,7 @@ export class Personalizer {
       const error = r.error;
       if (error) {
         r.free();
-        throw error;
+        throw candidatesError(error, flat.ids);
       }
       const codeWarning = r.codeWarning;
       if (codeWarning) this.#warn('E_CODE', codeWarning);
@@ -980,6 +993,8 @@ export class Personalizer {
 export function rerankWithProfile(model, profile, candidates, options) {
   if (!(model instanceof Model)) throw fail('E_OPTIONS', 'rerankWithProfile needs a loaded Model (`new Model(bytes)` or `await loadModel(bytes)`)');
   const topK = topKOf(options);
+  /** @type {Flat | undefined} */
+  let flat;
   try {
     let state;
     if (profile instanceof Uint8Array) state = model.edgeState(profile);
@@ -989,13 +1004,13 @@ export function rerankWithProfile(model, profile, candidates, options) {
       }
       state = Float32Array.from(profile);
     } else throw fail('E_PROFILE', 'invalid profile: expected the edge blob (Uint8Array) or a number array');
-    const flat = flatten(candidates);
+    flat = flatten(candidates);
     const r = model.rankState(state, flat.ids.length, joined(flat.ids, 0), flat.scores, flat.titles && joined(flat.titles, 1), flat.codes && joined(flat.codes, 2), topK);
     return results(flat.ids, r);
   } catch (e) {
     // Core errors carry their code; anything else is a misuse, such as a freed Model.
     if (/null pointer passed to rust/.test(describe(e))) throw fail('E_OPTIONS', 'the Model was freed (model.free()); load it again', e);
-    throw coded(e, 'E_INTERNAL');
+    throw coded(flat ? candidatesError(e, flat.ids) : e, 'E_INTERNAL');
   }
 }
 

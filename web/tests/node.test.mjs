@@ -171,6 +171,13 @@ test('bad candidates give the shop order back and report a coded error', async (
   const hostile = [{ id: 'a' }, { get id() { throw new Error('boom'); } }];
   assert.deepEqual((await p.rerank(hostile)).map((r) => [r.id, r.index]), [['a', 0], [undefined, 1]]);
   assert.deepEqual([errors.at(-1).code, errors.at(-1).message], ['E_INTERNAL', 'pocketrank: boom']);
+  // An id with a line break is named, and the shop's order comes back whole.
+  const broken = [{ id: fixture.candidates[0].id }, { id: 'two\nlines' }, { id: 'c' }];
+  assert.deepEqual((await p.rerank(broken)).map((r) => [r.index, r.source]), [[0, 'shop'], [1, 'shop'], [2, 'shop']]);
+  assert.deepEqual([errors.at(-1).code, errors.at(-1).message], ['E_CANDIDATES', 'pocketrank: invalid candidates: candidates[1].id contains a line break']);
+  const model = await loadModel(artifact);
+  assert.throws(() => rerankWithProfile(model, p.exportProfile().profile, broken), { code: 'E_CANDIDATES', message: /candidates\[1\]\.id contains a line break/ });
+  model.free();
   assert.ok(errors.every((e) => e instanceof Error && typeof e.code === 'string'));
 
   const strict = await shopper({ strict: true });
