@@ -53,5 +53,5 @@ export async function runCase(pocketrank, core, wasm, { artifact, candidates, re
     new pocketrank.Model(artifact).free();
     decodes.push(performance.now() - t);
   }
-  return { instantiate: t1 - t0, load: t2 - t1, decode: p50(decodes), memory, rerank: p50(samples), rerankNewProfile: p50(fresh), sources };
+  return { instantiate: t1 - t0, load: t2 - t1, decode: p50(decodes), memory, rerank: p50(samples), rerankNewProfile: p50(fresh), sources, simd: pocketrank.simd() };
 }

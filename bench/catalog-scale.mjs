@@ -50,8 +50,11 @@ for (const c of catalogs) {
     cases.push({ name: `codes in the artifact, ${c.items.toLocaleString('en')} items, by id`, artifact: `${run}/codes.pkr`, candidates: picked.map(({ id }) => ({ id })) });
   }
 }
-const wasmPath = `${root}/web/pkg/pocketrank_core_bg.wasm`;
-const wasm = new Uint8Array(await readFile(wasmPath));
+// The module the package picks: the relaxed-SIMD build where the engine has relaxed SIMD
+// (Chromium), the plain one elsewhere (Node 20).
+const modules = ['pocketrank_core_relaxed_bg.wasm', 'pocketrank_core_bg.wasm'];
+const moduleBytes = await Promise.all(modules.map(async (m) => new Uint8Array(await readFile(`${root}/web/pkg/${m}`))));
+const wasm = moduleBytes.find((bytes) => WebAssembly.validate(bytes));
 
 // Node: one worker per case.
 const inWorker = (input) => new Promise((resolve, reject) => {
@@ -102,13 +105,15 @@ async function inPage(i, c) {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${server.url}/tests/e2e/browser/index.html`);
-  const result = await page.evaluate(async ({ i, candidates }) => {
-    const [{ runCase }, pocketrank, core, artifact, wasm] = await Promise.all([
+  const result = await page.evaluate(async ({ i, candidates, names }) => {
+    const [{ runCase }, pocketrank, core, artifact, ...modules] = await Promise.all([
       import('/bench/catalog-cases.js'), import('/web/pkg/index.js'), import('/web/pkg/pocketrank_core.js'),
-      fetch(`/case-${i}.pkr`).then((r) => r.arrayBuffer()), fetch('/web/pkg/pocketrank_core_bg.wasm').then((r) => r.arrayBuffer()),
+      fetch(`/case-${i}.pkr`).then((r) => r.arrayBuffer()),
+      ...names.map((m) => fetch(`/web/pkg/${m}`).then((r) => r.arrayBuffer())),
     ]);
-    return runCase(pocketrank, core, new Uint8Array(wasm), { artifact: new Uint8Array(artifact), candidates });
-  }, { i, candidates: c.candidates });
+    const wasm = modules.map((m) => new Uint8Array(m)).find((bytes) => WebAssembly.validate(bytes));
+    return runCase(pocketrank, core, wasm, { artifact: new Uint8Array(artifact), candidates });
+  }, { i, candidates: c.candidates, names: modules });
   await context.close();
   return result;
 }
@@ -123,6 +128,7 @@ for (const r of results) {
   const cold = (x) => `${ms(x.instantiate + x.load)} (${ms(x.instantiate)} + ${ms(x.load)})`;
   console.log(`| ${r.name} | ${r.bytes.toLocaleString('en')} (${r.gzip.toLocaleString('en')}) | ${cold(r.node)} / ${cold(r.chromium)} | ${ms(r.node.decode)} / ${ms(r.chromium.decode)} | ${mb(r.node.memory)} / ${mb(r.chromium.memory)} | ${ms(r.node.rerank)} / ${ms(r.chromium.rerank)} | ${ms(r.node.rerankNewProfile)} / ${ms(r.chromium.rerankNewProfile)} |`);
 }
+console.log(`\nModules: Node ${results[0].node.simd}, Chromium ${results[0].chromium.simd}.`);
 for (const r of results) {
   const expected = r.name.includes('by code') ? 'code' : 'catalog';
   if (r.node.sources !== expected || r.chromium.sources !== expected) throw new Error(`${r.name}: sources ${r.node.sources} / ${r.chromium.sources}, expected ${expected}`);
