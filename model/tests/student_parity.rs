@@ -80,8 +80,11 @@ fn ranker_matches_the_burn_student() {
     let context: Vec<f32> = candidates.iter().enumerate().flat_map(|(i, c)| context_features(c.score, i)).collect();
     let context = Tensor::<B, 3>::from_data(TensorData::new(context, [1, n_items, 3]), &device);
     let theirs = student.score(last, all, context).into_data().to_vec::<f32>().unwrap();
+    // The runtime holds the scorer's item weights at 7 bits (runtime/src/kernel.rs): its
+    // scores are the model's within 2e-3 of their size (6e-4 here), where the profiles,
+    // computed in `f32` throughout, agree to 1e-4.
     for (s, t) in ours.iter().zip(&theirs) {
-        assert!(close(s.score, *t), "item {}: {} vs {t}", s.index, s.score);
+        assert!((s.score - t).abs() <= 2e-3 * t.abs().max(1.0), "item {}: {} vs {t}", s.index, s.score);
     }
     // And the scores are not all alike (the test would pass vacuously otherwise).
     let spread = theirs.iter().cloned().fold(f32::MIN, f32::max) - theirs.iter().cloned().fold(f32::MAX, f32::min);
