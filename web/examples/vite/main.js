@@ -1,7 +1,7 @@
 // A shop's list reranked on this device: click an item and the list reorders for you.
 // The model (public/model.pkr) and the shop's items (public/catalog.json) are fetched from
 // this site; the profile stays in this browser's IndexedDB.
-import { Personalizer } from 'pocketrank';
+import { Personalizer, simd } from 'pocketrank';
 
 const status = document.getElementById('status');
 const list = document.getElementById('list');
@@ -32,7 +32,7 @@ async function main() {
       return li;
     }));
     list.dataset.ranked = ranked.map((r) => r.id).join(' ');
-    status.textContent = `model ${p.modelVersion} on ${p.backend}; ${p.recentEvents.length} events on this device`;
+    status.textContent = `model ${p.modelVersion} on ${p.backend} (${simd()} wasm); ${p.recentEvents.length} events on this device`;
     document.body.dataset.events = String(p.recentEvents.length);
   };
   await render();
