@@ -28,8 +28,8 @@ pub struct DistillSettings {
     /// Share of item vectors trained from their text alone (the unknown-item row).
     #[arg(long, default_value_t = shape().id_dropout)]
     pub id_dropout: f64,
-    /// Epochs at most.
-    #[arg(long, default_value_t = 14)]
+    /// Epochs at most (the cosine schedule reaches zero at the last).
+    #[arg(long, default_value_t = 10)]
     pub max_epochs: usize,
     /// Stop after this many epochs without a better validation NDCG@10.
     #[arg(long, default_value_t = 3)]
@@ -40,9 +40,11 @@ pub struct DistillSettings {
     /// AdamW learning rate.
     #[arg(long = "lr", default_value_t = 3e-3)]
     pub learning_rate: f64,
-    /// What the rate does over the run: constant, or half a cosine to zero at the last
-    /// planned step (`--max-epochs` epochs).
-    #[arg(long, value_enum, default_value_t = Schedule::Constant)]
+    /// What the rate does over the run: half a cosine to zero at the last planned step
+    /// (`--max-epochs` epochs), or constant (the default before: on Toys the cosine took the
+    /// int8 student from 92% to 95% of its teacher's full-ranking NDCG@10, on Beauty from
+    /// 96% to 97%).
+    #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
     #[serde(default)]
     pub schedule: Schedule,
     /// Temperature of the listwise KL term.
@@ -119,7 +121,8 @@ mod tests {
     #[test]
     fn defaults_are_the_flags_defaults_and_the_model_crates() {
         let s = DistillSettings::default();
-        assert_eq!((s.d, s.max_epochs, s.patience, s.batch_size, s.valid_users), (64, 14, 3, 128, 3000));
+        assert_eq!((s.d, s.max_epochs, s.patience, s.batch_size, s.valid_users), (64, 10, 3, 128, 3000));
+        assert_eq!(s.schedule, Schedule::Cosine);
         assert_eq!((s.replicas, s.loop_settings().replicas), (0, 1), "0 is the command's to resolve");
         assert_eq!((s.hard_negatives, s.random_negatives, s.list_len()), (96, 192, 289));
         let c = s.student(9, 4);
