@@ -21,6 +21,15 @@ use rand::rngs::StdRng;
 
 type B = Autodiff<Flex>;
 
+/// The backend's random generator is one per process: the tests that seed it or draw initial
+/// weights from it take turns, so that none draws from a stream another test has just seeded
+/// (the one-device curve of the data-parallel test moved when its tests ran side by side).
+static BACKEND_RNG: Mutex<()> = Mutex::new(());
+
+fn backend_rng() -> std::sync::MutexGuard<'static, ()> {
+    BACKEND_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Examples of lengths `lengths`; validation NDCG@10 follows a script, one value per epoch;
 /// the loss is NaN from epoch `nan_from`.
 struct Toy {
@@ -108,6 +117,7 @@ fn model() -> Linear<B> {
 
 #[test]
 fn every_example_once_per_epoch_in_length_buckets_and_early_stopping_keeps_the_best() {
+    let _rng = backend_rng();
     let toy = Toy::new(&[0.1, 0.3, 0.2, 0.25, 0.9, 0.9]);
     let mut keeper = Recorder::default();
     let mut history = History::default();
@@ -137,6 +147,7 @@ fn every_example_once_per_epoch_in_length_buckets_and_early_stopping_keeps_the_b
 
 #[test]
 fn a_non_finite_loss_stops_with_a_clear_message() {
+    let _rng = backend_rng();
     let mut toy = Toy::new(&[0.1, 0.2, 0.3]);
     toy.nan_from = 2;
     let mut keeper = Recorder::default();
@@ -154,6 +165,7 @@ fn a_non_finite_loss_stops_with_a_clear_message() {
 
 #[test]
 fn fitting_continues_from_a_history() {
+    let _rng = backend_rng();
     let toy = Toy::new(&[0.05, 0.04]);
     let past = |epoch| EpochLog {
         epoch,
@@ -178,6 +190,7 @@ fn fitting_continues_from_a_history() {
 
 #[test]
 fn the_teacher_resumes_an_interrupted_run() {
+    let _rng = backend_rng();
     // 40 shoppers walking a 30-item catalog in strides.
     let seqs: Vec<Vec<u32>> =
         (0..40u32).map(|u| (0..8 + u % 5).map(|k| (u * 7 + k * (1 + 2 * (u % 3))) % 30).collect()).collect();
@@ -238,6 +251,7 @@ fn the_teacher_resumes_an_interrupted_run() {
 
 #[test]
 fn data_parallel_replicas_follow_one_devices_loss_curve() {
+    let _rng = backend_rng();
     // 90 shoppers over a 40-item catalog; full softmax and no dropout, so that a step is
     // deterministic and only the split of each batch across replicas differs.
     let seqs: Vec<Vec<u32>> =
