@@ -17,7 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { inWorker } from './node-worker.mjs';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { serve, chromiumArgs } from '../tests/e2e/serve.mjs';
@@ -56,27 +56,8 @@ const modules = ['pocketrank_core_relaxed_bg.wasm', 'pocketrank_core_bg.wasm'];
 const moduleBytes = await Promise.all(modules.map(async (m) => new Uint8Array(await readFile(`${root}/web/pkg/${m}`))));
 const wasm = moduleBytes.find((bytes) => WebAssembly.validate(bytes));
 
-// Node: one worker per case.
-const inWorker = (input) => new Promise((resolve, reject) => {
-  const w = new Worker(`
-    const { workerData, parentPort } = require('node:worker_threads');
-    (async () => {
-      const [{ runCase }, pocketrank, core] = await Promise.all([import(workerData.cases), import(workerData.pkg), import(workerData.core)]);
-      parentPort.postMessage(await runCase(pocketrank, core, workerData.wasm, workerData.input));
-    })().catch((e) => parentPort.postMessage({ error: String(e) }));`, {
-    eval: true,
-    workerData: {
-      cases: new URL('./catalog-cases.js', import.meta.url).href,
-      pkg: new URL('../web/pkg/index.js', import.meta.url).href,
-      core: new URL('../web/pkg/pocketrank_core.js', import.meta.url).href,
-      wasm, input,
-    },
-  });
-  w.once('message', (m) => { w.terminate(); m.error ? reject(new Error(m.error)) : resolve(m); });
-  w.once('error', reject);
-});
-
-// Every case runs RUNS times, each in a fresh context; the table shows each number's median.
+// Every case runs RUNS times, each in a fresh context (in Node, a worker: bench/node-worker.mjs);
+// the table shows each number's median.
 const RUNS = Number(process.env.RUNS ?? 5);
 const median = (runs) => Object.fromEntries(Object.keys(runs[0]).map((k) => {
   const xs = runs.map((r) => r[k]);
@@ -87,7 +68,7 @@ const results = [];
 for (const c of cases) {
   const bytes = new Uint8Array(await readFile(c.artifact));
   const runs = [];
-  for (let k = 0; k < RUNS; k++) runs.push(await inWorker({ artifact: bytes, candidates: c.candidates }));
+  for (let k = 0; k < RUNS; k++) runs.push(await inWorker(new URL('./catalog-cases.js', import.meta.url), wasm, { artifact: bytes, candidates: c.candidates }));
   results.push({ ...c, bytes: bytes.length, gzip: gzipSync(bytes).length, node: median(runs) });
 }
 

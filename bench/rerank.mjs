@@ -7,7 +7,7 @@
 //   cargo run --release -p pocketrank-runtime --example production_shape -- RUN)
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { inWorker } from './node-worker.mjs';
 import { chromium } from 'playwright-core';
 import { serve, chromiumArgs } from '../tests/e2e/serve.mjs';
 
@@ -22,29 +22,11 @@ const input = {
 const modules = ['pocketrank_core_bg.wasm', 'pocketrank_core_relaxed_bg.wasm'];
 const wasm = Object.fromEntries(await Promise.all(modules.map(async (m) => [m, new Uint8Array(await readFile(`${root}/web/pkg/${m}`))])));
 
-const inWorker = (module) => new Promise((resolve, reject) => {
-  const w = new Worker(`
-    const { workerData, parentPort } = require('node:worker_threads');
-    (async () => {
-      const [{ runCase }, pocketrank, core] = await Promise.all([import(workerData.cases), import(workerData.pkg), import(workerData.core)]);
-      parentPort.postMessage(await runCase(pocketrank, core, workerData.wasm, workerData.input));
-    })().catch((e) => parentPort.postMessage({ error: String(e) }));`, {
-    eval: true,
-    workerData: {
-      cases: new URL('./rerank-cases.js', import.meta.url).href,
-      pkg: new URL('../web/pkg/index.js', import.meta.url).href,
-      core: new URL('../web/pkg/pocketrank_core.js', import.meta.url).href,
-      wasm: wasm[module], input,
-    },
-  });
-  w.once('message', (m) => { w.terminate(); m.error ? reject(new Error(m.error)) : resolve(m); });
-  w.once('error', reject);
-});
 
 // A module the engine cannot compile (relaxed SIMD in Node 20) is left out.
 const rows = [];
 for (const m of modules) {
-  if (WebAssembly.validate(wasm[m])) rows.push({ engine: `Node ${process.versions.node}`, module: m, ...(await inWorker(m)) });
+  if (WebAssembly.validate(wasm[m])) rows.push({ engine: `Node ${process.versions.node}`, module: m, ...(await inWorker(new URL('./rerank-cases.js', import.meta.url), wasm[m], input)) });
 }
 
 const server = await serve(root, {});
