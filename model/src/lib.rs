@@ -13,12 +13,15 @@
 //! - [`baselines`]: most-popular and item-to-item co-occurrence scorers.
 //! - [`text`]: item titles as fixed-width token tables.
 //! - [`quantize`]: product quantisation of item vectors into compact codes.
+//! - [`coded_items`]: item vectors from codes, with centroids the ranking loss can tune.
 //! - [`teacher`]: the SASRec-style Transformer trained on the full history.
 //! - [`student`]: the small ranking head distilled from the teacher, laid out as
 //!   `pocketrank_runtime::layout` says.
 
 pub mod baselines;
 pub mod catalog;
+#[cfg(feature = "burn")]
+pub mod coded_items;
 pub mod events;
 pub mod metrics;
 pub mod quantize;

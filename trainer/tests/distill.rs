@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 
 use burn::backend::{Autodiff, Flex};
-use burn::module::Module;
+use burn::module::{AutodiffModule, Module};
 use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::ElementConversion;
 use pocketrank_model::baselines::CoOccurrence;
@@ -15,11 +15,12 @@ use pocketrank_model::text::ItemTokens;
 use pocketrank_model::{EvalCase, EventKind, Interaction, ItemIdx, LeaveOneOut, Scorer};
 use pocketrank_runtime::artifact::Encoding;
 use pocketrank_trainer::distillation::batch::{LossWeights, StudentBatch, distill_loss};
+use pocketrank_trainer::distillation::code_tuning::{TuneSettings, TunedCodes, student_codes, tune_codes};
 use pocketrank_trainer::distillation::lists::{ListNegatives, teacher_lists};
-use pocketrank_trainer::distillation::ranker::{ItemTable, bare_manifest, ranker_of};
+use pocketrank_trainer::distillation::ranker::{ItemTable, bare_manifest, quantize_items, ranker_of};
 use pocketrank_trainer::distillation::rerank::{self, LIST_LEN, candidate_list};
 use pocketrank_trainer::distillation::windows::{Window, training_windows};
-use pocketrank_trainer::distillation::{self, DistillInputs, DistillSettings, StudentDir, StudentSpec};
+use pocketrank_trainer::distillation::{self, DistillInputs, DistillSettings, Prepared, StudentDir, StudentSpec};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -220,7 +221,8 @@ fn distilling_from_a_short_window_teacher_validates_on_every_user_with_valid_use
     let dir = StudentDir::new(run.path());
     let lines = RefCell::new(Vec::new());
     let log = |m: &str| lines.borrow_mut().push(m.to_string());
-    let history = distillation::distill::<B>(&device, &t, &inputs, &spec, &dir, &log).unwrap();
+    let data = Prepared::<B>::new(&device, &t, &inputs, &spec, &log).unwrap();
+    let history = distillation::distill::<B>(&device, &t, &data, &spec, &dir, &log).unwrap();
     assert_eq!(history.epochs.len(), 2);
     assert!(history.epochs.iter().all(|e| e.loss.is_finite() && e.valid.ndcg10.is_finite()));
     assert!(history.best_epoch.is_some());
@@ -238,8 +240,50 @@ fn distilling_from_a_short_window_teacher_validates_on_every_user_with_valid_use
 
     // The window must be the teacher's.
     let wrong = StudentSpec { window: 50, ..spec };
-    let err = distillation::distill::<B>(&device, &t, &inputs, &wrong, &dir, &|_| {}).unwrap_err();
+    let err = Prepared::<B>::new(&device, &t, &inputs, &wrong, &|_| {}).err().unwrap();
     assert!(err.to_string().contains("must be the teacher's max_len (4)"), "{err}");
+}
+
+#[test]
+fn tuned_codes_keep_every_items_code_move_the_centroids_and_belong_to_their_student() {
+    let s = synthetic(40, 30);
+    let device = Default::default();
+    let t = teacher(&s, 4);
+    let settings = settings();
+    let vocab = s.tokens.max_token() as usize + 1;
+    let spec = StudentSpec { student: settings.student(s.n_items, vocab), settings, window: t.max_len() };
+    let item_ids: Vec<String> = (0..s.n_items).map(|i| format!("item-{i}")).collect();
+    let inputs = DistillInputs { split: &s.split, events: &s.events, tokens: &s.tokens, item_ids, held_out: None };
+    let run = tempfile::tempdir().unwrap();
+    let dir = StudentDir::new(run.path());
+    let data = Prepared::<B>::new(&device, &t, &inputs, &spec, &|_| {}).unwrap();
+    distillation::distill::<B>(&device, &t, &data, &spec, &dir, &|_| {}).unwrap();
+    let (_, student) = dir.load::<B>(&device).unwrap();
+    let m = 4;
+    let start = quantize_items(&student.valid(), &ItemText::<Inner>::new(&s.tokens, &device), m).unwrap();
+    let tune = TuneSettings { epochs: 2, learning_rate: 1e-2 };
+    let tuned = tune_codes(&data, student, &start, tune, &dir, &|_| {}).unwrap();
+
+    assert_eq!(tuned.codes, start.codes, "every item keeps its code");
+    let epochs = &tuned.history.epochs;
+    assert_eq!(epochs.len(), 2);
+    assert!(epochs[1].loss < epochs[0].loss, "the coded loss falls: {epochs:?}");
+    assert!(tuned.history.best_ndcg10 >= tuned.kmeans_valid_ndcg10, "k-means is kept unless beaten");
+    let kept = tuned.books().unwrap();
+    if tuned.history.best_epoch != Some(0) {
+        assert_ne!(kept.fingerprint(), start.books.fingerprint(), "tuned centroids differ from k-means");
+    }
+
+    // What export reads: the saved codes, for this student only.
+    let (_, inner) = dir.load::<Inner>(&device).unwrap();
+    let text = ItemText::<Inner>::new(&s.tokens, &device);
+    let read = student_codes(&dir, &inner, &text, m).unwrap();
+    assert_eq!((read.books.fingerprint(), &read.codes), (kept.fingerprint(), &start.codes));
+    assert!(TunedCodes::load(&dir, m, s.n_items + 1, spec.student.d).is_err(), "another catalog: an error");
+    distillation::distill::<B>(&device, &t, &data, &spec, &dir, &|_| {}).unwrap();
+    assert!(TunedCodes::load(&dir, m, s.n_items, spec.student.d).unwrap().is_none(), "a new student drops them");
+    let fresh = student_codes(&dir, &inner, &text, m).unwrap();
+    assert_eq!(fresh.books.fingerprint(), start.books.fingerprint(), "k-means again");
 }
 
 fn retrieved(s: &Synthetic, teacher: &Teacher<Inner>, cases: &[EvalCase]) -> rerank::RetrievedLists {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::module::Module;
+use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 use pocketrank_model::baselines::{CoOccurrence, Popularity};
@@ -22,12 +22,13 @@ use crate::backend::{DeviceChoice, on_backend};
 use crate::basket::{BasketRow, BoughtTogether, BuyAgain, HeadTerms, basket_markdown, basket_row, fit_basket_head};
 use crate::cold_start::{ColdStartReport, cold_start, pick_cold_items};
 use crate::data::Ingested;
+use crate::distillation::code_tuning::{TuneSettings, TunedCodes, student_codes, tune_codes};
 use crate::distillation::diversity::{DiversityRow, diversity_markdown, diversity_rows};
 use crate::distillation::ranker::{
     ItemTable, Quantized, RankerCases, bare_manifest, cold_ranker, quantize_items, ranker_of,
 };
 use crate::distillation::rerank::{self, RerankRow};
-use crate::distillation::{self, DistillInputs, DistillSettings, StudentDir, StudentSpec};
+use crate::distillation::{self, DistillInputs, DistillSettings, Prepared, StudentDir, StudentSpec};
 use crate::evaluation::{EvalSettings, EvalTask, ModelReport, Report, evaluate_with_progress};
 use crate::report;
 use crate::run_dir::RunDir;
@@ -192,14 +193,20 @@ pub fn distill_run<B: AutodiffBackend>(
     let (tokenizer, tokens) = run.item_tokens(ingested, config.settings.vocab_size, config.settings.title_tokens)?;
     let teacher = teacher::load_best::<B::InnerBackend>(&run.root, &config.teacher, device)?;
     let n_items = ingested.dataset.catalog.len();
-    let spec = StudentSpec {
+    let mut spec = StudentSpec {
         student: settings.student(n_items, config.teacher.vocab_size),
         settings: settings.clone(),
         window: teacher.max_len(),
     };
+    let dir = StudentDir::new(&run.root);
+    if evaluate_only {
+        // The saved student's own settings (its lists, if codes are tuned), run as told.
+        let (saved, _) = dir.load::<B::InnerBackend>(device)?;
+        let DistillSettings { replicas, code_epochs, code_lr, .. } = *settings;
+        spec = StudentSpec { settings: DistillSettings { replicas, code_epochs, code_lr, ..saved.settings }, ..saved };
+    }
 
     let task = EvalTask::new(ingested, EvalSettings::default());
-    let dir = StudentDir::new(&run.root);
     let item_ids: Vec<String> = ingested.dataset.catalog.items().iter().map(|i| i.id.clone()).collect();
     let cold = (config.settings.cold_items > 0.0)
         .then(|| pick_cold_items(n_items, config.settings.cold_items, config.settings.seed));
@@ -210,13 +217,38 @@ pub fn distill_run<B: AutodiffBackend>(
         item_ids,
         held_out: cold.as_deref(),
     };
+    let log = |m: &str| eprintln!("{m}");
+    // The teacher's lists: built for distilling, and again for tuning codes if needed.
+    let mut prepared = None;
     let history = if evaluate_only {
         let previous: Option<StudentReport> =
             std::fs::read_to_string(dir.report()).ok().and_then(|t| serde_json::from_str(&t).ok());
         previous.map(|r| r.history).unwrap_or_default()
     } else {
-        distillation::distill::<B>(device, &teacher, &inputs, &spec, &dir, &|m| eprintln!("{m}"))?
+        let data = Prepared::<B>::new(device, &teacher, &inputs, &spec, &log)?;
+        let history = distillation::distill::<B>(device, &teacher, &data, &spec, &dir, &log)?;
+        prepared = Some(data);
+        history
     };
+    // Each code width's centroids tuned with the distillation loss, unless saved already.
+    if settings.code_epochs > 0 {
+        for &m in code_widths {
+            if TunedCodes::load(&dir, m, n_items, spec.student.d)?.is_some() {
+                continue;
+            }
+            let data = match prepared.take() {
+                Some(data) => data,
+                None => Prepared::<B>::new(device, &teacher, &inputs, &spec, &log)?,
+            };
+            let (_, student) = dir.load::<B>(device)?;
+            // k-means over the vectors the runtime computes (no training-time dropout).
+            let start = quantize_items(&student.valid(), &ItemText::new(&tokens, device), m)?;
+            let tune = TuneSettings { epochs: settings.code_epochs, learning_rate: settings.code_lr };
+            tune_codes(&data, student, &start, tune, &dir, &log)?;
+            prepared = Some(data);
+        }
+    }
+    drop(prepared);
 
     let (spec, student) = dir.load::<B::InnerBackend>(device)?;
     let text = ItemText::<B::InnerBackend>::new(&tokens, device);
@@ -234,7 +266,7 @@ pub fn distill_run<B: AutodiffBackend>(
     let mut coded = Vec::new();
     let mut code_sizes = Vec::new();
     for &m in code_widths {
-        let q = quantize_items(&student, &text, m)?;
+        let q = student_codes(&dir, &student, &text, m)?;
         let (ranker, table) = build(ItemTable::Codes, Some(&q), None)?;
         let (_, core) = build(ItemTable::Core, Some(&q), None)?;
         let (_, core_tok) = build(ItemTable::Core, Some(&q), json.clone())?;

@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 use super::input::Input;
 use crate::data::Ingested;
 use crate::distillation::StudentDir;
-use crate::distillation::ranker::{ItemTable, bare_manifest, quantize_items, ranker_of};
+use crate::distillation::code_tuning::{TunedCodes, student_codes};
+use crate::distillation::ranker::{ItemTable, bare_manifest, ranker_of};
 use crate::run_dir::RunDir;
 use crate::training::popularity::item_counts;
 
@@ -201,11 +202,29 @@ pub fn student_item_vectors(ingested: &Ingested, run_root: &Path) -> anyhow::Res
     Ok((items.values, d))
 }
 
-/// Every catalog item's code string for `books`, from the run's student.
-pub fn item_codes(ingested: &Ingested, run_root: &Path, books: &Codebooks) -> anyhow::Result<Vec<String>> {
+/// Every catalog item's code for `books` (`[n_items, m]`), from the run's student: the
+/// codes tuned with these codebooks (`code_tuning`) when the student has them, else each
+/// item vector's nearest centroids.
+pub fn catalog_codes(ingested: &Ingested, run_root: &Path, books: &Codebooks) -> anyhow::Result<Vec<u8>> {
     let (items, d) = student_item_vectors(ingested, run_root)?;
-    anyhow::ensure!(d == books.d(), "the codebooks are {} wide but this run's student is {d}", books.d());
-    Ok(items.chunks_exact(d).map(|v| books.code_string(&books.assign(v))).collect())
+    anyhow::ensure!(
+        d == books.d(),
+        "the artifact's codebooks are {} wide but this run's student is {d}: is it the run the artifact came from?",
+        books.d()
+    );
+    let dir = StudentDir::new(&RunDir::new(run_root).root);
+    let n = ingested.dataset.catalog.len();
+    if let Some(tuned) = TunedCodes::load(&dir, books.m, n, d)?
+        && tuned.books()?.fingerprint() == books.fingerprint()
+    {
+        return Ok(tuned.codes);
+    }
+    Ok(items.chunks_exact(d).flat_map(|v| books.assign(v)).collect())
+}
+
+/// [`catalog_codes`] as code strings.
+pub fn item_codes(ingested: &Ingested, run_root: &Path, books: &Codebooks) -> anyhow::Result<Vec<String>> {
+    Ok(catalog_codes(ingested, run_root, books)?.chunks_exact(books.m).map(|c| books.code_string(c)).collect())
 }
 
 /// Writes the artifact of the run's student to `out`; returns its size in bytes.
@@ -244,7 +263,7 @@ pub fn export<B: Backend>(
     let m = Manifest { basket, ..manifest(ingested, base, sha, metrics) };
     let text = ItemText::<B>::new(&tokens, device);
     let json = if embed_tokenizer { tokenizer.as_ref().map(|t| t.json().to_string()) } else { None };
-    let quantized = quantize_items(&student, &text, code_bytes)?;
+    let quantized = student_codes(&dir, &student, &text, code_bytes)?;
     let (_, bytes) = ranker_of(&student, &text, m, table, Some(&quantized), json)?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;

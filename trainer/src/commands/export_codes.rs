@@ -9,7 +9,7 @@ use clap::Args;
 use pocketrank_runtime::Ranker;
 use pocketrank_runtime::codes::CodeFile;
 
-use super::export::{dataset_fingerprint, student_item_vectors};
+use super::export::{catalog_codes, dataset_fingerprint};
 use super::input::Input;
 
 /// `trainer export-codes`.
@@ -44,13 +44,7 @@ impl ExportCodesArgs {
             "{} was exported from other data than this dataset: give export-codes the artifact's own dataset",
             self.artifact.display()
         );
-        let (items, d) = student_item_vectors(&ingested, &self.run)?;
-        anyhow::ensure!(
-            d == books.d(),
-            "the artifact's codebooks are {} wide but this run's student is {d}: is it the run the artifact came from?",
-            books.d()
-        );
-        let codes: Vec<u8> = items.chunks_exact(d).flat_map(|v| books.assign(v)).collect();
+        let codes = catalog_codes(&ingested, &self.run, books)?;
         let ids: Vec<String> = ingested.dataset.catalog.items().iter().map(|i| i.id.clone()).collect();
         let file = CodeFile { m: books.m, fingerprint: books.fingerprint(), codes, ids };
         let encoded = file.encode()?;

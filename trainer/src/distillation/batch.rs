@@ -122,10 +122,21 @@ pub fn distill_loss<B: Backend>(
     batch: StudentBatch<B>,
     weights: LossWeights,
 ) -> Tensor<B, 1> {
+    let vectors = model.item_vectors_of(text, batch.table.clone()); // [t, d]
+    distill_loss_of(model, vectors, batch, weights)
+}
+
+/// [`distill_loss`] with the vectors of the batch's local table given: `vectors` `[t, d]`,
+/// row `i` for `batch.table[i]` (e.g. items made of their codes). Returns `[1]`.
+pub fn distill_loss_of<B: Backend>(
+    model: &Student<B>,
+    vectors: Tensor<B, 2>,
+    batch: StudentBatch<B>,
+    weights: LossWeights,
+) -> Tensor<B, 1> {
     let [b, len, r] = batch.shape;
     let d = model.d();
     let k = batch.teacher.dims()[1];
-    let vectors = model.item_vectors_of(text, batch.table); // [t, d]
     let x = vectors.clone().select(0, batch.inputs).reshape([b, len, d]);
     let profiles = model.profiles(x, batch.events).reshape([b * len, d]).select(0, batch.rows); // [r, d]
     let candidates = vectors.select(0, batch.candidates).reshape([r, k, d]);

@@ -11,8 +11,12 @@
 //! 3. Each epoch the student is exported to the on-device [`Ranker`](pocketrank_runtime::Ranker)
 //!    and validated there ([`ranker`]; full ranking, masked NDCG@10): what is measured is
 //!    what ships. [`rerank`] judges it on reranking retrievers' lists.
+//! 4. The item codes of each width start from k-means over the best student's item vectors
+//!    and their centroids are then trained with the same loss, the student frozen
+//!    ([`code_tuning`]), on the same lists ([`Prepared`]).
 
 pub mod batch;
+pub mod code_tuning;
 pub mod diversity;
 pub mod lists;
 pub mod ranker;
@@ -177,60 +181,95 @@ impl<B: AutodiffBackend, O> Keeper<B, Student<B>, O> for StudentKeeper<'_> {
     }
 }
 
-/// Distils a student from `teacher`; saves the best one (by validation NDCG@10 of its
-/// runtime) in `dir` and returns the epoch log.
+/// What the student is trained on, built once from the teacher: the training windows,
+/// the teacher's lists, popularity, the validation cases. Distillation and code tuning
+/// ([`code_tuning`]) both train on it.
+pub struct Prepared<'a, B: AutodiffBackend> {
+    objective: StudentObjective<'a, B>,
+}
+
+impl<'a, B: AutodiffBackend> Prepared<'a, B> {
+    /// Builds the windows and the teacher's lists for `spec`'s student.
+    pub fn new(
+        device: &B::Device,
+        teacher: &Teacher<B::InnerBackend>,
+        inputs: &'a DistillInputs<'a>,
+        spec: &'a StudentSpec,
+        log: &dyn Fn(&str),
+    ) -> anyhow::Result<Self> {
+        let settings = &spec.settings;
+        anyhow::ensure!(
+            spec.window == teacher.max_len(),
+            "the student's window ({}) must be the teacher's max_len ({})",
+            spec.window,
+            teacher.max_len()
+        );
+        let windows = training_windows(inputs.split, inputs.events, spec.window, inputs.held_out);
+        let started = Instant::now();
+        let inner_text = ItemText::<B::InnerBackend>::new(inputs.tokens, device);
+        let lists = teacher_lists(
+            teacher,
+            &inner_text,
+            &windows,
+            &ListNegatives {
+                hard: settings.hard_negatives,
+                random: settings.random_negatives,
+                seed: settings.seed,
+                held_out: inputs.held_out,
+            },
+            device,
+        )?;
+        log(&format!(
+            "teacher lists: {} positions × {} candidates in {:.0} s",
+            lists.rows(),
+            lists.k,
+            started.elapsed().as_secs_f64()
+        ));
+        let n_items = spec.student.n_items;
+        let sold = inputs.split.train.iter().flatten().filter(|&&i| !is_held_out(inputs.held_out, i));
+        let popularity = standardised_log_popularity(&item_counts(sold, n_items));
+        let text = ItemText::<B>::new(inputs.tokens, device);
+        let validation = Validation::new(inputs.split, n_items, settings.valid_users, settings.seed);
+        let manifest = bare_manifest(inputs.item_ids.clone(), spec, inputs.tokens.width());
+        log(&format!(
+            "{} training windows of at most {} events, {} validation users",
+            windows.len(),
+            spec.window + 1,
+            validation.cases.len()
+        ));
+        let objective = StudentObjective::<B> {
+            lengths: windows.iter().map(|w| w.items.len()).collect(),
+            windows,
+            lists,
+            popularity,
+            settings,
+            text,
+            inner_text,
+            events: inputs.events,
+            validation,
+            manifest,
+            device: device.clone(),
+        };
+        Ok(Self { objective })
+    }
+}
+
+/// Distils a student from `teacher` on `data`; saves the best one (by validation NDCG@10
+/// of its runtime) in `dir` and returns the epoch log.
 pub fn distill<B: AutodiffBackend>(
     device: &B::Device,
     teacher: &Teacher<B::InnerBackend>,
-    inputs: &DistillInputs<'_>,
+    data: &Prepared<'_, B>,
     spec: &StudentSpec,
     dir: &StudentDir,
     log: &dyn Fn(&str),
 ) -> anyhow::Result<History> {
     let settings = &spec.settings;
-    anyhow::ensure!(
-        spec.window == teacher.max_len(),
-        "the student's window ({}) must be the teacher's max_len ({})",
-        spec.window,
-        teacher.max_len()
-    );
     std::fs::create_dir_all(&dir.root).with_context(|| format!("creating {}", dir.root.display()))?;
     std::fs::write(dir.spec(), serde_json::to_string_pretty(spec)?)?;
+    // Codes tuned for an earlier student do not belong to this one.
+    code_tuning::TunedCodes::remove_all(dir)?;
     B::seed(device, settings.seed);
-    let windows = training_windows(inputs.split, inputs.events, spec.window, inputs.held_out);
-    let started = Instant::now();
-    let inner_text = ItemText::<B::InnerBackend>::new(inputs.tokens, device);
-    let lists = teacher_lists(
-        teacher,
-        &inner_text,
-        &windows,
-        &ListNegatives {
-            hard: settings.hard_negatives,
-            random: settings.random_negatives,
-            seed: settings.seed,
-            held_out: inputs.held_out,
-        },
-        device,
-    )?;
-    log(&format!(
-        "teacher lists: {} positions × {} candidates in {:.0} s",
-        lists.rows(),
-        lists.k,
-        started.elapsed().as_secs_f64()
-    ));
-    let n_items = spec.student.n_items;
-    let sold = inputs.split.train.iter().flatten().filter(|&&i| !is_held_out(inputs.held_out, i));
-    let popularity = standardised_log_popularity(&item_counts(sold, n_items));
-    let text = ItemText::<B>::new(inputs.tokens, device);
-    let validation = Validation::new(inputs.split, n_items, settings.valid_users, settings.seed);
-    let manifest = bare_manifest(inputs.item_ids.clone(), spec, inputs.tokens.width());
-    log(&format!(
-        "{} training windows of at most {} events, {} validation users",
-        windows.len(),
-        spec.window + 1,
-        validation.cases.len()
-    ));
-
     let (items, tokens, text_w, text_b) = teacher.item_encoder();
     let moved = |t: Tensor<B::InnerBackend, 2>| Tensor::<B, 2>::from_data(t.into_data(), device);
     let model: Student<B> = spec.student.init(device).with_item_encoder(
@@ -240,20 +279,15 @@ pub fn distill<B: AutodiffBackend>(
         text_b.map(|b| Tensor::<B, 1>::from_data(b.into_data(), device)),
     );
     let optim = AdamWConfig::new().init::<B, Student<B>>();
-    let objective = StudentObjective::<B> {
-        lengths: windows.iter().map(|w| w.items.len()).collect(),
-        windows,
-        lists,
-        popularity,
-        settings,
-        text,
-        inner_text,
-        events: inputs.events,
-        validation,
-        manifest,
-        device: device.clone(),
-    };
     let mut history = History::default();
-    training::fit(&objective, &mut StudentKeeper { dir }, model, optim, &settings.loop_settings(), &mut history, log)?;
+    training::fit(
+        &data.objective,
+        &mut StudentKeeper { dir },
+        model,
+        optim,
+        &settings.loop_settings(),
+        &mut history,
+        log,
+    )?;
     Ok(history)
 }

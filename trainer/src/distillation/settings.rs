@@ -79,6 +79,15 @@ pub struct DistillSettings {
     #[arg(long, default_value_t = 0, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=64))]
     #[serde(default = "crate::settings::one_replica")]
     pub replicas: usize,
+    /// Epochs of tuning each code width's centroids with the distillation loss after
+    /// k-means, the student frozen (0: k-means codes only; see `code_tuning`).
+    #[arg(long, default_value_t = 3)]
+    #[serde(default)]
+    pub code_epochs: usize,
+    /// AdamW learning rate of the centroids' tuning (half a cosine to zero).
+    #[arg(long, default_value_t = 1e-3)]
+    #[serde(default)]
+    pub code_lr: f64,
 }
 
 impl Default for DistillSettings {
@@ -125,6 +134,7 @@ mod tests {
         assert_eq!(s.schedule, Schedule::Cosine);
         assert_eq!((s.replicas, s.loop_settings().replicas), (0, 1), "0 is the command's to resolve");
         assert_eq!((s.hard_negatives, s.random_negatives, s.list_len()), (96, 192, 289));
+        assert_eq!((s.code_epochs, s.code_lr), (3, 1e-3));
         let c = s.student(9, 4);
         let m = StudentConfig::new(9, 4);
         assert_eq!((c.hidden, c.id_dropout, c.d), (m.hidden, m.id_dropout, 64));
