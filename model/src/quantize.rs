@@ -26,6 +26,17 @@ impl Default for QuantizeConfig {
 /// Learns codebooks for `vectors` (`[n, d]` row-major), then codes every vector.
 /// Returns the codebooks (rounded as stored) and the codes `[n, m]`.
 pub fn quantize(vectors: &[f32], d: usize, config: QuantizeConfig) -> Result<(Codebooks, Vec<u8>), ArtifactError> {
+    quantize_weighted(vectors, None, d, config)
+}
+
+/// [`quantize`] with a weight per vector (`[n]`, ≥ 0): centroids are the weighted means of
+/// their vectors, so heavy vectors are coded more closely.
+pub fn quantize_weighted(
+    vectors: &[f32],
+    weights: Option<&[f32]>,
+    d: usize,
+    config: QuantizeConfig,
+) -> Result<(Codebooks, Vec<u8>), ArtifactError> {
     let m = config.m;
     if m == 0 || d == 0 || !d.is_multiple_of(m) {
         return Err(ArtifactError::Manifest(format!("{m} code subspaces do not divide d = {d}")));
@@ -35,7 +46,7 @@ pub fn quantize(vectors: &[f32], d: usize, config: QuantizeConfig) -> Result<(Co
     let subspace = |s: usize| -> Vec<f32> {
         let points: Vec<f32> =
             vectors.chunks_exact(d).flat_map(|v| v[s * sub..(s + 1) * sub].iter().copied()).collect();
-        kmeans(&points, sub, config.iterations, config.seed.wrapping_add(s as u64))
+        kmeans(&points, weights, sub, config.iterations, config.seed.wrapping_add(s as u64))
     };
     // Two subspaces at a time (the machines this runs on have few cores to spare).
     let mut books = vec![Vec::new(); m];
@@ -52,11 +63,14 @@ pub fn quantize(vectors: &[f32], d: usize, config: QuantizeConfig) -> Result<(Co
     Ok((books, codes))
 }
 
-/// Lloyd's k-means of `points` (`[n, width]`) into [`CENTROIDS`] centroids, initialised
-/// with k-means++; an emptied centroid restarts at the point farthest from its own.
-/// Fewer points than centroids: every point is a centroid (repeated to fill).
-pub fn kmeans(points: &[f32], width: usize, iterations: usize, seed: u64) -> Vec<f32> {
+/// Lloyd's k-means of `points` (`[n, width]`, weighted by `weights` `[n]` when given) into
+/// [`CENTROIDS`] centroids, initialised with k-means++; an emptied centroid restarts at the
+/// point farthest from its own. Fewer points than centroids: every point is a centroid
+/// (repeated to fill).
+pub fn kmeans(points: &[f32], weights: Option<&[f32]>, width: usize, iterations: usize, seed: u64) -> Vec<f32> {
     let n = points.len() / width;
+    let weight =
+        |i: usize| weights.and_then(|w| w.get(i)).map_or(1.0, |&w| if w.is_finite() { w.max(0.0) } else { 0.0 });
     let point = |i: usize| &points[i * width..(i + 1) * width];
     let dist = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>();
     if n == 0 {
@@ -73,12 +87,13 @@ pub fn kmeans(points: &[f32], width: usize, iterations: usize, seed: u64) -> Vec
     let mut centroids: Vec<f32> = point(sample[0]).to_vec();
     let mut best: Vec<f32> = sample.iter().map(|&i| dist(point(i), point(sample[0]))).collect();
     while centroids.len() < CENTROIDS * width {
-        let total: f32 = best.iter().sum();
+        let total: f32 = best.iter().zip(&sample).map(|(b, &i)| b * weight(i)).sum();
         let pick = if total > 0.0 {
             let mut r = rng.random::<f32>() * total;
             best.iter()
-                .position(|&b| {
-                    r -= b;
+                .zip(&sample)
+                .position(|(&b, &i)| {
+                    r -= b * weight(i);
                     r <= 0.0
                 })
                 .unwrap_or(best.len() - 1)
@@ -95,21 +110,22 @@ pub fn kmeans(points: &[f32], width: usize, iterations: usize, seed: u64) -> Vec
     for _ in 0..iterations {
         let mut moved = false;
         let mut sums = vec![0f64; CENTROIDS * width];
-        let mut counts = vec![0usize; CENTROIDS];
+        let mut counts = vec![0f64; CENTROIDS];
         for (i, a) in assignment.iter_mut().enumerate() {
             let k = nearest(point(i), &centroids, width);
             moved |= *a != k;
             *a = k;
-            counts[k] += 1;
+            let w = weight(i) as f64;
+            counts[k] += w;
             for (s, x) in sums[k * width..(k + 1) * width].iter_mut().zip(point(i)) {
-                *s += *x as f64;
+                *s += *x as f64 * w;
             }
         }
         for k in 0..CENTROIDS {
             let c = &mut centroids[k * width..(k + 1) * width];
-            if counts[k] > 0 {
+            if counts[k] > 0.0 {
                 for (c, s) in c.iter_mut().zip(&sums[k * width..(k + 1) * width]) {
-                    *c = (*s / counts[k] as f64) as f32;
+                    *c = (*s / counts[k]) as f32;
                 }
             } else {
                 // The point worst served by its centroid starts this one.
@@ -173,6 +189,29 @@ mod tests {
         let again = quantize(&v, d, QuantizeConfig { m: 4, iterations: 10, seed: 1 }).unwrap();
         assert_eq!(again.0.fingerprint(), books.fingerprint(), "seeded: the same codebooks");
         assert!(quantize(&v, d, QuantizeConfig { m: 5, ..Default::default() }).is_err());
+    }
+
+    #[test]
+    fn weighted_vectors_are_coded_more_closely() {
+        let mut rng = StdRng::seed_from_u64(9);
+        let v: Vec<f32> = (0..2 * 4000).map(|_| rng.random_range(0.0..1.0)).collect();
+        // A tenth of the points (x < 0.1) weighs 100 times the others.
+        let w: Vec<f32> = v.chunks(2).map(|p| if p[0] < 0.1 { 100.0 } else { 1.0 }).collect();
+        let config = QuantizeConfig { m: 1, iterations: 15, seed: 3 };
+        let heavy_error = |books: &Codebooks, codes: &[u8]| {
+            let heavy: Vec<usize> = (0..4000).filter(|&i| w[i] > 1.0).collect();
+            let pick = |i: &usize| &v[i * 2..i * 2 + 2];
+            let vs: Vec<f32> = heavy.iter().flat_map(|i| pick(i).to_vec()).collect();
+            let cs: Vec<u8> = heavy.iter().map(|&i| codes[i]).collect();
+            reconstruction_error(&vs, books, &cs)
+        };
+        let (plain, plain_codes) = quantize(&v, 2, config).unwrap();
+        let (weighted, weighted_codes) = quantize_weighted(&v, Some(&w), 2, config).unwrap();
+        let (a, b) = (heavy_error(&plain, &plain_codes), heavy_error(&weighted, &weighted_codes));
+        assert!(b < a * 0.5, "heavy points: error {b} weighted against {a} plain");
+        let uniform = vec![1.0; 4000];
+        let (same, _) = quantize_weighted(&v, Some(&uniform), 2, config).unwrap();
+        assert_eq!(same.fingerprint(), plain.fingerprint(), "equal weights are no weights");
     }
 
     #[test]

@@ -260,7 +260,7 @@ fn tuned_codes_keep_every_items_code_move_the_centroids_and_belong_to_their_stud
     distillation::distill::<B>(&device, &t, &data, &spec, &dir, &|_| {}).unwrap();
     let (_, student) = dir.load::<B>(&device).unwrap();
     let m = 4;
-    let start = quantize_items(&student.valid(), &ItemText::<Inner>::new(&s.tokens, &device), m).unwrap();
+    let start = quantize_items(&student.valid(), &ItemText::<Inner>::new(&s.tokens, &device), m, None).unwrap();
     let tune = TuneSettings { epochs: 2, learning_rate: 1e-2 };
     let tuned = tune_codes(&data, student, &start, tune, &dir, &|_| {}).unwrap();
 

@@ -20,7 +20,7 @@ use super::export::manifest;
 use super::input::Input;
 use crate::backend::{DeviceChoice, on_backend};
 use crate::basket::{BasketRow, BoughtTogether, BuyAgain, HeadTerms, basket_markdown, basket_row, fit_basket_head};
-use crate::cold_start::{ColdStartReport, cold_start, pick_cold_items};
+use crate::cold_start::{ColdStartReport, cold_start, is_held_out, pick_cold_items};
 use crate::data::Ingested;
 use crate::distillation::code_tuning::{TuneSettings, TunedCodes, student_codes, tune_codes};
 use crate::distillation::diversity::{DiversityRow, diversity_markdown, diversity_rows};
@@ -34,6 +34,7 @@ use crate::report;
 use crate::run_dir::RunDir;
 use crate::teacher;
 use crate::training::History;
+use crate::training::popularity::item_counts;
 use pocketrank_runtime::basket::BasketWeights;
 
 /// `trainer distill`.
@@ -230,23 +231,25 @@ pub fn distill_run<B: AutodiffBackend>(
         prepared = Some(data);
         history
     };
-    // Each code width's centroids tuned with the distillation loss, unless saved already.
-    if settings.code_epochs > 0 {
-        for &m in code_widths {
-            if TunedCodes::load(&dir, m, n_items, spec.student.d)?.is_some() {
-                continue;
-            }
-            let data = match prepared.take() {
-                Some(data) => data,
-                None => Prepared::<B>::new(device, &teacher, &inputs, &spec, &log)?,
-            };
-            let (_, student) = dir.load::<B>(device)?;
-            // k-means over the vectors the runtime computes (no training-time dropout).
-            let start = quantize_items(&student.valid(), &ItemText::new(&tokens, device), m)?;
-            let tune = TuneSettings { epochs: settings.code_epochs, learning_rate: settings.code_lr };
-            tune_codes(&data, student, &start, tune, &dir, &log)?;
-            prepared = Some(data);
+    // Each code width: k-means weighted by how often each item sold in training (the items
+    // shoppers buy are coded most closely), then its centroids tuned with the distillation
+    // loss; saved for export unless saved already.
+    let sold = task.split.train.iter().flatten().filter(|&&i| !is_held_out(cold.as_deref(), i));
+    let weights: Vec<f32> = item_counts(sold, n_items).iter().map(|&c| 1.0 + c as f32).collect();
+    for &m in code_widths {
+        if TunedCodes::load(&dir, m, n_items, spec.student.d)?.is_some() {
+            continue;
         }
+        let data = match prepared.take() {
+            Some(data) => data,
+            None => Prepared::<B>::new(device, &teacher, &inputs, &spec, &log)?,
+        };
+        let (_, student) = dir.load::<B>(device)?;
+        // k-means over the vectors the runtime computes (no training-time dropout).
+        let start = quantize_items(&student.valid(), &ItemText::new(&tokens, device), m, Some(&weights))?;
+        let tune = TuneSettings { epochs: settings.code_epochs, learning_rate: settings.code_lr };
+        tune_codes(&data, student, &start, tune, &dir, &log)?;
+        prepared = Some(data);
     }
     drop(prepared);
 

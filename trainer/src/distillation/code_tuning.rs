@@ -1,9 +1,10 @@
 //! Item codes fitted to the ranking, not only to the item vectors.
 //!
-//! k-means ([`quantize_items`]) places each subspace's centroids where the student's item
-//! vectors are dense, weighing every dimension alike. The scorer does not: a small error
-//! in a direction it reads closely costs more than a large one it ignores. So after
-//! k-means, every item keeps its code and the centroids are trained further with the
+//! k-means ([`quantize_items`], each item weighted by how often it sold in training, so the
+//! items shoppers buy are coded most closely) places each subspace's centroids where the
+//! student's item vectors are dense, weighing every dimension alike. The scorer does not: a
+//! small error in a direction it reads closely costs more than a large one it ignores. So
+//! after k-means, every item keeps its code and the centroids are trained further with the
 //! student's own distillation loss ([`super::batch`]), the student frozen: events and
 //! candidates both read their items through their codes, as a device does with the core
 //! artifact. Each epoch is validated through the runtime reading the codes; the k-means
@@ -121,7 +122,7 @@ pub fn student_codes<B: burn::tensor::backend::Backend>(
                 .map_or(f32::NAN, |items| reconstruction_error(&items.values, &books, &tuned.codes));
             Ok(Quantized { books, codes: tuned.codes, error })
         }
-        None => quantize_items(model, text, m),
+        None => quantize_items(model, text, m, None),
     }
 }
 
@@ -214,7 +215,8 @@ pub struct TuneSettings {
 }
 
 /// Tunes the codebooks of `start` (k-means codes of `student`) for `settings.epochs`
-/// epochs, saves the best (by validation, k-means included) in `dir` and returns it.
+/// epochs (0: k-means as it is), saves the best (by validation, k-means included) in `dir`
+/// and returns it.
 pub fn tune_codes<B: AutodiffBackend>(
     data: &Prepared<'_, B>,
     student: Student<B>,
@@ -258,8 +260,10 @@ pub fn tune_codes<B: AutodiffBackend>(
         seed: s.seed,
         replicas: s.replicas.max(1),
     };
-    let optim = AdamWConfig::new().init::<B, CodeTuning<B>>();
-    training::fit(&objective, &mut keeper, model, optim, &loop_settings, &mut history, log)?;
+    if settings.epochs > 0 {
+        let optim = AdamWConfig::new().init::<B, CodeTuning<B>>();
+        training::fit(&objective, &mut keeper, model, optim, &loop_settings, &mut history, log)?;
+    }
     keeper.tuned.save(dir)?;
     log(&format!(
         "codes of {m} bytes: valid NDCG@10 {:.4} (epoch {}; k-means {:.4})",

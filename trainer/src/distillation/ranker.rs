@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use burn::tensor::backend::Backend;
 use pocketrank_model::metrics::CaseScorer;
-use pocketrank_model::quantize::{QuantizeConfig, quantize, reconstruction_error};
+use pocketrank_model::quantize::{QuantizeConfig, quantize_weighted, reconstruction_error};
 use pocketrank_model::student::Student;
 use pocketrank_model::teacher::ItemText;
 use pocketrank_model::text::ItemTokens;
@@ -47,12 +47,18 @@ pub struct Quantized {
     pub error: f32,
 }
 
-/// Learns the codebooks of the student's item vectors (`m` bytes per item).
-pub fn quantize_items<B: Backend>(model: &Student<B>, text: &ItemText<B>, m: usize) -> anyhow::Result<Quantized> {
+/// Learns the codebooks of the student's item vectors (`m` bytes per item), each item
+/// weighted by `weights` (`[n_items]`; all alike when `None`).
+pub fn quantize_items<B: Backend>(
+    model: &Student<B>,
+    text: &ItemText<B>,
+    m: usize,
+    weights: Option<&[f32]>,
+) -> anyhow::Result<Quantized> {
     let tensors = model.export_tensors(text);
     let items = tensors.get(layout::ITEMS).ok_or_else(|| anyhow::anyhow!("the student has no item table"))?;
     let d = items.shape.get(1).copied().unwrap_or(0);
-    let (books, codes) = quantize(&items.values, d, QuantizeConfig { m, ..Default::default() })?;
+    let (books, codes) = quantize_weighted(&items.values, weights, d, QuantizeConfig { m, ..Default::default() })?;
     let error = reconstruction_error(&items.values, &books, &codes);
     Ok(Quantized { books, codes, error })
 }

@@ -80,7 +80,7 @@ pub struct DistillSettings {
     #[serde(default = "crate::settings::one_replica")]
     pub replicas: usize,
     /// Epochs of tuning each code width's centroids with the distillation loss after
-    /// k-means, the student frozen (0: k-means codes only; see `code_tuning`).
+    /// k-means, the student frozen (0: the k-means codes as they are; see `code_tuning`).
     #[arg(long, default_value_t = 3)]
     #[serde(default)]
     pub code_epochs: usize,
