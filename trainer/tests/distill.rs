@@ -89,6 +89,15 @@ fn negatives(hard: usize, random: usize, held_out: Option<&[bool]>) -> ListNegat
     ListNegatives { hard, random, seed: 1, held_out }
 }
 
+/// The default student's spec for `t`'s window and the synthetic catalog's inputs.
+fn spec_and_inputs<'s>(s: &'s Synthetic, t: &Teacher<Inner>) -> (StudentSpec, DistillInputs<'s>) {
+    let settings = settings();
+    let vocab = s.tokens.max_token() as usize + 1;
+    let spec = StudentSpec { student: settings.student(s.n_items, vocab), settings, window: t.max_len() };
+    let item_ids: Vec<String> = (0..s.n_items).map(|i| format!("item-{i}")).collect();
+    (spec, DistillInputs { split: &s.split, events: &s.events, tokens: &s.tokens, item_ids, held_out: None })
+}
+
 #[test]
 fn held_out_items_are_never_inputs_targets_or_negatives() {
     let s = synthetic(40, 30);
@@ -212,11 +221,7 @@ fn distilling_from_a_short_window_teacher_validates_on_every_user_with_valid_use
     let s = synthetic(40, 30);
     let device = Default::default();
     let t = teacher(&s, 4);
-    let settings = settings();
-    let vocab = s.tokens.max_token() as usize + 1;
-    let spec = StudentSpec { student: settings.student(s.n_items, vocab), settings, window: t.max_len() };
-    let item_ids: Vec<String> = (0..s.n_items).map(|i| format!("item-{i}")).collect();
-    let inputs = DistillInputs { split: &s.split, events: &s.events, tokens: &s.tokens, item_ids, held_out: None };
+    let (spec, inputs) = spec_and_inputs(&s, &t);
     let run = tempfile::tempdir().unwrap();
     let dir = StudentDir::new(run.path());
     let lines = RefCell::new(Vec::new());
@@ -249,11 +254,7 @@ fn tuned_codes_keep_every_items_code_move_the_centroids_and_belong_to_their_stud
     let s = synthetic(40, 30);
     let device = Default::default();
     let t = teacher(&s, 4);
-    let settings = settings();
-    let vocab = s.tokens.max_token() as usize + 1;
-    let spec = StudentSpec { student: settings.student(s.n_items, vocab), settings, window: t.max_len() };
-    let item_ids: Vec<String> = (0..s.n_items).map(|i| format!("item-{i}")).collect();
-    let inputs = DistillInputs { split: &s.split, events: &s.events, tokens: &s.tokens, item_ids, held_out: None };
+    let (spec, inputs) = spec_and_inputs(&s, &t);
     let run = tempfile::tempdir().unwrap();
     let dir = StudentDir::new(run.path());
     let data = Prepared::<B>::new(&device, &t, &inputs, &spec, &|_| {}).unwrap();
