@@ -185,7 +185,8 @@ impl Codebooks {
     /// error) without allocating: the rerank path reads a code per candidate.
     pub fn parse_into(&self, code: &str, out: &mut Vec<u8>) -> Result<(), CodeError> {
         let code = code.trim();
-        let engine = if code.contains(['+', '/']) { &STANDARD_LENIENT } else { &URL_SAFE_LENIENT };
+        // Standard base64 is accepted too; a byte scan, as every character of a code is ASCII.
+        let engine = if code.bytes().any(|b| matches!(b, b'+' | b'/')) { &STANDARD_LENIENT } else { &URL_SAFE_LENIENT };
         // Longer strings cannot be a code: refuse them before decoding anything.
         let expected = self.m + TAG_LEN;
         if code.len() > 4 * expected.div_ceil(3) + 2 {

@@ -23,6 +23,7 @@
 pub mod artifact;
 pub mod basket;
 pub mod code_kernel;
+pub mod code_rows;
 pub mod codes;
 pub mod diversity;
 pub mod edge;

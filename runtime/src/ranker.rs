@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::artifact::{Artifact, ArtifactError, Manifest};
 use crate::code_kernel::worth_tables;
+use crate::code_rows::CodeRows;
 use crate::codes::{CodeError, Codebooks};
 use crate::error::RankError;
 use crate::event_kind::EventKind;
@@ -169,6 +170,9 @@ pub struct Ranker {
     /// The catalog's rows in int8, as the integer kernel reads them (empty unless the
     /// artifact stores its item table in int8 and the kernel's shape is supported).
     rows: QuantizedRows,
+    /// The codebooks at int8, so that coded candidates are scored as int8 rows (when the
+    /// kernel's shape is supported).
+    code_rows: Option<CodeRows>,
     /// Item id → dense index.
     index: IdIndex,
     tokenizer: Option<Box<dyn TitleTokens>>,
@@ -222,11 +226,13 @@ impl Ranker {
             Some(rows) if IntKernel::supports(d, hidden) => QuantizedRows::new(rows, d).unwrap_or_default(),
             _ => QuantizedRows::default(),
         };
+        let code_rows = weights.codebooks.as_ref().filter(|_| IntKernel::supports(d, hidden)).and_then(CodeRows::new);
         Ok(Self {
             version: a.model_version(),
             manifest: a.manifest,
             weights,
             rows,
+            code_rows,
             index,
             tokenizer,
             kernels: Mutex::new(None),
@@ -429,10 +435,12 @@ impl Ranker {
     /// Scores candidates for a profile (input order; see [`rerank`](Self::rerank) to sort).
     ///
     /// Every candidate's vector is resolved first (its code, else its catalog row, else
-    /// its title, else the prior); then all are scored in one pass of the kernel. From
-    /// [`worth_tables`] coded candidates on (codes sent by the shop, and catalog items of
-    /// an artifact that carries its catalog as codes), those are scored through the
-    /// profile's lookup tables instead of being decoded ([`crate::code_kernel`]).
+    /// its title, else the prior); then all are scored in one pass of the kernel. Coded
+    /// candidates (codes sent by the shop, and catalog items of an artifact that carries
+    /// its catalog as codes) become int8 rows for the integer kernel where the model's
+    /// shape has one ([`crate::code_rows`]); otherwise, from [`worth_tables`] of them on,
+    /// they are scored through the profile's lookup tables ([`crate::code_kernel`]), and
+    /// decoded below that.
     pub fn score(&self, profile: &Profile, candidates: &[Candidate<'_>]) -> Result<Vec<Scored>, RankError> {
         self.check(profile)?;
         if candidates.len() > MAX_CANDIDATES {
@@ -484,24 +492,25 @@ impl Ranker {
         }
         let kernel = self.kernel(&profile.state);
         let mut scores = vec![0f32; candidates.len()];
-        let tables = books.filter(|b| worth_tables(codes.len() / m, b));
+        let int_codes = self.code_rows.as_ref().zip(IntKernel::new(&kernel));
+        let tables = books.filter(|b| int_codes.is_none() && worth_tables(codes.len() / m, b));
         // Without tables, the codes are decoded into vectors.
         let mut decoded = Vec::new();
-        if let (None, Some(books)) = (tables, books) {
+        if let (None, None, Some(books)) = (&int_codes, tables, books) {
             decoded.resize(codes.len() / m * d, 0.0);
             for (code, out) in codes.chunks_exact(m).zip(decoded.chunks_exact_mut(d)) {
                 books.decode_into(code, out);
             }
         }
-        // Codes are read in list order, so the tables' batch takes `codes` as it is.
-        let (mut direct, mut by_table, mut by_row) = (Batch::default(), Batch::default(), Batch::default());
+        // Codes are read in list order, so the coded batch takes `codes` as it is.
+        let (mut direct, mut by_code, mut by_row) = (Batch::default(), Batch::default(), Batch::default());
         let mut vectors: Vec<&[f32]> = Vec::with_capacity(candidates.len());
         let mut rows: Vec<u32> = Vec::new();
         for ((i, place), c) in places.iter().enumerate().zip(candidates) {
             let context = context_features(c.score, i);
             let vector = match *place {
-                Place::Code(_) if tables.is_some() => {
-                    by_table.push(i, context);
+                Place::Code(_) if int_codes.is_some() || tables.is_some() => {
+                    by_code.push(i, context);
                     continue;
                 }
                 Place::Row(r) if !self.rows.is_empty() => {
@@ -524,10 +533,15 @@ impl Ranker {
             self.score_rows(&kernel, &rows, &by_row.contexts, &mut out);
             by_row.scatter(&out, &mut scores);
         }
-        if let Some(books) = tables {
-            let mut out = vec![0f32; by_table.at.len()];
-            kernel.code_tables(books).score_all(&kernel, &codes, &by_table.contexts, &mut out);
-            by_table.scatter(&out, &mut scores);
+        if let Some((code_rows, int)) = &int_codes {
+            let mut out = vec![0f32; by_code.at.len()];
+            let all: Vec<u32> = (0..out.len() as u32).collect();
+            int.score_rows(&code_rows.rows(&codes), &all, &by_code.contexts, &mut out);
+            by_code.scatter(&out, &mut scores);
+        } else if let Some(books) = tables {
+            let mut out = vec![0f32; by_code.at.len()];
+            kernel.code_tables(books).score_all(&kernel, &codes, &by_code.contexts, &mut out);
+            by_code.scatter(&out, &mut scores);
         }
         Ok(scores
             .into_iter()

@@ -323,3 +323,29 @@ fn the_codebooks_fingerprint_is_read_from_the_manifest() {
     let code = books.code_string(&[1, 2, 3, 4]);
     assert_eq!(r.parse_code(&code).unwrap(), vec![1, 2, 3, 4]);
 }
+
+#[test]
+fn coded_candidates_of_a_production_shape_score_as_int8_rows_of_their_vectors() {
+    // d 64, hidden 32 has an integer kernel: coded candidates become int8 rows of their
+    // centroids, at any code width, and score within the int8 step of their decoded vectors.
+    let dims = pocketrank_runtime::artifact::Dims { n_items: 300, d: 64, hidden: 32, vocab_size: 30, title_tokens: 4 };
+    for m in [16, 32] {
+        let table = common::with_codebooks(common::artifact(dims, "item-"), m, 7);
+        let (decoded, coded) = (Ranker::from_bytes(&decoded_rows(&table)).unwrap(), ranker(&common::coded(table)));
+        let events = [("item-3", None), ("item-70", None), ("item-211", None)];
+        let (p_decoded, p_coded) = (shopper(&decoded, &events), shopper(&coded, &events));
+        for n in [40usize, 1_000] {
+            let ids: Vec<String> = (0..n).map(|i| format!("item-{}", (i * 7) % 300)).collect();
+            let list: Vec<Candidate> = ids.iter().map(|id| Candidate { id, ..Default::default() }).collect();
+            let reference = decoded.score(&p_decoded, &list).unwrap();
+            let through_codes = coded.score(&p_coded, &list).unwrap();
+            let spread = reference.iter().map(|s| s.score).fold(f32::NEG_INFINITY, f32::max)
+                - reference.iter().map(|s| s.score).fold(f32::INFINITY, f32::min);
+            let gap = reference.iter().zip(&through_codes).map(|(a, b)| (a.score - b.score).abs()).fold(0f32, f32::max);
+            // Float tables would agree to rounding (about 1e-6 of the spread); int8 rows are
+            // off by their step (here 0.2–0.3%).
+            assert!(gap > 1e-4 * spread && gap < 0.01 * spread, "m {m}, {n} candidates: gap {gap}, spread {spread}");
+            assert!(through_codes.iter().all(|s| s.source == ItemSource::Catalog && s.score.is_finite()));
+        }
+    }
+}
