@@ -56,8 +56,9 @@ pub struct DistillArgs {
     /// Re-evaluate the run's saved student without training it again.
     #[arg(long)]
     pub evaluate_only: bool,
-    /// Item-code widths (bytes per item) to evaluate beside the int8 table.
-    #[arg(long, value_delimiter = ',', default_values_t = [8, 16])]
+    /// Item-code widths (bytes per item) to evaluate beside the int8 table (each one's
+    /// codes are tuned and saved for `export`; 32 is its default).
+    #[arg(long, value_delimiter = ',', default_values_t = [16, 32])]
     pub code_bytes: Vec<usize>,
 }
 
