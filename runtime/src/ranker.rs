@@ -222,11 +222,14 @@ impl Ranker {
         let index = IdIndex::new(a.manifest.item_ids.iter().map(String::as_str))
             .map_err(|id| ArtifactError::Manifest(format!("item id {id:?} appears twice")))?;
         let (d, hidden) = (weights.dims.d, weights.dims.hidden);
-        let rows = match weights.item_rows.take() {
-            Some(rows) if IntKernel::supports(d, hidden) => QuantizedRows::new(rows, d).unwrap_or_default(),
+        let code_rows = weights.codebooks.as_ref().filter(|_| IntKernel::supports(d, hidden)).and_then(CodeRows::new);
+        let rows = match (weights.item_rows.take(), &code_rows) {
+            (Some(rows), _) if IntKernel::supports(d, hidden) => QuantizedRows::new(rows, d).unwrap_or_default(),
+            // A catalog carried as codes: its int8 rows, the same as its codes score by, so
+            // that the whole catalog (`score_catalog`) scores as the device scores its items.
+            (_, Some(code_rows)) if !weights.item_codes.is_empty() => code_rows.rows(&weights.item_codes),
             _ => QuantizedRows::default(),
         };
-        let code_rows = weights.codebooks.as_ref().filter(|_| IntKernel::supports(d, hidden)).and_then(CodeRows::new);
         Ok(Self {
             version: a.model_version(),
             manifest: a.manifest,

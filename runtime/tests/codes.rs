@@ -347,5 +347,15 @@ fn coded_candidates_of_a_production_shape_score_as_int8_rows_of_their_vectors() 
             assert!(gap > 1e-4 * spread && gap < 0.01 * spread, "m {m}, {n} candidates: gap {gap}, spread {spread}");
             assert!(through_codes.iter().all(|s| s.source == ItemSource::Catalog && s.score.is_finite()));
         }
+        // The whole catalog (as the trainer evaluates it) scores through the same int8 rows.
+        let (mut reference, mut through_codes) = (vec![0f32; 300], vec![0f32; 300]);
+        decoded.score_catalog(&p_decoded, &mut reference).unwrap();
+        coded.score_catalog(&p_coded, &mut through_codes).unwrap();
+        let spread = reference.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b))
+            - reference.iter().fold(f32::INFINITY, |a, &b| a.min(b));
+        let gap = reference.iter().zip(&through_codes).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(gap > 1e-4 * spread && gap < 0.01 * spread, "m {m}, the catalog: gap {gap}, spread {spread}");
+        let one: Vec<Candidate> = vec![Candidate { id: "item-5", ..Default::default() }];
+        assert_eq!(coded.score(&p_coded, &one).unwrap()[0].score, through_codes[5], "by id, as in the catalog");
     }
 }
