@@ -2,7 +2,7 @@
 //!
 //! Uses the artifact in `POCKETRANK_ARTIFACT` when set (e.g. the exported Beauty model);
 //! otherwise seeded random weights in the production shape with Beauty's catalog (12,101
-//! items, d = 64, hidden = 32, 6,000 tokens, 16-byte codes) — the cost does not depend on
+//! items, d = 64, hidden = 32, 6,000 tokens, 32-byte codes) — the cost does not depend on
 //! the values. `rerank` takes catalog ids, `rerank by code` the same items' codes (as a
 //! shop's API sends them to a catalog-free core artifact). `session rerank 100 / basket context`
 //! runs when the model has a basket head (the seeded one has).
@@ -23,7 +23,7 @@ fn artifact_bytes() -> Vec<u8> {
         return std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     }
     let dims = Dims { n_items: 12_101, d: 64, hidden: 32, vocab_size: 6_000, title_tokens: 24 };
-    let mut a = common::with_codebooks(common::artifact(dims, "B"), 16, 5);
+    let mut a = common::with_codebooks(common::artifact(dims, "B"), 32, 5);
     // Both basket terms on, as the small Instacart model fits them.
     a.manifest.basket = Some(BasketWeights { repeat: 4.0, together: 8.0 });
     common::encode(&a)

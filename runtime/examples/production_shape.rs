@@ -1,11 +1,11 @@
-//! Artifacts in the production shape (d = 64, hidden = 32, 16-byte codes) with Beauty's
-//! catalog size (12,101 items) and seeded pseudo-random weights, for measuring the
+//! Artifacts in the production shape (d = 64, hidden = 32, 32-byte codes, the default) with
+//! Beauty's catalog size (12,101 items) and seeded pseudo-random weights, for measuring the
 //! on-device cost without training a full model first: what the device pays does not
 //! depend on the values. Writes, like a trained run folder:
 //!
 //! - `OUT/model.pkr`: the table artifact (int8 item rows, codebooks in f16), stored as the
 //!   trainer stores it (every matrix in int8);
-//! - `OUT/codes.pkr`: the same catalog carried as 16-byte codes (`--items codes`);
+//! - `OUT/codes.pkr`: the same catalog carried as 32-byte codes (`--items codes`);
 //! - `OUT/core.pkr`: the catalog-free core artifact (weights and codebooks only);
 //! - `OUT/codes.jsonl`: every item's code as JSON lines `{id, code}`.
 //!
@@ -27,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::env::args().nth(1).ok_or("usage: production_shape OUT")?;
     std::fs::create_dir_all(&out)?;
     let dims = Dims { n_items: 12_101, d: 64, hidden: 32, vocab_size: 6_000, title_tokens: 24 };
-    let mut table = common::with_codebooks(common::artifact(dims, "B"), 16, 5);
+    let mut table = common::with_codebooks(common::artifact(dims, "B"), 32, 5);
     table.manifest.dataset.name = "production-shape".into();
     let books = common::codebooks(&table);
     let matrices = |a: &pocketrank_runtime::Artifact, e: Encoding| -> HashMap<String, Encoding> {
