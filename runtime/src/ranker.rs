@@ -168,7 +168,8 @@ pub struct Ranker {
     version: String,
     weights: StudentWeights,
     /// The catalog's rows in int8, as the integer kernel reads them (empty unless the
-    /// artifact stores its item table in int8 and the kernel's shape is supported).
+    /// kernel's shape is supported and the artifact stores its item table in int8, or as
+    /// codes: then the codes' int8 rows, [`CodeRows`]).
     rows: QuantizedRows,
     /// The codebooks at int8, so that coded candidates are scored as int8 rows (when the
     /// kernel's shape is supported).
@@ -440,10 +441,10 @@ impl Ranker {
     /// Every candidate's vector is resolved first (its code, else its catalog row, else
     /// its title, else the prior); then all are scored in one pass of the kernel. Coded
     /// candidates (codes sent by the shop, and catalog items of an artifact that carries
-    /// its catalog as codes) become int8 rows for the integer kernel where the model's
-    /// shape has one ([`crate::code_rows`]); otherwise, from [`worth_tables`] of them on,
-    /// they are scored through the profile's lookup tables ([`crate::code_kernel`]), and
-    /// decoded below that.
+    /// its catalog as codes, whose int8 rows are built once at load) become int8 rows for
+    /// the integer kernel where the model's shape has one ([`crate::code_rows`]);
+    /// otherwise, from [`worth_tables`] of them on, they are scored through the profile's
+    /// lookup tables ([`crate::code_kernel`]), and decoded below that.
     pub fn score(&self, profile: &Profile, candidates: &[Candidate<'_>]) -> Result<Vec<Scored>, RankError> {
         self.check(profile)?;
         if candidates.len() > MAX_CANDIDATES {
@@ -476,9 +477,10 @@ impl Ranker {
             match self.item_index(c.id) {
                 Some(i) => {
                     sources.push(ItemSource::Catalog);
-                    // An artifact that carries its catalog as codes: the item's code, like a shop's.
+                    // An artifact that carries its catalog as codes: the int8 rows built from
+                    // them at load where there are some, else the item's code, like a shop's.
                     match self.weights.item_codes.get(i as usize * m..(i as usize + 1) * m) {
-                        Some(code) if books.is_some() => {
+                        Some(code) if books.is_some() && self.rows.is_empty() => {
                             codes.extend_from_slice(code);
                             places.push(Place::Code(codes.len() / m - 1));
                         }
