@@ -29,8 +29,13 @@ pub struct RunConfig {
 
 /// Teacher fields added to `config.json` after its first release, each with the value that
 /// keeps an older run folder's meaning (its teacher was built without them).
-fn legacy_teacher_fields() -> [(&'static str, serde_json::Value); 3] {
-    [("id_dropout", 0.0.into()), ("filter_alpha", 0.0.into()), ("whole_history", false.into())]
+fn legacy_teacher_fields() -> [(&'static str, serde_json::Value); 4] {
+    [
+        ("id_dropout", 0.0.into()),
+        ("filter_alpha", 0.0.into()),
+        ("whole_history", false.into()),
+        ("filter_frequencies", 0.into()),
+    ]
 }
 
 /// A `config.json`, older ones included (see [`legacy_teacher_fields`]).
@@ -110,17 +115,30 @@ mod tests {
 
     #[test]
     fn a_config_from_before_the_filter_and_whole_histories_reads_as_it_was_trained() {
-        let teacher = TeacherConfig::new(12, 7).with_filter_alpha(0.7).with_whole_history(true);
+        let teacher =
+            TeacherConfig::new(12, 7).with_filter_alpha(0.7).with_whole_history(true).with_filter_frequencies(3);
         let config = RunConfig { settings: TrainSettings::default(), teacher, backend: "Cpu".into() };
         let mut value = serde_json::to_value(&config).unwrap();
         let read = parse_config(&value.to_string()).unwrap();
-        assert_eq!((read.teacher.filter_alpha, read.teacher.whole_history), (0.7, true), "today's folders unchanged");
+        assert_eq!(
+            (read.teacher.filter_alpha, read.teacher.whole_history, read.teacher.filter_frequencies),
+            (0.7, true, 3),
+            "today's folders unchanged"
+        );
         let fields = value["teacher"].as_object_mut().unwrap();
         for (key, _) in legacy_teacher_fields() {
             fields.remove(key);
         }
         let old = parse_config(&value.to_string()).unwrap();
-        assert_eq!((old.teacher.id_dropout, old.teacher.filter_alpha, old.teacher.whole_history), (0.0, 0.0, false));
+        assert_eq!(
+            (
+                old.teacher.id_dropout,
+                old.teacher.filter_alpha,
+                old.teacher.whole_history,
+                old.teacher.filter_frequencies
+            ),
+            (0.0, 0.0, false, 0)
+        );
         assert_eq!((old.teacher.n_items, old.teacher.vocab_size), (12, 7));
         value["teacher"].as_object_mut().unwrap().remove("n_items");
         assert!(parse_config(&value.to_string()).is_err(), "a field every folder has is still required");

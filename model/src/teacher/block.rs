@@ -27,6 +27,9 @@ pub struct BlockConfig {
     /// The filter's starting decay per event.
     #[config(default = 0.8)]
     pub filter_decay: f64,
+    /// Frequencies the filter keeps (BSARec's cut-off); 0: the learned decay.
+    #[config(default = 0)]
+    pub filter_frequencies: usize,
 }
 
 /// A pre-norm block: `x + mix(norm(x))`, then `x + ffn(norm(x))`.
@@ -46,7 +49,9 @@ impl BlockConfig {
         let d = self.d_model;
         Block {
             mha: MultiHeadAttentionConfig::new(d, self.n_heads).with_dropout(self.dropout).init(device),
-            filter: (self.filter_alpha > 0.0).then(|| CausalFilter::new(self.max_len, d, self.filter_decay, device)),
+            filter: (self.filter_alpha > 0.0).then(|| {
+                CausalFilter::new(self.max_len, d, self.filter_decay, device).with_frequencies(self.filter_frequencies)
+            }),
             pwff: PositionWiseFeedForwardConfig::new(d, 4 * d).with_dropout(self.dropout).init(device),
             norm_1: LayerNormConfig::new(d).init(device),
             norm_2: LayerNormConfig::new(d).init(device),

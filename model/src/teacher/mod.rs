@@ -48,6 +48,10 @@ pub struct TeacherConfig {
     /// sequence instead of attention (see [`filter`]); 0 = attention only.
     #[config(default = 0.5)]
     pub filter_alpha: f64,
+    /// The filter keeps the sequence's lowest `filter_frequencies` DFT frequencies
+    /// (BSARec's cut-off); 0: a learned decay over the distance between events.
+    #[config(default = 0)]
+    pub filter_frequencies: usize,
     /// Mixing reads the whole history in both directions (attention and filter), and the
     /// model is trained on every prefix of a history, predicting only after its last event
     /// (as BSARec and FMLP-Rec train); positions count back from the last event. `false`:
@@ -114,6 +118,7 @@ impl TeacherConfig {
                     BlockConfig::new(d, self.n_heads, self.max_len)
                         .with_dropout(self.dropout)
                         .with_filter_alpha(self.filter_alpha)
+                        .with_filter_frequencies(self.filter_frequencies)
                         .init(device)
                 })
                 .collect(),
@@ -328,10 +333,10 @@ mod tests {
     type B = Flex;
 
     fn setup() -> (Teacher<B>, ItemText<B>) {
-        setup_with(0.0)
+        setup_with(0.0, 0)
     }
 
-    fn setup_with(filter_alpha: f64) -> (Teacher<B>, ItemText<B>) {
+    fn setup_with(filter_alpha: f64, filter_frequencies: usize) -> (Teacher<B>, ItemText<B>) {
         let device = Default::default();
         B::seed(&device, 7);
         let tokens = ItemTokens::new(&[vec![1, 2], vec![2, 3], vec![], vec![4], vec![1, 4, 5]], 3);
@@ -340,7 +345,8 @@ mod tests {
             .with_n_heads(2)
             .with_max_len(8)
             .with_dropout(0.0)
-            .with_filter_alpha(filter_alpha);
+            .with_filter_alpha(filter_alpha)
+            .with_filter_frequencies(filter_frequencies);
         // Burn initialises parameters lazily, per clone: pin the values through a record.
         let record = config.init::<B>(&device).into_record();
         (config.init(&device).load_record(record), ItemText::new(&tokens, &device))
@@ -348,14 +354,14 @@ mod tests {
 
     #[test]
     fn future_items_never_influence_earlier_positions() {
-        // Attention alone, and blended with the causal filter.
-        for alpha in [0.0, 0.5] {
-            future_items_never_influence_earlier_positions_with(alpha);
+        // Attention alone, and blended with the causal filter: learned decay or cut-off.
+        for (alpha, frequencies) in [(0.0, 0), (0.5, 0), (0.5, 1)] {
+            future_items_never_influence_earlier_positions_with(alpha, frequencies);
         }
     }
 
-    fn future_items_never_influence_earlier_positions_with(filter_alpha: f64) {
-        let (model, text) = setup_with(filter_alpha);
+    fn future_items_never_influence_earlier_positions_with(filter_alpha: f64, filter_frequencies: usize) {
+        let (model, text) = setup_with(filter_alpha, filter_frequencies);
         let device = Default::default();
         let items = model.item_vectors(&text);
         let seq = |ids: Vec<i64>| Tensor::<B, 2, Int>::from_data(TensorData::new(ids, [1, 5]), &device);
@@ -370,6 +376,13 @@ mod tests {
 
     #[test]
     fn a_whole_history_model_reads_both_ways_and_never_padding() {
+        // The filter's learned decay, and its frequency cut-off.
+        for frequencies in [0, 1] {
+            a_whole_history_model_reads_both_ways_and_never_padding_with(frequencies);
+        }
+    }
+
+    fn a_whole_history_model_reads_both_ways_and_never_padding_with(filter_frequencies: usize) {
         let device = Default::default();
         B::seed(&device, 7);
         let tokens = ItemTokens::new(&[vec![1, 2], vec![2, 3], vec![], vec![4], vec![1, 4, 5]], 3);
@@ -378,6 +391,7 @@ mod tests {
             .with_max_len(8)
             .with_dropout(0.0)
             .with_filter_alpha(0.5)
+            .with_filter_frequencies(filter_frequencies)
             .with_whole_history(true);
         let model = config.init::<B>(&device);
         let items = model.item_vectors(&ItemText::new(&tokens, &device));

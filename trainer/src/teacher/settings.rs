@@ -68,6 +68,12 @@ pub struct TrainSettings {
     #[arg(long, default_value_t = shape().filter_alpha)]
     #[serde(default)]
     pub filter_alpha: f64,
+    /// The filter keeps the lowest N frequencies of each history (BSARec's cut-off; its `c`
+    /// lowest FFT bins are N = c / 2 + 1); 0: a low pass whose decay over the distance
+    /// between events is learned.
+    #[arg(long, default_value_t = shape().filter_frequencies)]
+    #[serde(default)]
+    pub filter_frequencies: usize,
     /// Mixing reads the whole history both ways and the model is trained on every prefix,
     /// predicting after its last event (BSARec's and FMLP-Rec's training); off: causal
     /// mixing, every position trained at once.
@@ -129,6 +135,7 @@ impl TrainSettings {
             .with_dropout(self.dropout)
             .with_id_dropout(self.id_dropout)
             .with_filter_alpha(self.filter_alpha)
+            .with_filter_frequencies(self.filter_frequencies)
             .with_whole_history(self.whole_history)
     }
 
@@ -164,8 +171,26 @@ mod tests {
         let t = s.teacher(7, 3);
         let m = TeacherConfig::new(7, 3);
         assert_eq!(
-            (t.d_model, t.n_layers, t.n_heads, t.max_len, t.dropout, t.id_dropout, t.filter_alpha),
-            (m.d_model, m.n_layers, m.n_heads, m.max_len, m.dropout, m.id_dropout, m.filter_alpha)
+            (
+                t.d_model,
+                t.n_layers,
+                t.n_heads,
+                t.max_len,
+                t.dropout,
+                t.id_dropout,
+                t.filter_alpha,
+                t.filter_frequencies
+            ),
+            (
+                m.d_model,
+                m.n_layers,
+                m.n_heads,
+                m.max_len,
+                m.dropout,
+                m.id_dropout,
+                m.filter_alpha,
+                m.filter_frequencies
+            )
         );
     }
 }
