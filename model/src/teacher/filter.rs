@@ -57,11 +57,14 @@ impl<B: Backend> CausalFilter<B> {
     pub fn weights(&self, len: usize) -> Tensor<B, 2> {
         let device = self.taps.device();
         if self.frequencies > 0 {
-            // Row t: the last row of the projection of events 0..=t.
+            // Row t: the last row of the projection of events 0..=t, whose entry s reads
+            // the offset t - s.
             let mut rows = vec![0f32; len * len];
             for t in 0..len {
-                let p = low_pass_projection(t + 1, self.frequencies);
-                rows[t * len..t * len + t + 1].copy_from_slice(&p[t * (t + 1)..(t + 1) * (t + 1)]);
+                let offsets = low_pass_offsets(t + 1, self.frequencies);
+                for (s, w) in rows[t * len..=t * len + t].iter_mut().enumerate() {
+                    *w = offsets[t - s] as f32;
+                }
             }
             return Tensor::from_data(TensorData::new(rows, [len, len]), &device);
         }
@@ -134,14 +137,18 @@ impl<B: Backend> CausalFilter<B> {
 /// Rows sum to 1 (frequency 0 is always kept), and a sequence short enough to have no more
 /// than `frequencies` distinct frequencies passes unchanged.
 pub fn low_pass_projection(n: usize, frequencies: usize) -> Vec<f32> {
-    // P depends only on (t - s) mod n.
-    let by_offset: Vec<f64> = (0..n)
+    let by_offset = low_pass_offsets(n, frequencies);
+    (0..n).flat_map(|t| (0..n).map(move |s| (t + n - s) % n)).map(|j| by_offset[j] as f32).collect()
+}
+
+/// [`low_pass_projection`]'s entries by offset: `P[t][s]` is entry `(t - s) mod n`.
+fn low_pass_offsets(n: usize, frequencies: usize) -> Vec<f64> {
+    (0..n)
         .map(|j| {
             let kept = (0..n).filter(|&k| k.min(n - k) < frequencies.max(1));
             kept.map(|k| (2.0 * std::f64::consts::PI * (k * j) as f64 / n as f64).cos()).sum::<f64>() / n as f64
         })
-        .collect();
-    (0..n).flat_map(|t| (0..n).map(move |s| (t + n - s) % n)).map(|j| by_offset[j] as f32).collect()
+        .collect()
 }
 
 /// Row `n` (for `n` in `0..=len`): the `[len, len]` matrix whose top-left `[n, n]` is
