@@ -12,7 +12,8 @@
 #   trainer's default is one per core on the CPU, at most 4, and one GPU; the same training
 #   either way, only faster), EXTRA_TRAIN / EXTRA_DISTILL (extra flags, for ablations: the printed
 #   table names them). A finished run is reused (--resume).
-# On 2 CPU cores: Toys took 47 minutes (teacher 32 min, student 15 min); Beauty takes about 60
+# On 2 CPU cores: Toys took 47 minutes (teacher 32 min, student 15 min); Sports about 2.5 hours
+# (teacher 88 min, student about an hour); Beauty takes about 60
 # (teacher ≈ 38 min).
 set -euo pipefail
 cd "$(dirname "$0")/.."
