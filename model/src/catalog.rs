@@ -31,6 +31,18 @@ impl Item {
     /// All text known about the item, for tokenizers and text encoders:
     /// title, brand, category and attributes joined with ` | `, without repeats.
     pub fn text(&self) -> String {
+        self.parts().join(" | ")
+    }
+
+    /// The item's text apart from its title: brand, category and attributes joined with
+    /// ` | `, without repeats and without a part that repeats the title.
+    pub fn attribute_text(&self) -> String {
+        let title = self.title.trim();
+        self.parts().into_iter().filter(|p| *p != title).collect::<Vec<_>>().join(" | ")
+    }
+
+    /// Title, brand, category and attributes, trimmed, without empty parts or repeats.
+    fn parts(&self) -> Vec<&str> {
         let mut parts: Vec<&str> = Vec::with_capacity(3 + self.attributes.len());
         let candidates = std::iter::once(self.title.as_str())
             .chain(self.brand.as_deref())
@@ -42,7 +54,7 @@ impl Item {
                 parts.push(part);
             }
         }
-        parts.join(" | ")
+        parts
     }
 }
 
@@ -143,6 +155,12 @@ mod tests {
             attributes: vec!["OPI".into(), " ".into(), "Nail Polish".into()],
         };
         assert_eq!(it.text(), "OPI Nail Lacquer | OPI | Nail Polish");
+        assert_eq!(it.attribute_text(), "OPI | Nail Polish");
         assert_eq!(item("x", "").text(), "");
+        assert_eq!(item("x", "Lipstick").attribute_text(), "");
+        let untitled = Item { attributes: vec!["Makeup".into(), "Nails".into()], ..item("y", " ") };
+        assert_eq!((untitled.text(), untitled.attribute_text()), ("Makeup | Nails".into(), "Makeup | Nails".into()));
+        let repeated = Item { brand: Some("Lipstick".into()), category: Some("Lips".into()), ..item("z", "Lipstick") };
+        assert_eq!(repeated.attribute_text(), "Lips");
     }
 }

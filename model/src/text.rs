@@ -10,12 +10,16 @@ use crate::catalog::ItemIdx;
 
 pub use pocketrank_runtime::text::PAD_TOKEN;
 
-/// Every item's first `width` token ids, padded with [`PAD_TOKEN`].
+/// Every item's first `width` token ids, padded with [`PAD_TOKEN`]: one field (the item's
+/// whole text), or two laid side by side (the title's tokens, then the brand's, category's
+/// and attributes'), each mean-pooled on its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemTokens {
     /// Row-major `[items, width]`.
     ids: Vec<u32>,
     width: usize,
+    /// Width of the first field; `width` when there is one.
+    first_field: usize,
     items: usize,
 }
 
@@ -25,11 +29,30 @@ impl ItemTokens {
         let width = width.max(1);
         let mut ids = vec![PAD_TOKEN; per_item.len() * width];
         for (row, tokens) in ids.chunks_mut(width).zip(per_item) {
-            for (slot, &t) in row.iter_mut().zip(tokens.iter().filter(|&&t| t != PAD_TOKEN)) {
-                *slot = t;
-            }
+            fill(row, tokens);
         }
-        Self { ids, width, items: per_item.len() }
+        Self { ids, width, first_field: width, items: per_item.len() }
+    }
+
+    /// Lays out two fields per item: `titles[i]` in the first `title_width` slots and
+    /// `attributes[i]` in the next `attribute_width` (each truncated; padding ids dropped).
+    /// Items missing from the shorter list get an empty field.
+    pub fn two_fields(
+        titles: &[Vec<u32>],
+        attributes: &[Vec<u32>],
+        title_width: usize,
+        attribute_width: usize,
+    ) -> Self {
+        let (first, second) = (title_width.max(1), attribute_width.max(1));
+        let width = first + second;
+        let items = titles.len().max(attributes.len());
+        let mut ids = vec![PAD_TOKEN; items * width];
+        for (i, row) in ids.chunks_mut(width).enumerate() {
+            let (head, tail) = row.split_at_mut(first);
+            fill(head, titles.get(i).map_or(&[][..], Vec::as_slice));
+            fill(tail, attributes.get(i).map_or(&[][..], Vec::as_slice));
+        }
+        Self { ids, width, first_field: first, items }
     }
 
     /// A table where every item has no text.
@@ -45,6 +68,11 @@ impl ItemTokens {
         self.width
     }
 
+    /// Width of the title field when the table has two fields; `None` for one.
+    pub fn title_field(&self) -> Option<usize> {
+        (self.first_field < self.width).then_some(self.first_field)
+    }
+
     /// The padded token ids of one item.
     pub fn row(&self, item: ItemIdx) -> Option<&[u32]> {
         let i = item as usize;
@@ -56,10 +84,11 @@ impl ItemTokens {
         self.ids.iter().copied().max().unwrap_or(PAD_TOKEN)
     }
 
-    /// Tensors for mean pooling, with a leading all-padding row so that row `i + 1` is item
-    /// `i` (the models' shifted item ids): token ids `[items + 1, width]` and weights
-    /// `[items + 1, width]` (`1 / n` on an item's `n` real tokens, 0 on padding and for items
-    /// without text).
+    /// Tensors for pooling, with a leading all-padding row so that row `i + 1` is item `i`
+    /// (the models' shifted item ids): token ids `[items + 1, width]` and weights
+    /// `[items + 1, width]`: `1 / n` on a field's `n` real tokens, 0 on padding and on
+    /// items without text. The weighted sum is the mean of a one-field table's tokens, and
+    /// the sum of the two fields' means for a two-field table.
     #[cfg(feature = "burn")]
     pub fn to_tensors<B: Backend>(&self, device: &B::Device) -> (Tensor<B, 2, Int>, Tensor<B, 2>) {
         let shape = [self.items + 1, self.width];
@@ -68,8 +97,8 @@ impl ItemTokens {
         let weights: Vec<f32> = rows
             .chunks(self.width)
             .flat_map(|row| {
-                let n = row.iter().filter(|&&t| t != PAD_TOKEN).count();
-                row.iter().map(move |&t| if t != PAD_TOKEN { 1.0 / n as f32 } else { 0.0 })
+                let (title, rest) = row.split_at(self.first_field);
+                mean_weights(title).chain(mean_weights(rest))
             })
             .collect();
         let ids: Vec<i64> = rows.iter().map(|&t| i64::from(t)).collect();
@@ -78,6 +107,20 @@ impl ItemTokens {
             Tensor::from_data(TensorData::new(weights, shape), device),
         )
     }
+}
+
+/// Writes `tokens`, padding ids dropped, into the start of `slots` (as many as fit).
+fn fill(slots: &mut [u32], tokens: &[u32]) {
+    for (slot, &t) in slots.iter_mut().zip(tokens.iter().filter(|&&t| t != PAD_TOKEN)) {
+        *slot = t;
+    }
+}
+
+/// Mean-pooling weights of one field: `1 / n` on each of its `n` real tokens.
+#[cfg(feature = "burn")]
+fn mean_weights(field: &[u32]) -> impl Iterator<Item = f32> + '_ {
+    let n = field.iter().filter(|&&t| t != PAD_TOKEN).count();
+    field.iter().map(move |&t| if t != PAD_TOKEN { 1.0 / n as f32 } else { 0.0 })
 }
 
 #[cfg(test)]
@@ -96,5 +139,26 @@ mod tests {
         let (_, w) = t.to_tensors::<burn::backend::Flex>(&device);
         let w: Vec<f32> = w.into_data().to_vec().unwrap();
         assert_eq!(w, [0.0, 0.0, 0.5, 0.5, 0.0, 0.0, 1.0, 0.0]);
+        assert_eq!(t.title_field(), None);
+    }
+
+    #[test]
+    fn two_fields_are_pooled_apart() {
+        let t = ItemTokens::two_fields(&[vec![5, 6, 7], vec![], vec![8]], &[vec![9], vec![3, 4], vec![]], 2, 2);
+        assert_eq!((t.items(), t.width(), t.title_field()), (3, 4, Some(2)));
+        assert_eq!(t.row(0), Some(&[5, 6, 9, 0][..]));
+        assert_eq!(t.row(1), Some(&[0, 0, 3, 4][..]));
+        assert_eq!(t.row(2), Some(&[8, 0, 0, 0][..]));
+        let device = Default::default();
+        let (ids, w) = t.to_tensors::<burn::backend::Flex>(&device);
+        assert_eq!(ids.dims(), [4, 4]);
+        let w: Vec<f32> = w.into_data().to_vec().unwrap();
+        #[rustfmt::skip]
+        assert_eq!(w, [
+            0.0, 0.0, 0.0, 0.0,
+            0.5, 0.5, 1.0, 0.0,
+            0.0, 0.0, 0.5, 0.5,
+            1.0, 0.0, 0.0, 0.0,
+        ]);
     }
 }

@@ -83,14 +83,14 @@ impl RunDir {
             .with_context(|| format!("writing {}", path.display()))
     }
 
-    /// Trains the tokenizer (or reuses the run's) and lays out every item's `width` title
-    /// tokens. Catalogs without any text (id-only datasets) get no tokenizer: the model
-    /// learns from ids alone.
+    /// Trains the tokenizer (or reuses the run's) and lays out every item's text tokens as
+    /// `settings` asks: `title_tokens` of its whole text, or that many of its title and
+    /// `attribute_tokens` of the rest. Catalogs without any text (id-only datasets) get no
+    /// tokenizer: the model learns from ids alone.
     pub fn item_tokens(
         &self,
         ingested: &Ingested,
-        vocab_size: usize,
-        width: usize,
+        settings: &TrainSettings,
     ) -> anyhow::Result<(Option<CatalogTokenizer>, ItemTokens)> {
         let catalog = &ingested.dataset.catalog;
         if catalog.items().iter().all(|i| i.text().is_empty()) {
@@ -100,18 +100,57 @@ impl RunDir {
         let tokenizer = if path.exists() {
             CatalogTokenizer::from_json(&std::fs::read_to_string(&path)?)?
         } else {
-            let t = CatalogTokenizer::train(catalog, vocab_size)?;
+            let t = CatalogTokenizer::train(catalog, settings.vocab_size)?;
             std::fs::write(&path, t.json()).with_context(|| format!("writing {}", path.display()))?;
             t
         };
-        let tokens = ItemTokens::new(&tokenizer.encode_catalog(catalog)?, width);
+        let tokens = if settings.attribute_tokens == 0 {
+            ItemTokens::new(&tokenizer.encode_catalog(catalog)?, settings.title_tokens)
+        } else {
+            let (titles, attributes) = tokenizer.encode_fields(catalog)?;
+            ItemTokens::two_fields(&titles, &attributes, settings.title_tokens, settings.attribute_tokens)
+        };
         Ok((Some(tokenizer), tokens))
+    }
+
+    /// [`Self::item_tokens`] for the commands that build what the device runs (student,
+    /// artifact, simulation): the device pools one text per item, so a teacher trained on
+    /// two fields is refused.
+    pub fn device_item_tokens(
+        &self,
+        ingested: &Ingested,
+        settings: &TrainSettings,
+    ) -> anyhow::Result<(Option<CatalogTokenizer>, ItemTokens)> {
+        self.check_one_text_field(settings)?;
+        self.item_tokens(ingested, settings)
+    }
+
+    /// Refuses a run whose teacher pooled attribute text apart from titles.
+    fn check_one_text_field(&self, settings: &TrainSettings) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            settings.attribute_tokens == 0,
+            "the teacher in {} pools attribute text apart from titles (--attribute-tokens {}), \
+             which the device runtime does not: train the teacher without --attribute-tokens \
+             to distil, export or simulate",
+            self.root.display(),
+            settings.attribute_tokens
+        );
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_device_commands_refuse_a_teacher_with_two_text_fields() {
+        let run = RunDir::new(Path::new("runs/fields"));
+        assert!(run.check_one_text_field(&TrainSettings::default()).is_ok());
+        let two = TrainSettings { attribute_tokens: 16, ..TrainSettings::default() };
+        let err = run.check_one_text_field(&two).unwrap_err().to_string();
+        assert!(err.contains("--attribute-tokens 16") && err.contains("runs/fields"), "{err}");
+    }
 
     #[test]
     fn a_config_from_before_the_filter_and_whole_histories_reads_as_it_was_trained() {

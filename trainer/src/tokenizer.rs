@@ -105,6 +105,12 @@ impl CatalogTokenizer {
     pub fn encode_catalog(&self, catalog: &Catalog) -> Result<Vec<Vec<u32>>, TokenizerError> {
         catalog.items().iter().map(|i| self.encode(&i.text())).collect()
     }
+
+    /// Token ids of every item's title and, apart, of the rest of its text (brand,
+    /// category, attributes), in catalog order.
+    pub fn encode_fields(&self, catalog: &Catalog) -> Result<(Vec<Vec<u32>>, Vec<Vec<u32>>), TokenizerError> {
+        catalog.items().iter().map(|i| Ok((self.encode(&i.title)?, self.encode(&i.attribute_text())?))).collect()
+    }
 }
 
 #[cfg(test)]
@@ -134,5 +140,31 @@ mod tests {
             CatalogTokenizer::train(&Catalog::new(vec![Item { id: "x".into(), ..Item::default() }]).unwrap(), 100)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn encodes_titles_apart_from_the_rest_of_the_text() {
+        let item = |id: &str, title: &str, brand: Option<&str>, attributes: &[&str]| Item {
+            id: id.into(),
+            title: title.into(),
+            brand: brand.map(String::from),
+            attributes: attributes.iter().map(|a| a.to_string()).collect(),
+            ..Item::default()
+        };
+        let catalog = Catalog::new(vec![
+            item("a", "Red Nail Polish", Some("OPI"), &["Makeup", "Nails"]),
+            item("b", "", None, &["Makeup"]),
+            item("c", "Nail File", None, &[]),
+        ])
+        .unwrap();
+        let tok = CatalogTokenizer::train(&catalog, 200).unwrap();
+        let (titles, rest) = tok.encode_fields(&catalog).unwrap();
+        assert_eq!(titles[0], tok.encode("Red Nail Polish").unwrap());
+        assert_eq!(rest[0], tok.encode("OPI | Makeup | Nails").unwrap());
+        assert!(titles[1].is_empty());
+        assert_eq!(rest[1], tok.encode("Makeup").unwrap());
+        assert!(rest[2].is_empty());
+        let whole = tok.encode_catalog(&catalog).unwrap();
+        assert_eq!(whole[0].len(), titles[0].len() + rest[0].len() + 1, "the whole text adds one ` | `");
     }
 }

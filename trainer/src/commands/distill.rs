@@ -192,7 +192,7 @@ pub fn distill_run<B: AutodiffBackend>(
 ) -> anyhow::Result<StudentReport> {
     let run = RunDir::new(run_root);
     let config = run.read_config()?;
-    let (tokenizer, tokens) = run.item_tokens(ingested, config.settings.vocab_size, config.settings.title_tokens)?;
+    let (tokenizer, tokens) = run.device_item_tokens(ingested, &config.settings)?;
     let teacher = teacher::load_best::<B::InnerBackend>(&run.root, &config.teacher, device)?;
     let n_items = ingested.dataset.catalog.len();
     let mut spec = StudentSpec {

@@ -195,7 +195,7 @@ pub fn write_catalog_json(
 pub fn student_item_vectors(ingested: &Ingested, run_root: &Path) -> anyhow::Result<(Vec<f32>, usize)> {
     let run = RunDir::new(run_root);
     let config = run.read_config()?;
-    let (_, tokens) = run.item_tokens(ingested, config.settings.vocab_size, config.settings.title_tokens)?;
+    let (_, tokens) = run.device_item_tokens(ingested, &config.settings)?;
     let device = Default::default();
     let (_, student) = StudentDir::new(&run.root).load::<burn::backend::Flex>(&device)?;
     let mut tensors = student.export_tensors(&ItemText::new(&tokens, &device));
@@ -241,7 +241,7 @@ pub fn export<B: Backend>(
 ) -> anyhow::Result<usize> {
     let run = RunDir::new(run_root);
     let config = run.read_config()?;
-    let (tokenizer, tokens) = run.item_tokens(ingested, config.settings.vocab_size, config.settings.title_tokens)?;
+    let (tokenizer, tokens) = run.device_item_tokens(ingested, &config.settings)?;
     let dir = StudentDir::new(&run.root);
     let (spec, student) = dir.load::<B>(device)?;
     let n = ingested.dataset.catalog.len();

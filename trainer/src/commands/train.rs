@@ -66,7 +66,7 @@ pub fn train_run<B: AutodiffBackend>(
 ) -> anyhow::Result<Report> {
     let run = RunDir::new(run_root);
     std::fs::create_dir_all(&run.root).with_context(|| format!("creating {}", run.root.display()))?;
-    let (tokenizer, tokens) = run.item_tokens(ingested, settings.vocab_size, settings.title_tokens)?;
+    let (tokenizer, tokens) = run.item_tokens(ingested, settings)?;
     match &tokenizer {
         Some(t) => eprintln!("tokenizer: {} pieces, sha256 {}", t.vocab_size(), &t.sha256()[..16]),
         None => eprintln!("the catalog has no text: item vectors come from ids alone"),

@@ -86,9 +86,17 @@ pub struct TrainSettings {
     /// WordPiece vocabulary size of the catalog tokenizer.
     #[arg(long, default_value_t = 6000)]
     pub vocab_size: usize,
-    /// Title tokens kept per item.
+    /// Text tokens kept per item: its whole text (title, brand, category, attributes), or
+    /// its title alone when `--attribute-tokens` is set.
     #[arg(long, default_value_t = 24)]
     pub title_tokens: usize,
+    /// Brand, category and attribute tokens kept per item and mean-pooled apart from the
+    /// title's, the two means added (0: one field, the whole text). A teacher-only option:
+    /// the device runtime pools one text, so `distill`, `export` and `simulate` refuse such
+    /// a run.
+    #[arg(long, default_value_t = 0)]
+    #[serde(default)]
+    pub attribute_tokens: usize,
     /// The softmax over the catalog: `full`, a number of negatives per batch drawn by
     /// popularity (sampled softmax, logQ-corrected, the batch's own targets as in-batch
     /// negatives: an epoch costs O(events), not O(events × items)), or `auto`: full up to
