@@ -107,8 +107,8 @@ impl RunDir {
         let tokens = if settings.attribute_tokens == 0 {
             ItemTokens::new(&tokenizer.encode_catalog(catalog)?, settings.title_tokens)
         } else {
-            let (titles, attributes) = tokenizer.encode_fields(catalog)?;
-            ItemTokens::two_fields(&titles, &attributes, settings.title_tokens, settings.attribute_tokens)
+            let fields = tokenizer.encode_fields(catalog)?;
+            ItemTokens::two_fields(&fields.titles, &fields.attributes, settings.title_tokens, settings.attribute_tokens)
         };
         Ok((Some(tokenizer), tokens))
     }

@@ -108,9 +108,23 @@ impl CatalogTokenizer {
 
     /// Token ids of every item's title and, apart, of the rest of its text (brand,
     /// category, attributes), in catalog order.
-    pub fn encode_fields(&self, catalog: &Catalog) -> Result<(Vec<Vec<u32>>, Vec<Vec<u32>>), TokenizerError> {
-        catalog.items().iter().map(|i| Ok((self.encode(&i.title)?, self.encode(&i.attribute_text())?))).collect()
+    pub fn encode_fields(&self, catalog: &Catalog) -> Result<FieldTokens, TokenizerError> {
+        let (titles, attributes) = catalog
+            .items()
+            .iter()
+            .map(|i| Ok((self.encode(&i.title)?, self.encode(&i.attribute_text())?)))
+            .collect::<Result<_, TokenizerError>>()?;
+        Ok(FieldTokens { titles, attributes })
     }
+}
+
+/// Every item's title tokens and, apart, the tokens of the rest of its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldTokens {
+    /// Token ids of each item's title, in catalog order.
+    pub titles: Vec<Vec<u32>>,
+    /// Token ids of each item's brand, category and attributes, in catalog order.
+    pub attributes: Vec<Vec<u32>>,
 }
 
 #[cfg(test)]
@@ -158,7 +172,7 @@ mod tests {
         ])
         .unwrap();
         let tok = CatalogTokenizer::train(&catalog, 200).unwrap();
-        let (titles, rest) = tok.encode_fields(&catalog).unwrap();
+        let FieldTokens { titles, attributes: rest } = tok.encode_fields(&catalog).unwrap();
         assert_eq!(titles[0], tok.encode("Red Nail Polish").unwrap());
         assert_eq!(rest[0], tok.encode("OPI | Makeup | Nails").unwrap());
         assert!(titles[1].is_empty());
