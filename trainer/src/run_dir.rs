@@ -113,29 +113,24 @@ impl RunDir {
         Ok((Some(tokenizer), tokens))
     }
 
-    /// [`Self::item_tokens`] for the commands that build what the device runs (student,
-    /// artifact, simulation): the device pools one text per item, so a teacher trained on
-    /// two fields is refused.
+    /// The text layout of the student and the device runtime: one field, the item's whole
+    /// text, in as many tokens as the teacher reads (`title_tokens + attribute_tokens`).
+    /// The same as [`Self::item_tokens`] when the teacher reads one field.
     pub fn device_item_tokens(
         &self,
         ingested: &Ingested,
         settings: &TrainSettings,
     ) -> anyhow::Result<(Option<CatalogTokenizer>, ItemTokens)> {
-        self.check_one_text_field(settings)?;
-        self.item_tokens(ingested, settings)
+        self.item_tokens(ingested, &one_text_field(settings))
     }
+}
 
-    /// Refuses a run whose teacher pooled attribute text apart from titles.
-    fn check_one_text_field(&self, settings: &TrainSettings) -> anyhow::Result<()> {
-        anyhow::ensure!(
-            settings.attribute_tokens == 0,
-            "the teacher in {} pools attribute text apart from titles (--attribute-tokens {}), \
-             which the device runtime does not: train the teacher without --attribute-tokens \
-             to distil, export or simulate",
-            self.root.display(),
-            settings.attribute_tokens
-        );
-        Ok(())
+/// `settings` with the item's whole text as one field of the same total width.
+fn one_text_field(settings: &TrainSettings) -> TrainSettings {
+    TrainSettings {
+        title_tokens: settings.title_tokens + settings.attribute_tokens,
+        attribute_tokens: 0,
+        ..settings.clone()
     }
 }
 
@@ -144,12 +139,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_device_commands_refuse_a_teacher_with_two_text_fields() {
-        let run = RunDir::new(Path::new("runs/fields"));
-        assert!(run.check_one_text_field(&TrainSettings::default()).is_ok());
-        let two = TrainSettings { attribute_tokens: 16, ..TrainSettings::default() };
-        let err = run.check_one_text_field(&two).unwrap_err().to_string();
-        assert!(err.contains("--attribute-tokens 16") && err.contains("runs/fields"), "{err}");
+    fn the_device_reads_one_field_as_wide_as_the_teachers_two() {
+        let one = TrainSettings::default();
+        assert_eq!(one_text_field(&one), one);
+        let two = TrainSettings { title_tokens: 16, attribute_tokens: 8, ..TrainSettings::default() };
+        let device = one_text_field(&two);
+        assert_eq!((device.title_tokens, device.attribute_tokens), (24, 0));
+        assert_eq!(TrainSettings { title_tokens: 16, attribute_tokens: 8, ..device }, two);
     }
 
     #[test]

@@ -95,7 +95,17 @@ fn spec_and_inputs<'s>(s: &'s Synthetic, t: &Teacher<Inner>) -> (StudentSpec, Di
     let vocab = s.tokens.max_token() as usize + 1;
     let spec = StudentSpec { student: settings.student(s.n_items, vocab), settings, window: t.max_len() };
     let item_ids: Vec<String> = (0..s.n_items).map(|i| format!("item-{i}")).collect();
-    (spec, DistillInputs { split: &s.split, events: &s.events, tokens: &s.tokens, item_ids, held_out: None })
+    (
+        spec,
+        DistillInputs {
+            split: &s.split,
+            events: &s.events,
+            tokens: &s.tokens,
+            teacher_tokens: &s.tokens,
+            item_ids,
+            held_out: None,
+        },
+    )
 }
 
 #[test]
@@ -247,6 +257,32 @@ fn distilling_from_a_short_window_teacher_validates_on_every_user_with_valid_use
     let wrong = StudentSpec { window: 50, ..spec };
     let err = Prepared::<B>::new(&device, &t, &inputs, &wrong, &|_| {}).err().unwrap();
     assert!(err.to_string().contains("must be the teacher's max_len (4)"), "{err}");
+}
+
+#[test]
+fn a_teacher_reading_two_text_fields_distils_a_student_reading_one() {
+    let s = synthetic(40, 30);
+    let device = Default::default();
+    // The teacher's table: each item's first token as its title, its second apart.
+    let titles: Vec<Vec<u32>> = (0..s.n_items as u32).map(|i| vec![1 + i % 5]).collect();
+    let rest: Vec<Vec<u32>> = (0..s.n_items as u32).map(|i| vec![6 + i % 3]).collect();
+    let two = ItemTokens::two_fields(&titles, &rest, 1, 1);
+    assert_eq!((two.title_field(), s.tokens.title_field()), (Some(1), None));
+    let t = teacher(&s, 4);
+    let (spec, inputs) = spec_and_inputs(&s, &t);
+    let inputs = DistillInputs { teacher_tokens: &two, ..inputs };
+    let run = tempfile::tempdir().unwrap();
+    let dir = StudentDir::new(run.path());
+    let data = Prepared::<B>::new(&device, &t, &inputs, &spec, &|_| {}).unwrap();
+    let history = distillation::distill::<B>(&device, &t, &data, &spec, &dir, &|_| {}).unwrap();
+    assert!(history.epochs.iter().all(|e| e.loss.is_finite() && e.valid.ndcg10.is_finite()));
+    assert!(dir.load::<Inner>(&device).is_ok());
+
+    // A teacher table for another catalog is refused.
+    let short = ItemTokens::two_fields(&titles[..30], &rest[..30], 1, 1);
+    let inputs = DistillInputs { teacher_tokens: &short, ..inputs };
+    let err = Prepared::<B>::new(&device, &t, &inputs, &spec, &|_| {}).err().unwrap();
+    assert!(err.to_string().contains("covers 30 items but the student's 40"), "{err}");
 }
 
 #[test]

@@ -193,6 +193,7 @@ pub fn distill_run<B: AutodiffBackend>(
     let run = RunDir::new(run_root);
     let config = run.read_config()?;
     let (tokenizer, tokens) = run.device_item_tokens(ingested, &config.settings)?;
+    let (_, teacher_tokens) = run.item_tokens(ingested, &config.settings)?;
     let teacher = teacher::load_best::<B::InnerBackend>(&run.root, &config.teacher, device)?;
     let n_items = ingested.dataset.catalog.len();
     let mut spec = StudentSpec {
@@ -216,6 +217,7 @@ pub fn distill_run<B: AutodiffBackend>(
         split: &task.split,
         events: &ingested.dataset.sequences,
         tokens: &tokens,
+        teacher_tokens: &teacher_tokens,
         item_ids,
         held_out: cold.as_deref(),
     };
@@ -256,6 +258,7 @@ pub fn distill_run<B: AutodiffBackend>(
 
     let (spec, student) = dir.load::<B::InnerBackend>(device)?;
     let text = ItemText::<B::InnerBackend>::new(&tokens, device);
+    let teacher_text = ItemText::<B::InnerBackend>::new(&teacher_tokens, device);
     let base = bare_manifest(inputs.item_ids.clone(), &spec, tokens.width());
     let sha = tokenizer.as_ref().map(|t| t.sha256().to_string());
     let base = manifest(ingested, base, sha, serde_json::Value::Null);
@@ -308,8 +311,14 @@ pub fn distill_run<B: AutodiffBackend>(
         }
     } else {
         let started = Instant::now();
-        let metrics =
-            teacher::evaluate_teacher(teacher.clone(), &text, cases, &task.negatives, device, "teacher (subset)");
+        let metrics = teacher::evaluate_teacher(
+            teacher.clone(),
+            &teacher_text,
+            cases,
+            &task.negatives,
+            device,
+            "teacher (subset)",
+        );
         full.models.push(ModelReport { name: "teacher".into(), metrics, seconds: started.elapsed().as_secs_f64() });
     }
     let mut rankers: Vec<(&str, &Ranker)> = vec![("student", &ranker_f32), ("student (int8)", &ranker_int8)];
@@ -341,7 +350,7 @@ pub fn distill_run<B: AutodiffBackend>(
     let (baskets, basket_head) = match ingested.baskets {
         Some(_) => {
             let events = &ingested.dataset.sequences;
-            let teacher = TeacherScorer::new(teacher.clone(), &text, device);
+            let teacher = TeacherScorer::new(teacher.clone(), &teacher_text, device);
             let int8 = RankerCases { ranker: &ranker_int8, events };
             let mut rows =
                 basket_rows(&task, cases, events, &cooccurrence, &[("teacher", &teacher), ("student (int8)", &int8)]);
@@ -372,7 +381,7 @@ pub fn distill_run<B: AutodiffBackend>(
         }
         None => (Vec::new(), None),
     };
-    let lists = rerank::retrieve(teacher, &text, &cooccurrence, cases, device);
+    let lists = rerank::retrieve(teacher, &teacher_text, &cooccurrence, cases, device);
     let rerank = rerank::rerank_rows(cases, &lists, &rankers, &ingested.dataset.sequences);
     let brands: Vec<Option<String>> = ingested.dataset.catalog.items().iter().map(|i| i.brand.clone()).collect();
     // Distinct brands are the report's point: catalogs without brands skip it.

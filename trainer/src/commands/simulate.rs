@@ -107,7 +107,7 @@ pub fn simulate_run<B: AutodiffBackend>(
     );
     let run = RunDir::new(run_root);
     let config = run.read_config()?;
-    let (_, tokens) = run.device_item_tokens(ingested, &config.settings)?;
+    let (_, tokens) = run.item_tokens(ingested, &config.settings)?;
     let model = teacher::load_best::<B::InnerBackend>(&run.root, &config.teacher, device)?;
     let text = ItemText::<B::InnerBackend>::new(&tokens, device);
     let scorer = TeacherScorer::new(model, &text, device);

@@ -103,7 +103,10 @@ pub struct DistillInputs<'a> {
     pub split: &'a LeaveOneOut,
     /// Every shopper's events (kinds and times), in the split's user order.
     pub events: &'a [Vec<Interaction>],
+    /// The student's (and the device's) item text: one field per item.
     pub tokens: &'a ItemTokens,
+    /// The teacher's item text, laid out as it was trained (one field or two).
+    pub teacher_tokens: &'a ItemTokens,
     pub item_ids: Vec<String>,
     /// Items held out of training (cold-start evaluation): never inputs, targets or negatives.
     pub held_out: Option<&'a [bool]>,
@@ -204,12 +207,17 @@ impl<'a, B: AutodiffBackend> Prepared<'a, B> {
             spec.window,
             teacher.max_len()
         );
+        anyhow::ensure!(
+            inputs.teacher_tokens.items() == inputs.tokens.items(),
+            "the teacher's item text covers {} items but the student's {}",
+            inputs.teacher_tokens.items(),
+            inputs.tokens.items()
+        );
         let windows = training_windows(inputs.split, inputs.events, spec.window, inputs.held_out);
         let started = Instant::now();
-        let inner_text = ItemText::<B::InnerBackend>::new(inputs.tokens, device);
         let lists = teacher_lists(
             teacher,
-            &inner_text,
+            &ItemText::new(inputs.teacher_tokens, device),
             &windows,
             &ListNegatives {
                 hard: settings.hard_negatives,
@@ -229,6 +237,7 @@ impl<'a, B: AutodiffBackend> Prepared<'a, B> {
         let sold = inputs.split.train.iter().flatten().filter(|&&i| !is_held_out(inputs.held_out, i));
         let popularity = standardised_log_popularity(&item_counts(sold, n_items));
         let text = ItemText::<B>::new(inputs.tokens, device);
+        let inner_text = ItemText::<B::InnerBackend>::new(inputs.tokens, device);
         let validation = Validation::new(inputs.split, n_items, settings.valid_users, settings.seed);
         let manifest = bare_manifest(inputs.item_ids.clone(), spec, inputs.tokens.width());
         log(&format!(

@@ -91,9 +91,9 @@ pub struct TrainSettings {
     #[arg(long, default_value_t = 24)]
     pub title_tokens: usize,
     /// Brand, category and attribute tokens kept per item and mean-pooled apart from the
-    /// title's, the two means added (0: one field, the whole text). A teacher-only option:
-    /// the device runtime pools one text, so `distill`, `export` and `simulate` refuse such
-    /// a run.
+    /// title's, the two means added (0: one field, the whole text). The teacher's only: the
+    /// student and the device runtime pool the whole text as one field of
+    /// `--title-tokens` + `--attribute-tokens` tokens.
     #[arg(long, default_value_t = 0)]
     #[serde(default)]
     pub attribute_tokens: usize,
