@@ -194,6 +194,13 @@ pub fn distill_run<B: AutodiffBackend>(
     let config = run.read_config()?;
     let (tokenizer, tokens) = run.device_item_tokens(ingested, &config.settings)?;
     let (_, teacher_tokens) = run.item_tokens(ingested, &config.settings)?;
+    anyhow::ensure!(
+        (tokens.max_token() as usize) < config.teacher.vocab_size,
+        "the item text uses token id {} but the teacher in {} knows {} tokens: retrain the teacher with this catalog",
+        tokens.max_token(),
+        run.root.display(),
+        config.teacher.vocab_size
+    );
     let teacher = teacher::load_best::<B::InnerBackend>(&run.root, &config.teacher, device)?;
     let n_items = ingested.dataset.catalog.len();
     let mut spec = StudentSpec {

@@ -71,7 +71,11 @@ pub fn train_run<B: AutodiffBackend>(
         Some(t) => eprintln!("tokenizer: {} pieces, sha256 {}", t.vocab_size(), &t.sha256()[..16]),
         None => eprintln!("the catalog has no text: item vectors come from ids alone"),
     }
-    let config = settings.teacher(ingested.dataset.catalog.len(), tokens.max_token() as usize + 1);
+    // The student starts from the teacher's token embeddings and reads the device's one-field
+    // table, which may keep tokens a two-field table cut off: the vocabulary covers both.
+    let (_, device_tokens) = run.device_item_tokens(ingested, settings)?;
+    let vocab_size = tokens.max_token().max(device_tokens.max_token()) as usize + 1;
+    let config = settings.teacher(ingested.dataset.catalog.len(), vocab_size);
     run.write_config(&RunConfig { settings: settings.clone(), teacher: config.clone(), backend: backend.into() })?;
 
     let mut task = EvalTask::new(ingested, EvalSettings::default());
