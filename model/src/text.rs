@@ -20,6 +20,9 @@ pub struct ItemTokens {
     width: usize,
     /// Width of the first field; `width` when there is one.
     first_field: usize,
+    /// Where each row's second field starts: `first_field`, or `width` for a row read as
+    /// one field (an item without a title in a two-field table).
+    splits: Vec<usize>,
     items: usize,
 }
 
@@ -31,12 +34,13 @@ impl ItemTokens {
         for (row, tokens) in ids.chunks_mut(width).zip(per_item) {
             fill(row, tokens);
         }
-        Self { ids, width, first_field: width, items: per_item.len() }
+        Self { ids, width, first_field: width, splits: vec![width; per_item.len()], items: per_item.len() }
     }
 
     /// Lays out two fields per item: `titles[i]` in the first `title_width` slots and
     /// `attributes[i]` in the next `attribute_width` (each truncated; padding ids dropped).
-    /// Items missing from the shorter list get an empty field.
+    /// Items missing from the shorter list get an empty field. An item without title tokens
+    /// gives the title's slots to its attributes: its row is one field of the whole width.
     pub fn two_fields(
         titles: &[Vec<u32>],
         attributes: &[Vec<u32>],
@@ -47,12 +51,20 @@ impl ItemTokens {
         let width = first + second;
         let items = titles.len().max(attributes.len());
         let mut ids = vec![PAD_TOKEN; items * width];
-        for (i, row) in ids.chunks_mut(width).enumerate() {
-            let (head, tail) = row.split_at_mut(first);
-            fill(head, titles.get(i).map_or(&[][..], Vec::as_slice));
-            fill(tail, attributes.get(i).map_or(&[][..], Vec::as_slice));
+        let mut splits = vec![first; items];
+        for ((i, row), split) in ids.chunks_mut(width).enumerate().zip(&mut splits) {
+            let title = titles.get(i).map_or(&[][..], Vec::as_slice);
+            let rest = attributes.get(i).map_or(&[][..], Vec::as_slice);
+            if title.iter().all(|&t| t == PAD_TOKEN) {
+                fill(row, rest);
+                *split = width;
+            } else {
+                let (head, tail) = row.split_at_mut(first);
+                fill(head, title);
+                fill(tail, rest);
+            }
         }
-        Self { ids, width, first_field: first, items }
+        Self { ids, width, first_field: first, splits, items }
     }
 
     /// A table where every item has no text.
@@ -94,10 +106,12 @@ impl ItemTokens {
         let shape = [self.items + 1, self.width];
         let pad_row = vec![PAD_TOKEN; self.width];
         let rows = pad_row.iter().chain(&self.ids).copied().collect::<Vec<_>>();
+        let splits = std::iter::once(self.width).chain(self.splits.iter().copied());
         let weights: Vec<f32> = rows
             .chunks(self.width)
-            .flat_map(|row| {
-                let (title, rest) = row.split_at(self.first_field);
+            .zip(splits)
+            .flat_map(|(row, split)| {
+                let (title, rest) = row.split_at(split);
                 mean_weights(title).chain(mean_weights(rest))
             })
             .collect();
@@ -144,20 +158,24 @@ mod tests {
 
     #[test]
     fn two_fields_are_pooled_apart() {
-        let t = ItemTokens::two_fields(&[vec![5, 6, 7], vec![], vec![8]], &[vec![9], vec![3, 4], vec![]], 2, 2);
-        assert_eq!((t.items(), t.width(), t.title_field()), (3, 4, Some(2)));
+        let titles = [vec![5, 6, 7], vec![], vec![8], vec![0]];
+        let attributes = [vec![9], vec![3, 4, 5, 6, 2], vec![], vec![1]];
+        let t = ItemTokens::two_fields(&titles, &attributes, 2, 2);
+        assert_eq!((t.items(), t.width(), t.title_field()), (4, 4, Some(2)));
         assert_eq!(t.row(0), Some(&[5, 6, 9, 0][..]));
-        assert_eq!(t.row(1), Some(&[0, 0, 3, 4][..]));
+        assert_eq!(t.row(1), Some(&[3, 4, 5, 6][..]), "no title: the attributes take the whole row");
         assert_eq!(t.row(2), Some(&[8, 0, 0, 0][..]));
+        assert_eq!(t.row(3), Some(&[1, 0, 0, 0][..]), "a title of padding is no title");
         let device = Default::default();
         let (ids, w) = t.to_tensors::<burn::backend::Flex>(&device);
-        assert_eq!(ids.dims(), [4, 4]);
+        assert_eq!(ids.dims(), [5, 4]);
         let w: Vec<f32> = w.into_data().to_vec().unwrap();
         #[rustfmt::skip]
         assert_eq!(w, [
             0.0, 0.0, 0.0, 0.0,
             0.5, 0.5, 1.0, 0.0,
-            0.0, 0.0, 0.5, 0.5,
+            0.25, 0.25, 0.25, 0.25,
+            1.0, 0.0, 0.0, 0.0,
             1.0, 0.0, 0.0, 0.0,
         ]);
     }
