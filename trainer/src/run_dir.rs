@@ -113,6 +113,19 @@ impl RunDir {
         Ok((Some(tokenizer), tokens))
     }
 
+    /// The teacher's table and the device's (see [`Self::device_item_tokens`]), the catalog
+    /// encoded once when the teacher reads one field (the tables are then the same).
+    pub fn teacher_and_device_item_tokens(
+        &self,
+        ingested: &Ingested,
+        settings: &TrainSettings,
+    ) -> anyhow::Result<(Option<CatalogTokenizer>, ItemTokens, ItemTokens)> {
+        let (tokenizer, device) = self.device_item_tokens(ingested, settings)?;
+        let teacher =
+            if settings.attribute_tokens == 0 { device.clone() } else { self.item_tokens(ingested, settings)?.1 };
+        Ok((tokenizer, teacher, device))
+    }
+
     /// The text layout of the student and the device runtime: one field, the item's whole
     /// text, in as many tokens as the teacher reads (`title_tokens + attribute_tokens`).
     /// The same as [`Self::item_tokens`] when the teacher reads one field.

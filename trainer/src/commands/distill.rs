@@ -192,8 +192,7 @@ pub fn distill_run<B: AutodiffBackend>(
 ) -> anyhow::Result<StudentReport> {
     let run = RunDir::new(run_root);
     let config = run.read_config()?;
-    let (tokenizer, tokens) = run.device_item_tokens(ingested, &config.settings)?;
-    let (_, teacher_tokens) = run.item_tokens(ingested, &config.settings)?;
+    let (tokenizer, teacher_tokens, tokens) = run.teacher_and_device_item_tokens(ingested, &config.settings)?;
     anyhow::ensure!(
         (tokens.max_token() as usize) < config.teacher.vocab_size,
         "the item text uses token id {} but the teacher in {} knows {} tokens: retrain the teacher with this catalog",

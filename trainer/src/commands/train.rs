@@ -66,14 +66,13 @@ pub fn train_run<B: AutodiffBackend>(
 ) -> anyhow::Result<Report> {
     let run = RunDir::new(run_root);
     std::fs::create_dir_all(&run.root).with_context(|| format!("creating {}", run.root.display()))?;
-    let (tokenizer, tokens) = run.item_tokens(ingested, settings)?;
+    let (tokenizer, tokens, device_tokens) = run.teacher_and_device_item_tokens(ingested, settings)?;
     match &tokenizer {
         Some(t) => eprintln!("tokenizer: {} pieces, sha256 {}", t.vocab_size(), &t.sha256()[..16]),
         None => eprintln!("the catalog has no text: item vectors come from ids alone"),
     }
     // The student starts from the teacher's token embeddings and reads the device's one-field
     // table, which may keep tokens a two-field table cut off: the vocabulary covers both.
-    let (_, device_tokens) = run.device_item_tokens(ingested, settings)?;
     let vocab_size = tokens.max_token().max(device_tokens.max_token()) as usize + 1;
     let config = settings.teacher(ingested.dataset.catalog.len(), vocab_size);
     run.write_config(&RunConfig { settings: settings.clone(), teacher: config.clone(), backend: backend.into() })?;
