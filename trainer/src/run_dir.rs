@@ -153,12 +153,12 @@ mod tests {
 
     #[test]
     fn the_device_reads_one_field_as_wide_as_the_teachers_two() {
-        let one = TrainSettings::default();
+        let one = TrainSettings { title_tokens: 24, attribute_tokens: 0, ..TrainSettings::default() };
         assert_eq!(one_text_field(&one), one);
-        let two = TrainSettings { title_tokens: 16, attribute_tokens: 8, ..TrainSettings::default() };
+        let two = TrainSettings { title_tokens: 12, attribute_tokens: 8, ..TrainSettings::default() };
         let device = one_text_field(&two);
-        assert_eq!((device.title_tokens, device.attribute_tokens), (24, 0));
-        assert_eq!(TrainSettings { title_tokens: 16, attribute_tokens: 8, ..device }, two);
+        assert_eq!((device.title_tokens, device.attribute_tokens), (20, 0));
+        assert_eq!(TrainSettings { title_tokens: 12, attribute_tokens: 8, ..device }, two);
     }
 
     #[test]

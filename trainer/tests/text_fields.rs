@@ -1,6 +1,9 @@
 //! A teacher that pools brand and category text apart from titles (`--attribute-tokens`),
 //! trained and distilled through the commands' own code: the student reads the device's
-//! one-field table of the same total width.
+//! one-field table of the same total width. On the real catalogs without titles the two
+//! layouts are the same table.
+
+mod common;
 
 use burn::backend::{Autodiff, Flex};
 use pocketrank_model::{Catalog, Dataset, EventKind, Interaction, Item};
@@ -9,9 +12,10 @@ use pocketrank_runtime::artifact::Encoding;
 use pocketrank_trainer::commands::distill::distill_run;
 use pocketrank_trainer::commands::export::export;
 use pocketrank_trainer::commands::train::train_run;
-use pocketrank_trainer::data::Ingested;
+use pocketrank_trainer::data::{self, Ingested, LoadOptions};
 use pocketrank_trainer::distillation::DistillSettings;
 use pocketrank_trainer::distillation::ranker::ItemTable;
+use pocketrank_trainer::run_dir::RunDir;
 use pocketrank_trainer::teacher::{Negatives, TrainSettings};
 
 type B = Autodiff<Flex>;
@@ -93,4 +97,35 @@ fn a_two_field_teacher_trains_and_distils_into_a_one_field_student() {
     export::<Flex>(&device, &ingested, run.path(), &out, ItemTable::Dense(Encoding::Int8), 16, false).unwrap();
     let ranker = Ranker::from_bytes(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!((ranker.manifest().dims.title_tokens, ranker.manifest().dims.n_items), (7, 40));
+}
+
+/// Toys and Sports have no titles (their text is attribute ids): with the default two
+/// fields every row is read as one field of the whole width, so the teacher pools exactly
+/// what the one-field table of the same width gives it. On Beauty the layouts differ.
+#[test]
+fn on_the_real_catalogs_without_titles_the_default_two_fields_are_one() {
+    let settings = TrainSettings::default();
+    assert!(settings.attribute_tokens > 0, "the teacher reads two fields by default");
+    let one = TrainSettings {
+        title_tokens: settings.title_tokens + settings.attribute_tokens,
+        attribute_tokens: 0,
+        ..settings.clone()
+    };
+    let opts = LoadOptions { skip_bad_rows: false, allow_download: false, ..LoadOptions::default() };
+    let device = Default::default();
+    for (name, same) in [("amazon-toys-s3rec", true), ("amazon-sports-s3rec", true), ("amazon-beauty-s3rec", false)] {
+        let ingested = data::load(name, &common::data_dir(), &opts, &|_| {}).unwrap();
+        let catalog = &ingested.dataset.catalog;
+        let untitled = catalog.items().iter().filter(|i| i.title.is_empty()).count();
+        assert_eq!(untitled == catalog.len(), same, "{name}: {untitled} of {} items without a title", catalog.len());
+        let run = tempfile::tempdir().unwrap();
+        let (_, two, _) = RunDir::new(run.path()).teacher_and_device_item_tokens(&ingested, &settings).unwrap();
+        let (_, single) = RunDir::new(run.path()).item_tokens(&ingested, &one).unwrap();
+        assert_eq!(two.title_field(), Some(settings.title_tokens), "{name}");
+        let tensors = |t: &pocketrank_model::text::ItemTokens| {
+            let (ids, weights) = t.to_tensors::<Flex>(&device);
+            (ids.into_data(), weights.into_data())
+        };
+        assert_eq!(tensors(&two) == tensors(&single), same, "{name}");
+    }
 }

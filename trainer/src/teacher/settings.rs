@@ -86,15 +86,18 @@ pub struct TrainSettings {
     /// WordPiece vocabulary size of the catalog tokenizer.
     #[arg(long, default_value_t = 6000)]
     pub vocab_size: usize,
-    /// Text tokens kept per item: its whole text (title, brand, category, attributes), or
-    /// its title alone when `--attribute-tokens` is set.
-    #[arg(long, default_value_t = 24)]
+    /// Title tokens kept per item, or tokens of its whole text (title, brand, category,
+    /// attributes) with `--attribute-tokens 0`. An item without a title gives these slots
+    /// to the rest of its text.
+    #[arg(long, default_value_t = 16)]
     pub title_tokens: usize,
     /// Brand, category and attribute tokens kept per item and mean-pooled apart from the
-    /// title's, the two means added (0: one field, the whole text). The teacher's only: the
-    /// student and the device runtime pool the whole text as one field of
-    /// `--title-tokens` + `--attribute-tokens` tokens.
-    #[arg(long, default_value_t = 0)]
+    /// title's, the two means added (0: one field, the whole text, the default before: on
+    /// Beauty the two fields led it at every epoch and on test by 2% masked and 6% unmasked
+    /// NDCG@10, at the same cost; on catalogs without titles they are the same table). The
+    /// teacher's only: the student and the device runtime pool the whole text as one field
+    /// of `--title-tokens` + `--attribute-tokens` tokens.
+    #[arg(long, default_value_t = 8)]
     #[serde(default)]
     pub attribute_tokens: usize,
     /// The softmax over the catalog: `full`, a number of negatives per batch drawn by
@@ -173,6 +176,7 @@ mod tests {
         assert_eq!((s.max_epochs, s.patience, s.batch_size, s.valid_users, s.seed), (15, 6, 256, 10_000, 42));
         assert_eq!(s.replicas, 0, "one replica per core unless told");
         assert_eq!(s.learning_rate, 1e-3);
+        assert_eq!((s.title_tokens, s.attribute_tokens, s.vocab_size), (16, 8, 6000), "two text fields, 24 tokens");
         // The trainer's teacher reads whole histories; the model crate's plain default does not.
         assert!(s.whole_history && s.teacher(7, 3).whole_history);
         assert!(!TeacherConfig::new(7, 3).whole_history);
