@@ -75,8 +75,8 @@ fn settings() -> DistillSettings {
     DistillSettings {
         d: 16,
         hidden: 8,
-        hard_negatives: 5,
-        random_negatives: 6,
+        hard_negatives: Some(5),
+        random_negatives: Some(6),
         max_epochs: 2,
         batch_size: 16,
         valid_users: 0,

@@ -78,8 +78,8 @@ fn a_two_field_teacher_trains_and_distils_into_a_one_field_student() {
     let distill = DistillSettings {
         d: 16,
         hidden: 8,
-        hard_negatives: 5,
-        random_negatives: 6,
+        hard_negatives: Some(5),
+        random_negatives: Some(6),
         max_epochs: 1,
         batch_size: 16,
         valid_users: 0,

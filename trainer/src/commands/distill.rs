@@ -204,7 +204,7 @@ pub fn distill_run<B: AutodiffBackend>(
     let n_items = ingested.dataset.catalog.len();
     let mut spec = StudentSpec {
         student: settings.student(n_items, config.teacher.vocab_size),
-        settings: settings.clone(),
+        settings: settings.for_catalog(n_items),
         window: teacher.max_len(),
     };
     let dir = StudentDir::new(&run.root);

@@ -214,17 +214,13 @@ impl<'a, B: AutodiffBackend> Prepared<'a, B> {
             inputs.tokens.items()
         );
         let windows = training_windows(inputs.split, inputs.events, spec.window, inputs.held_out);
+        let negatives = settings.negatives(spec.student.n_items);
         let started = Instant::now();
         let lists = teacher_lists(
             teacher,
             &ItemText::new(inputs.teacher_tokens, device),
             &windows,
-            &ListNegatives {
-                hard: settings.hard_negatives,
-                random: settings.random_negatives,
-                seed: settings.seed,
-                held_out: inputs.held_out,
-            },
+            &ListNegatives { hard: negatives.0, random: negatives.1, seed: settings.seed, held_out: inputs.held_out },
             device,
         )?;
         log(&format!(

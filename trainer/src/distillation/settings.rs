@@ -11,6 +11,11 @@ fn shape() -> StudentConfig {
     StudentConfig::new(0, 0)
 }
 
+/// Catalog items per hard negative in the default candidate lists.
+pub const ITEMS_PER_HARD_NEGATIVE: usize = 128;
+/// The bounds of the default hard negatives per list (the time per epoch grows with them).
+pub const DEFAULT_HARD_NEGATIVES: std::ops::RangeInclusive<usize> = 96..=384;
+
 /// Everything `trainer distill` can be told about the student and its training. The
 /// defaults live in the attributes below (the scorer's and id dropout's in
 /// [`StudentConfig`]); [`Default`] reads them. The student's training window is the
@@ -57,14 +62,16 @@ pub struct DistillSettings {
     /// teacher's hidden state, used when their widths match (0 disables it).
     #[arg(long, default_value_t = 4.0)]
     pub hint_weight: f64,
-    /// The teacher's hardest negatives per candidate list (48 before: twice as many, with
-    /// twice the random items, took the int8 student on Beauty from 92% to 96% of the
-    /// teacher's full-ranking NDCG@10 at twice the time per epoch).
-    #[arg(long, default_value_t = 96)]
-    pub hard_negatives: usize,
-    /// Uniform random items per candidate list.
-    #[arg(long, default_value_t = 192)]
-    pub random_negatives: usize,
+    /// The teacher's hardest negatives per candidate list. Unset (the default): one per
+    /// 128 catalog items, at least 96 and at most 384 (see [`Self::negatives`]).
+    #[arg(long)]
+    #[serde(default)]
+    pub hard_negatives: Option<usize>,
+    /// Uniform random items per candidate list. Unset (the default): twice the hard
+    /// negatives.
+    #[arg(long)]
+    #[serde(default)]
+    pub random_negatives: Option<usize>,
     /// Share of lists trained without context (no server score, position 0).
     #[arg(long, default_value_t = 0.5)]
     pub context_dropout: f64,
@@ -97,9 +104,33 @@ impl Default for DistillSettings {
 }
 
 impl DistillSettings {
-    /// Items per candidate list: the true next item, the hard and the random negatives.
-    pub fn list_len(&self) -> usize {
-        1 + self.hard_negatives + self.random_negatives
+    /// The hard and the random negatives per candidate list for a catalog of `n_items`:
+    /// as set, else one hard negative per [`ITEMS_PER_HARD_NEGATIVE`] items within
+    /// [`DEFAULT_HARD_NEGATIVES`], and twice as many random items. The lists grow with the
+    /// catalog so that they cover about the same share of it: 96 + 192 on Beauty and Toys
+    /// (12k items; 48 + 96 before: doubling them took the int8 student on Beauty from 92%
+    /// to 96% of its teacher's full-ranking NDCG@10), 144 + 288 on Sports (18k items).
+    pub fn negatives(&self, n_items: usize) -> (usize, usize) {
+        let hard = self.hard_negatives.unwrap_or_else(|| {
+            n_items
+                .div_ceil(ITEMS_PER_HARD_NEGATIVE)
+                .clamp(*DEFAULT_HARD_NEGATIVES.start(), *DEFAULT_HARD_NEGATIVES.end())
+        });
+        (hard, self.random_negatives.unwrap_or(2 * hard))
+    }
+
+    /// Items per candidate list for a catalog of `n_items`: the true next item, the hard
+    /// and the random negatives.
+    pub fn list_len(&self, n_items: usize) -> usize {
+        let (hard, random) = self.negatives(n_items);
+        1 + hard + random
+    }
+
+    /// These settings with the list sizes of a catalog of `n_items` written out (what a
+    /// student's saved settings record).
+    pub fn for_catalog(&self, n_items: usize) -> Self {
+        let (hard, random) = self.negatives(n_items);
+        Self { hard_negatives: Some(hard), random_negatives: Some(random), ..self.clone() }
     }
 
     /// The student for a catalog of `n_items` with token ids below `vocab_size`.
@@ -133,7 +164,21 @@ mod tests {
         assert_eq!((s.d, s.max_epochs, s.patience, s.batch_size, s.valid_users), (64, 10, 3, 128, 3000));
         assert_eq!(s.schedule, Schedule::Cosine);
         assert_eq!((s.replicas, s.loop_settings().replicas), (0, 1), "0 is the command's to resolve");
-        assert_eq!((s.hard_negatives, s.random_negatives, s.list_len()), (96, 192, 289));
+        assert_eq!((s.hard_negatives, s.random_negatives), (None, None), "sized to the catalog");
+        // Beauty, Toys, Sports, a shop of a million items.
+        assert_eq!((s.negatives(12_101), s.list_len(12_101)), ((96, 192), 289));
+        assert_eq!(s.negatives(11_924), (96, 192));
+        assert_eq!((s.negatives(18_357), s.list_len(18_357)), ((144, 288), 433));
+        assert_eq!(s.negatives(1_000_000), (384, 768));
+        assert_eq!(s.negatives(40), (96, 192), "a small catalog keeps the lower bound");
+        let set = DistillSettings { hard_negatives: Some(48), ..s.clone() };
+        assert_eq!(set.negatives(18_357), (48, 96), "random: twice the hard negatives");
+        let both = DistillSettings { random_negatives: Some(10), ..set };
+        assert_eq!(
+            both.for_catalog(18_357),
+            DistillSettings { hard_negatives: Some(48), random_negatives: Some(10), ..s.clone() }
+        );
+        assert_eq!(s.for_catalog(18_357).negatives(5), (144, 288), "written out, the sizes stay");
         assert_eq!((s.code_epochs, s.code_lr), (3, 1e-3));
         let c = s.student(9, 4);
         let m = StudentConfig::new(9, 4);
