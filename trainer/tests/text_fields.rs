@@ -74,6 +74,12 @@ fn a_two_field_teacher_trains_and_distils_into_a_one_field_student() {
     let report = train_run::<B>(&device, &ingested, &train, "Flex", run.path(), false).unwrap();
     let teacher = report.model("teacher").unwrap();
     assert!(teacher.metrics.full_masked.ndcg10.is_finite());
+    // Resumed with one text field, the run is refused before anything in it is rewritten.
+    let config = std::fs::read(run.path().join("config.json")).unwrap();
+    let one_field = TrainSettings { title_tokens: 7, attribute_tokens: 0, max_epochs: 2, ..train.clone() };
+    let err = train_run::<B>(&device, &ingested, &one_field, "Flex", run.path(), true).unwrap_err().to_string();
+    assert!(err.contains("was trained with --title-tokens 4 --attribute-tokens 3;"), "{err}");
+    assert_eq!(std::fs::read(run.path().join("config.json")).unwrap(), config);
 
     let distill = DistillSettings {
         d: 16,

@@ -65,6 +65,10 @@ pub fn train_run<B: AutodiffBackend>(
     resume: bool,
 ) -> anyhow::Result<Report> {
     let run = RunDir::new(run_root);
+    // Checked before anything in the folder is rewritten: a refused resume changes nothing.
+    if resume && run.config().exists() {
+        settings.ensure_resumable(&run.read_config()?.settings, &run.root)?;
+    }
     std::fs::create_dir_all(&run.root).with_context(|| format!("creating {}", run.root.display()))?;
     let (tokenizer, tokens, device_tokens) = run.teacher_and_device_item_tokens(ingested, settings)?;
     match &tokenizer {

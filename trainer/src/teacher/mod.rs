@@ -134,13 +134,7 @@ pub fn train<B: AutodiffBackend>(
     let mut optim = AdamWConfig::new().with_weight_decay(settings.weight_decay).init::<B, Teacher<B>>();
     let mut history = History::default();
     if resume && let Some(saved) = ckpt.load_state()? {
-        if saved.settings.whole_history != settings.whole_history {
-            anyhow::bail!(
-                "{} was trained with --whole-history {}; resume it with the same setting (or train into a new folder)",
-                run_dir.display(),
-                saved.settings.whole_history
-            );
-        }
+        settings.ensure_resumable(&saved.settings, run_dir)?;
         // A run that used up its epochs (no early stop, no failure) trains on when resumed
         // with more of them; the per-epoch seeds make that the same as one longer run (with
         // `--schedule cosine` the decay is re-planned over the new length).

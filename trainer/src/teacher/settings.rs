@@ -150,6 +150,39 @@ impl TrainSettings {
             .with_whole_history(self.whole_history)
     }
 
+    /// The settings a run folder's checkpoint was trained with that these change, each as
+    /// the flag and its saved value (`--attribute-tokens 0`): the ones that shape the model
+    /// or what it reads. Resuming under other values would load the weights and change
+    /// their meaning (another text layout, another kind of teacher, other held-out items).
+    pub fn resume_conflicts(&self, saved: &TrainSettings) -> Vec<String> {
+        let pairs = [
+            ("whole-history", self.whole_history.to_string(), saved.whole_history.to_string()),
+            ("d-model", self.d_model.to_string(), saved.d_model.to_string()),
+            ("layers", self.n_layers.to_string(), saved.n_layers.to_string()),
+            ("heads", self.n_heads.to_string(), saved.n_heads.to_string()),
+            ("max-len", self.max_len.to_string(), saved.max_len.to_string()),
+            ("filter-frequencies", self.filter_frequencies.to_string(), saved.filter_frequencies.to_string()),
+            ("vocab-size", self.vocab_size.to_string(), saved.vocab_size.to_string()),
+            ("title-tokens", self.title_tokens.to_string(), saved.title_tokens.to_string()),
+            ("attribute-tokens", self.attribute_tokens.to_string(), saved.attribute_tokens.to_string()),
+            ("cold-items", self.cold_items.to_string(), saved.cold_items.to_string()),
+        ];
+        pairs.into_iter().filter(|(_, now, was)| now != was).map(|(flag, _, was)| format!("--{flag} {was}")).collect()
+    }
+
+    /// An error naming the flags to resume a run saved with `saved` under these settings,
+    /// if any differ (see [`Self::resume_conflicts`]).
+    pub fn ensure_resumable(&self, saved: &TrainSettings, run_dir: &std::path::Path) -> anyhow::Result<()> {
+        let conflicts = self.resume_conflicts(saved);
+        anyhow::ensure!(
+            conflicts.is_empty(),
+            "{} was trained with {}; resume it with the same settings (or train into a new folder)",
+            run_dir.display(),
+            conflicts.join(" ")
+        );
+        Ok(())
+    }
+
     /// The shared loop's part.
     pub fn loop_settings(&self) -> LoopSettings {
         LoopSettings {
@@ -177,6 +210,13 @@ mod tests {
         assert_eq!(s.replicas, 0, "one replica per core unless told");
         assert_eq!(s.learning_rate, 1e-3);
         assert_eq!((s.title_tokens, s.attribute_tokens, s.vocab_size), (16, 8, 6000), "two text fields, 24 tokens");
+        // A run saved with one text field resumes only with one text field.
+        let one_field = TrainSettings { title_tokens: 24, attribute_tokens: 0, ..s.clone() };
+        assert_eq!(s.resume_conflicts(&one_field), ["--title-tokens 24", "--attribute-tokens 0"]);
+        let longer = TrainSettings { max_epochs: 25, replicas: 2, ..one_field.clone() };
+        assert!(longer.resume_conflicts(&one_field).is_empty(), "epochs and replicas may change");
+        let err = s.ensure_resumable(&one_field, std::path::Path::new("runs/beauty")).unwrap_err().to_string();
+        assert!(err.starts_with("runs/beauty was trained with --title-tokens 24 --attribute-tokens 0;"), "{err}");
         // The trainer's teacher reads whole histories; the model crate's plain default does not.
         assert!(s.whole_history && s.teacher(7, 3).whole_history);
         assert!(!TeacherConfig::new(7, 3).whole_history);
