@@ -96,7 +96,14 @@ fn a_two_field_teacher_trains_and_distils_into_a_one_field_student() {
     let student = distill_run::<B>(&device, &ingested, run.path(), &distill, false, None, &[16]).unwrap();
     let int8 = student.full.model("student (int8)").unwrap();
     assert!(int8.metrics.full_masked.ndcg10.is_finite() && int8.metrics.full_masked.ndcg10 > 0.0);
-    assert_eq!(student.full.model("teacher").unwrap().metrics.full_masked.ndcg10, teacher.metrics.full_masked.ndcg10);
+    // The distill report's teacher is the trained one, read in its own two-field layout (the
+    // mean over test cases is summed in parallel, so the last bits may differ).
+    let reread = student.full.model("teacher").unwrap().metrics.full_masked.ndcg10;
+    assert!(
+        (reread - teacher.metrics.full_masked.ndcg10).abs() < 1e-9,
+        "{reread} vs {}",
+        teacher.metrics.full_masked.ndcg10
+    );
 
     // The artifact reads each item's whole text as one field of 4 + 3 tokens.
     let out = run.path().join("model.prk");
